@@ -1,0 +1,120 @@
+using System.Collections.Concurrent;
+using Gureum.Server.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace Gureum.Server.Features.Jobs;
+
+/// <summary>
+/// This node's side of the job fabric. It dispatches queued jobs to their grains (at start-up that includes jobs
+/// interrupted by a crash of this node, and later any job whose runner stopped beating), and on shutdown cancels
+/// running jobs so they save their checkpoint and go back to Queued, then waits for them (bounded).
+/// </summary>
+public sealed partial class JobHost(
+    JobStore store, IGrainFactory grains, IHostApplicationLifetime lifetime, IOptions<GureumOptions> options,
+    NodeIdentity node, TimeProvider clock, ILogger<JobHost> logger) : BackgroundService
+{
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan SweepPeriod = TimeSpan.FromSeconds(2);
+    private readonly ConcurrentDictionary<Task, bool> _running = new();
+    private readonly DateTimeOffset _processStartedAt = clock.GetUtcNow();
+
+    public string Node => node.Name;
+    public int MaxAttempts => options.Value.JobMaxAttempts;
+    public CancellationToken Stopping => lifetime.ApplicationStopping;
+
+    public Task Track(Task run)
+    {
+        _running[run] = true;
+        run.ContinueWith(t => _running.TryRemove(t, out _), TaskScheduler.Default);
+        return run;
+    }
+
+    /// <summary>Starts a newly submitted job without waiting for the next sweep.</summary>
+    public Task DispatchAsync(string jobId) => grains.GetGrain<IJobGrain>(jobId).Start();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await WaitForStartAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        using var timer = new PeriodicTimer(SweepPeriod, clock);
+        do
+        {
+            try
+            {
+                foreach (var jobId in await store.FindStartableAsync(Node, _processStartedAt, StaleAfter))
+                {
+                    if (Stopping.IsCancellationRequested)
+                    {
+                        break;
+                    }
+                    await DispatchAsync(jobId);
+                }
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogSweepFailed(logger, e);
+            }
+        }
+        while (await TickAsync(timer, stoppingToken));
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        // ApplicationStopping already cancelled every running job's token; give them time to checkpoint.
+        var all = Task.WhenAll(_running.Keys);
+        await Task.WhenAny(all, Task.Delay(options.Value.ShutdownTimeout, cancellationToken));
+    }
+
+    private static async Task<bool> TickAsync(PeriodicTimer timer, CancellationToken ct)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(ct);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private Task WaitForStartAsync(CancellationToken ct)
+    {
+        var started = new TaskCompletionSource();
+        lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        ct.Register(() => started.TrySetCanceled());
+        return started.Task;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job dispatch sweep failed; retrying")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception);
+}
+
+/// <summary>This node's stable name: <c>Gureum:NodeName</c>, or an id kept in <c>&lt;data&gt;/node-id</c>.</summary>
+public sealed class NodeIdentity
+{
+    public NodeIdentity(IOptions<GureumOptions> options, IConfiguration configuration)
+    {
+        var configured = configuration["Gureum:NodeName"];
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            Name = configured;
+            return;
+        }
+        var path = Path.Combine(options.Value.FullDataDirectory, "node-id");
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(options.Value.FullDataDirectory);
+            File.WriteAllText(path, Environment.MachineName.ToLowerInvariant() + "-" + Ids.New()[^8..]);
+        }
+        Name = File.ReadAllText(path).Trim();
+    }
+
+    public string Name { get; }
+}

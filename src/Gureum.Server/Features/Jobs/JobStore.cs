@@ -1,0 +1,207 @@
+using System.Text.Json;
+using Gureum.Server.Infrastructure;
+using Gureum.Server.Infrastructure.Db;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gureum.Server.Features.Jobs;
+
+/// <summary>
+/// Every job state change, as conditional updates on the job row plus an appended event. Transitions are
+/// guarded by the current status in the WHERE clause, so two nodes (or a cancel racing a start) cannot both win.
+/// </summary>
+public sealed class JobStore(GureumDbFactory dbFactory, TimeProvider clock, JobSignals signals)
+{
+    public DateTimeOffset Now => clock.GetUtcNow();
+
+    public async Task<Job> CreateAsync(string projectId, string kind, JsonElement? input, CancellationToken ct)
+    {
+        var job = new Job
+        {
+            Id = Ids.New(), ProjectId = projectId, Kind = kind, Status = JobStatus.Queued,
+            Input = input?.GetRawText(), CreatedAt = Now, Message = "queued",
+        };
+        await using var db = dbFactory.Create();
+        db.Jobs.Add(job);
+        db.JobEvents.Add(StatusEvent(job, 1));
+        await db.SaveChangesAsync(ct);
+        return job;
+    }
+
+    /// <summary>Queued → Running on this node; null when the job is not startable (terminal, cancelled, or taken).</summary>
+    public async Task<Job?> TryStartAsync(string jobId, string node)
+    {
+        await using var db = dbFactory.Create();
+        var now = Now;
+        var cancelled = await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Queued && j.CancelRequested)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatus.Cancelled).SetProperty(j => j.FinishedAt, now)
+                .SetProperty(j => j.Message, "cancelled before it started"));
+        if (cancelled == 1)
+        {
+            await AppendStatusEventAsync(db, jobId);
+            return null;
+        }
+        var started = await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Queued)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.Status, JobStatus.Running)
+                .SetProperty(j => j.Attempts, j => j.Attempts + 1)
+                .SetProperty(j => j.Node, node)
+                .SetProperty(j => j.StartedAt, j => j.StartedAt ?? now)
+                .SetProperty(j => j.HeartbeatAt, now)
+                .SetProperty(j => j.Message, j => j.Attempts == 0 ? "started" : "resumed"));
+        if (started == 0)
+        {
+            return null;
+        }
+        await AppendStatusEventAsync(db, jobId);
+        return await db.Jobs.AsNoTracking().FirstAsync(j => j.Id == jobId);
+    }
+
+    public async Task ReportProgressAsync(string jobId, double percent, string? message, string? checkpoint)
+    {
+        await using var db = dbFactory.Create();
+        var now = Now;
+        await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Running).ExecuteUpdateAsync(s => s
+            .SetProperty(j => j.Percent, percent)
+            .SetProperty(j => j.Message, j => message ?? j.Message)
+            .SetProperty(j => j.Checkpoint, j => checkpoint ?? j.Checkpoint)
+            .SetProperty(j => j.HeartbeatAt, now));
+        await AppendEventAsync(db, jobId, "progress", JsonSerializer.Serialize(new { percent, message }, JsonDefaults.Web));
+    }
+
+    public async Task LogAsync(string jobId, string message)
+    {
+        await using var db = dbFactory.Create();
+        await AppendEventAsync(db, jobId, "log", JsonSerializer.Serialize(new { message }, JsonDefaults.Web));
+    }
+
+    /// <summary>Refreshes the heartbeat; true when a cancel was requested meanwhile (possibly through another node).</summary>
+    public async Task<bool> HeartbeatAsync(string jobId)
+    {
+        await using var db = dbFactory.Create();
+        var now = Now;
+        await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Running).ExecuteUpdateAsync(s => s.SetProperty(j => j.HeartbeatAt, now));
+        return await db.Jobs.AnyAsync(j => j.Id == jobId && j.CancelRequested);
+    }
+
+    public async Task FinishAsync(string jobId, JobStatus status, string? result, string? error, string message)
+    {
+        await using var db = dbFactory.Create();
+        var now = Now;
+        await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Running).ExecuteUpdateAsync(s => s
+            .SetProperty(j => j.Status, status)
+            .SetProperty(j => j.Result, result)
+            .SetProperty(j => j.Error, error)
+            .SetProperty(j => j.Message, message)
+            .SetProperty(j => j.Percent, j => status == JobStatus.Succeeded ? 100 : j.Percent)
+            .SetProperty(j => j.FinishedAt, now));
+        await AppendStatusEventAsync(db, jobId);
+    }
+
+    /// <summary>Running → Queued: the job will be started again (from its checkpoint) by the dispatcher.</summary>
+    /// <param name="refundAttempt">A graceful shutdown is not the job's fault and does not use up an attempt.</param>
+    public async Task RequeueAsync(string jobId, string message, bool refundAttempt = false)
+    {
+        await using var db = dbFactory.Create();
+        var refund = refundAttempt ? 1 : 0;
+        var requeued = await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Running)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatus.Queued).SetProperty(j => j.Message, message)
+                .SetProperty(j => j.Attempts, j => j.Attempts - refund));
+        if (requeued == 1)
+        {
+            await AppendStatusEventAsync(db, jobId);
+        }
+    }
+
+    /// <summary>Marks the cancel; a queued job is cancelled at once, a running one by its runner. False when already finished.</summary>
+    public async Task<bool> RequestCancelAsync(string projectId, string jobId, CancellationToken ct)
+    {
+        await using var db = dbFactory.Create();
+        var now = Now;
+        var marked = await db.Jobs.Where(j => j.Id == jobId && j.ProjectId == projectId && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running))
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.CancelRequested, true), ct);
+        if (marked == 0)
+        {
+            return false;
+        }
+        var cancelled = await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Queued)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatus.Cancelled).SetProperty(j => j.FinishedAt, now)
+                .SetProperty(j => j.Message, "cancelled before it started"), ct);
+        if (cancelled == 1)
+        {
+            await AppendStatusEventAsync(db, jobId);
+        }
+        return true;
+    }
+
+    public async Task<List<JobEvent>> EventsAfterAsync(string jobId, int afterSequence, CancellationToken ct)
+    {
+        await using var db = dbFactory.Create();
+        return await db.JobEvents.AsNoTracking().Where(e => e.JobId == jobId && e.Sequence > afterSequence)
+            .OrderBy(e => e.Sequence).Take(200).ToListAsync(ct);
+    }
+
+    public async Task<Job?> FindAsync(string projectId, string jobId, CancellationToken ct)
+    {
+        await using var db = dbFactory.Create();
+        return await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == jobId && j.ProjectId == projectId, ct);
+    }
+
+    /// <summary>Jobs the dispatcher should start: queued ones, and running ones whose runner is gone.</summary>
+    public async Task<List<string>> FindStartableAsync(string node, DateTimeOffset processStartedAt, TimeSpan staleAfter)
+    {
+        await using var db = dbFactory.Create();
+        var staleBefore = Now - staleAfter;
+        var orphans = await db.Jobs.Where(j => j.Status == JobStatus.Running &&
+                ((j.Node == node && j.HeartbeatAt < processStartedAt) || j.HeartbeatAt < staleBefore))
+            .Select(j => j.Id).ToListAsync();
+        foreach (var id in orphans)
+        {
+            await RequeueAsync(id, "interrupted (node stopped or lost); resuming from the last checkpoint");
+        }
+        return await db.Jobs.Where(j => j.Status == JobStatus.Queued).OrderBy(j => j.Id).Select(j => j.Id).Take(100).ToListAsync();
+    }
+
+    private async Task AppendStatusEventAsync(GureumDb db, string jobId)
+    {
+        var job = await db.Jobs.AsNoTracking().FirstAsync(j => j.Id == jobId);
+        var last = await db.JobEvents.Where(e => e.JobId == jobId).MaxAsync(e => (int?)e.Sequence) ?? 0;
+        db.JobEvents.Add(StatusEvent(job, last + 1));
+        await SaveEventAsync(db, jobId);
+    }
+
+    private async Task AppendEventAsync(GureumDb db, string jobId, string type, string data)
+    {
+        var last = await db.JobEvents.Where(e => e.JobId == jobId).MaxAsync(e => (int?)e.Sequence) ?? 0;
+        db.JobEvents.Add(new JobEvent { JobId = jobId, Sequence = last + 1, At = Now, Type = type, Data = data });
+        await SaveEventAsync(db, jobId);
+    }
+
+    private async Task SaveEventAsync(GureumDb db, string jobId)
+    {
+        await db.SaveChangesAsync();
+        signals.Notify(jobId);
+    }
+
+    private JobEvent StatusEvent(Job job, int sequence) => new()
+    {
+        JobId = job.Id, Sequence = sequence, At = Now, Type = "status",
+        Data = JsonSerializer.Serialize(new { status = job.Status, percent = job.Percent, message = job.Message, error = job.Error, attempts = job.Attempts }, JsonDefaults.Web),
+    };
+}
+
+/// <summary>Wakes event-stream readers on this node as soon as an event is written; other nodes' readers poll.</summary>
+public sealed class JobSignals
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> _waiters = new();
+
+    public Task WaitAsync(string jobId) =>
+        _waiters.GetOrAdd(jobId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    public void Notify(string jobId)
+    {
+        if (_waiters.TryRemove(jobId, out var waiter))
+        {
+            waiter.TrySetResult();
+        }
+    }
+}

@@ -1,0 +1,30 @@
+namespace Gureum.Server.Infrastructure;
+
+/// <summary>Settings under the <c>Gureum</c> configuration section (also <c>GUREUM_*</c> variables and flags).</summary>
+public sealed class GureumOptions
+{
+    public const string Section = "Gureum";
+
+    /// <summary>Where SQLite metadata, artifacts and the bootstrap key live.</summary>
+    public string DataDirectory { get; set; } = ".gureum-data";
+
+    /// <summary>Empty: SQLite under the data directory. Otherwise a Npgsql connection string (PostgreSQL).</summary>
+    public string? Database { get; set; }
+
+    /// <summary>Largest request body accepted by default; uploads of later capabilities raise it per route.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 32 * 1024 * 1024;
+
+    public int SiloPort { get; set; } = 11111;
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>Value of the first admin key, when set on the very first start.</summary>
+    public string? BootstrapKey { get; set; }
+
+    /// <summary>How often a job may be started before it is failed (restarts and crashes count).</summary>
+    public int JobMaxAttempts { get; set; } = 3;
+
+    /// <summary>How long in-flight requests and jobs get to finish on SIGTERM.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    public string FullDataDirectory => Path.GetFullPath(DataDirectory);
+}

@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using Gureum.Server.Infrastructure.Artifacts;
+using Gureum.Server.Infrastructure.Auth;
+using Gureum.Server.Infrastructure.Db;
+using Gureum.Server.Infrastructure.Idempotency;
+using Gureum.Server.Infrastructure.Problems;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using Scalar.AspNetCore;
+
+namespace Gureum.Server.Infrastructure.Hosting;
+
+/// <summary>The small shared infrastructure every capability stands on: configuration, storage, auth, errors, docs, health, metrics, the silo.</summary>
+public static class GureumHost
+{
+    public const string DefaultUrl = "http://127.0.0.1:8080";
+
+    public static WebApplicationBuilder AddGureumInfrastructure(this WebApplicationBuilder builder)
+    {
+        MapFriendlySettings(builder);
+        var options = builder.Configuration.GetSection(GureumOptions.Section).Get<GureumOptions>() ?? new GureumOptions();
+        Directory.CreateDirectory(options.FullDataDirectory);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(options.FullDataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        var services = builder.Services;
+        services.Configure<GureumOptions>(builder.Configuration.GetSection(GureumOptions.Section));
+        services.AddSingleton(TimeProvider.System);
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            k.AddServerHeader = false;
+        });
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.Logging.ClearProviders();
+        if (builder.Environment.IsDevelopment())
+        {
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        }
+        else
+        {
+            builder.Logging.AddJsonConsole(o => o.UseUtcTimestamp = true);
+        }
+
+        services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
+        services.AddGureumProblems();
+        services.AddGureumDatabase(options);
+        services.AddSingleton<IArtifactStore>(new LocalArtifactStore(Path.Combine(options.FullDataDirectory, "artifacts")));
+        services.AddGureumAuth();
+        services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecurityScheme>());
+        services.AddHealthChecks()
+            .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
+            .AddCheck<ArtifactStoreHealthCheck>("artifacts", tags: ["ready"])
+            .AddCheck<NotStoppingHealthCheck>("accepting", tags: ["ready"]);
+        services.AddOpenTelemetry().ConfigureResource(r => r.AddService("gureum")).WithMetrics(m => m
+            .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime", "Microsoft.Orleans")
+            .AddPrometheusExporter());
+
+        builder.UseOrleans(silo => silo
+            .UseLocalhostClustering(options.SiloPort, options.GatewayPort)
+            .Configure<Orleans.Configuration.GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(10)));
+        return builder;
+    }
+
+    public static WebApplication UseGureumInfrastructure(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<RejectSerializedObjects>();
+        app.UseIdempotencyBuffering();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        app.MapScalarApiReference("/docs", o => o.WithTitle("Gureum API")).AllowAnonymous();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = c => c.Tags.Contains("ready"),
+            ResponseWriter = HealthReport.WriteAsync,
+        }).AllowAnonymous();
+        // Metrics name routes and volumes; they need an admin key (Prometheus: authorization.credentials).
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireScope(Scopes.Admin);
+        return app;
+    }
+
+    /// <summary>Migrates, creates the first admin key, prints where to go, then serves until SIGTERM.</summary>
+    public static async Task RunGureumAsync(this WebApplication app)
+    {
+        var startedAt = Stopwatch.GetTimestamp();
+        await app.Services.MigrateGureumDatabaseAsync();
+        var options = app.Services.GetRequiredService<IOptions<GureumOptions>>().Value;
+        ((LocalArtifactStore)app.Services.GetRequiredService<IArtifactStore>()).RemoveAbandonedTempFiles(TimeSpan.FromHours(1));
+        var bootstrapKey = await BootstrapKey.EnsureAsync(app.Services);
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? DefaultUrl;
+            // Console, not the logger: the key must never reach a log shipper.
+            Console.WriteLine($"Gureum is listening on {address} (ready in {Stopwatch.GetElapsedTime(startedAt).TotalSeconds:0.0} s)");
+            Console.WriteLine($"  API docs:  {address}/docs");
+            Console.WriteLine($"  data:      {options.FullDataDirectory}");
+            if (bootstrapKey is not null)
+            {
+                Console.WriteLine($"  admin key: {bootstrapKey}");
+                Console.WriteLine($"  (shown once; also saved to {Path.Combine(options.FullDataDirectory, BootstrapKey.FileName)}, mode 0600)");
+            }
+        });
+        try
+        {
+            await app.RunAsync();
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            Console.Error.WriteLine($"Gureum could not start: {e.Message} Stop the other process or choose another address with --urls.");
+            Environment.ExitCode = 2;
+        }
+    }
+
+    /// <summary><c>--data</c>, <c>GUREUM_DATA</c>, <c>GUREUM_DATABASE</c> and <c>GUREUM_BOOTSTRAP_KEY</c> as documented in the README.</summary>
+    private static void MapFriendlySettings(WebApplicationBuilder builder)
+    {
+        var overrides = new Dictionary<string, string?>();
+        void Map(string env, string key)
+        {
+            var value = Environment.GetEnvironmentVariable(env);
+            if (!string.IsNullOrEmpty(value))
+            {
+                overrides[key] = value;
+            }
+        }
+        Map("GUREUM_DATA", "Gureum:DataDirectory");
+        Map("GUREUM_DATABASE", "Gureum:Database");
+        Map("GUREUM_BOOTSTRAP_KEY", "Gureum:BootstrapKey");
+        builder.Configuration.AddInMemoryCollection(overrides);
+        var args = Environment.GetCommandLineArgs();
+        builder.Configuration.AddCommandLine(args.Skip(1).ToArray(), new Dictionary<string, string>
+        {
+            ["--data"] = "Gureum:DataDirectory",
+            ["--database"] = "Gureum:Database",
+            ["--silo-port"] = "Gureum:SiloPort",
+            ["--gateway-port"] = "Gureum:GatewayPort",
+        });
+    }
+}
+
+internal sealed class DatabaseHealthCheck(GureumDbFactory factory) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
+    {
+        await using var db = factory.Create();
+        return await db.Database.CanConnectAsync(ct)
+            ? HealthCheckResult.Healthy($"{factory.Provider} reachable")
+            : HealthCheckResult.Unhealthy($"{factory.Provider} unreachable");
+    }
+}
+
+internal sealed class ArtifactStoreHealthCheck(IArtifactStore store) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
+    {
+        try
+        {
+            await store.CheckWritableAsync(ct);
+            return HealthCheckResult.Healthy("artifact store writable");
+        }
+        catch (IOException e)
+        {
+            return HealthCheckResult.Unhealthy("artifact store not writable: " + e.Message);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            return HealthCheckResult.Unhealthy("artifact store not writable: " + e.Message);
+        }
+    }
+}
+
+/// <summary>Readiness fails as soon as shutdown begins, so a load balancer stops sending before in-flight work drains.</summary>
+internal sealed class NotStoppingHealthCheck(IHostApplicationLifetime lifetime) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
+        Task.FromResult(lifetime.ApplicationStopping.IsCancellationRequested
+            ? HealthCheckResult.Unhealthy("shutting down")
+            : HealthCheckResult.Healthy("accepting requests"));
+}

@@ -1,0 +1,88 @@
+namespace Gureum.Server.Infrastructure.Problems;
+
+/// <summary>
+/// Stable error codes. Each maps to one HTTP status and one problem <c>type</c> in <see cref="ProblemCodes"/>;
+/// clients may rely on the type URI, never on the detail text.
+/// </summary>
+public enum ProblemCode
+{
+    Validation,
+    MalformedRequest,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    IdempotencyKeyReused,
+    IdempotencyKeyInProgress,
+    TooManyRequests,
+    NotReady,
+    Internal,
+}
+
+/// <summary>An expected failure with a code and a message that tells the caller what to do.</summary>
+public sealed class GureumException(ProblemCode code, string detail, IDictionary<string, string[]>? errors = null)
+    : Exception(detail)
+{
+    public ProblemCode Code { get; } = code;
+    public IDictionary<string, string[]>? Errors { get; } = errors;
+
+    public static GureumException Invalid(string field, string message) =>
+        new(ProblemCode.Validation, message, new Dictionary<string, string[]> { [field] = [message] });
+}
+
+public static class ProblemCodes
+{
+    public const string TypePrefix = "urn:gureum:problem:";
+
+    /// <summary>The one table from error code to status and problem type.</summary>
+    public static (int Status, string Type, string Title) Describe(ProblemCode code) => code switch
+    {
+        ProblemCode.Validation => (400, "validation", "The request has invalid fields"),
+        ProblemCode.MalformedRequest => (400, "malformed-request", "The request could not be read"),
+        ProblemCode.Unauthenticated => (401, "unauthenticated", "An API key is required"),
+        ProblemCode.Forbidden => (403, "forbidden", "The API key lacks a scope for this"),
+        ProblemCode.NotFound => (404, "not-found", "Not found"),
+        ProblemCode.MethodNotAllowed => (405, "method-not-allowed", "Method not allowed"),
+        ProblemCode.Conflict => (409, "conflict", "Conflict"),
+        ProblemCode.IdempotencyKeyInProgress => (409, "idempotency-key-in-progress", "A request with this Idempotency-Key is still running"),
+        ProblemCode.PayloadTooLarge => (413, "payload-too-large", "The request body is too large"),
+        ProblemCode.UnsupportedMediaType => (415, "unsupported-media-type", "Unsupported content type"),
+        ProblemCode.IdempotencyKeyReused => (422, "idempotency-key-reused", "The Idempotency-Key was used with a different request"),
+        ProblemCode.TooManyRequests => (429, "too-many-requests", "Too many requests"),
+        ProblemCode.NotReady => (503, "not-ready", "Not ready"),
+        _ => (500, "internal", "Unexpected server error"),
+    };
+
+    public static ProblemCode FromStatus(int status) => status switch
+    {
+        400 => ProblemCode.MalformedRequest,
+        401 => ProblemCode.Unauthenticated,
+        403 => ProblemCode.Forbidden,
+        404 => ProblemCode.NotFound,
+        405 => ProblemCode.MethodNotAllowed,
+        409 => ProblemCode.Conflict,
+        413 => ProblemCode.PayloadTooLarge,
+        415 => ProblemCode.UnsupportedMediaType,
+        422 => ProblemCode.IdempotencyKeyReused,
+        429 => ProblemCode.TooManyRequests,
+        503 => ProblemCode.NotReady,
+        _ => ProblemCode.Internal,
+    };
+
+    /// <summary>What to tell a caller who got a bare status with no detail of its own.</summary>
+    public static string DefaultDetail(int status) => status switch
+    {
+        400 => "The request could not be read. Check the JSON syntax and the field types against /openapi/v1.json.",
+        401 => "Send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'.",
+        403 => "This API key does not have the scope this route needs. Create a key with a wider scope.",
+        404 => "No resource or route exists at this address. The API reference is at /docs.",
+        405 => "This route does not accept this HTTP method. The API reference is at /docs.",
+        413 => "The request body is larger than the configured limit (Gureum:MaxRequestBodyBytes).",
+        415 => "This route expects 'Content-Type: application/json'.",
+        503 => "The server is starting or shutting down. Retry shortly.",
+        _ => "The request failed.",
+    };
+}

@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Gureum.Server.Infrastructure.Problems;
+
+/// <summary>
+/// Every error leaves the server as application/problem+json (RFC 9457) with a stable <c>type</c>:
+/// expected failures through <see cref="GureumException"/>, framework rejections (bad JSON, size, content type)
+/// through their status, and anything else as a 500 that names a trace id but no internals.
+/// </summary>
+public static class ProblemsSetup
+{
+    public static IServiceCollection AddGureumProblems(this IServiceCollection services)
+    {
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
+        {
+            var problem = ctx.ProblemDetails;
+            var status = problem.Status ?? ctx.HttpContext.Response.StatusCode;
+            problem.Status = status;
+            var (_, type, title) = ProblemCodes.Describe(ProblemCodes.FromStatus(status));
+            if (string.IsNullOrEmpty(problem.Type) || problem.Type.StartsWith("https://tools.ietf.org", StringComparison.Ordinal))
+            {
+                problem.Type = ProblemCodes.TypePrefix + (problem is HttpValidationProblemDetails ? "validation" : type);
+                problem.Title = problem is HttpValidationProblemDetails ? "The request has invalid fields" : title;
+            }
+            if (string.IsNullOrEmpty(problem.Detail))
+            {
+                problem.Detail = problem is HttpValidationProblemDetails v
+                    ? "Fix the fields listed in 'errors': " + string.Join(", ", v.Errors.Keys) + "."
+                    : ProblemCodes.DefaultDetail(status);
+            }
+            problem.Instance ??= ctx.HttpContext.Request.Path;
+            problem.Extensions["traceId"] = ctx.HttpContext.TraceIdentifier;
+        });
+        services.AddExceptionHandler<GureumExceptionHandler>();
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        return services;
+    }
+
+    public static Task WriteProblemAsync(HttpContext http, ProblemCode code, string detail, IDictionary<string, string[]>? errors = null)
+    {
+        var (status, type, title) = ProblemCodes.Describe(code);
+        ProblemDetails problem = errors is null ? new ProblemDetails() : new HttpValidationProblemDetails(errors);
+        problem.Status = status;
+        problem.Type = ProblemCodes.TypePrefix + type;
+        problem.Title = title;
+        problem.Detail = detail;
+        http.Response.StatusCode = status;
+        var service = http.RequestServices.GetRequiredService<IProblemDetailsService>();
+        return service.WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem }).AsTask();
+    }
+}
+
+internal sealed partial class GureumExceptionHandler(ILogger<GureumExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
+    {
+        if (http.Response.HasStarted)
+        {
+            return false;
+        }
+        var (code, detail, errors) = Classify(exception);
+        if (code == ProblemCode.Internal)
+        {
+            LogUnexpected(logger, http.Request.Method, http.Request.Path, exception);
+        }
+        http.Features.Get<IHttpResponseFeature>()?.Headers.Remove("Content-Type");
+        await ProblemsSetup.WriteProblemAsync(http, code, detail, errors);
+        return true;
+    }
+
+    private static (ProblemCode, string, IDictionary<string, string[]>?) Classify(Exception exception) => exception switch
+    {
+        GureumException g => (g.Code, g.Message, g.Errors),
+        BadHttpRequestException { StatusCode: 413 } =>
+            (ProblemCode.PayloadTooLarge, ProblemCodes.DefaultDetail(413), null),
+        BadHttpRequestException { StatusCode: 415 } b =>
+            (ProblemCode.UnsupportedMediaType, b.Message + " Send 'Content-Type: application/json'.", null),
+        BadHttpRequestException { InnerException: JsonException j } =>
+            (ProblemCode.MalformedRequest, "The JSON body is malformed: " + j.Message, null),
+        BadHttpRequestException b => (ProblemCodes.FromStatus(b.StatusCode), b.Message, null),
+        JsonException j => (ProblemCode.MalformedRequest, "The JSON body is malformed: " + j.Message, null),
+        OperationCanceledException => (ProblemCode.NotReady, "The request was cancelled because the server is shutting down or the client left.", null),
+        _ => (ProblemCode.Internal, "An unexpected error occurred. Quote the traceId when reporting it.", null),
+    };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]
+    private static partial void LogUnexpected(ILogger logger, string method, string path, Exception exception);
+}
