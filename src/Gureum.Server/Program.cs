@@ -5,7 +5,7 @@ using Gureum.Server.Infrastructure.Hosting;
 
 // Content root beside the binary: appsettings.json is found whatever the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-builder.AddGureumInfrastructure();
+builder.AddGureumInfrastructure(args);
 builder.Services.AddJobs();
 
 var app = builder.Build();

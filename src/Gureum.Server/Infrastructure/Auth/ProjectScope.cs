@@ -20,8 +20,9 @@ public sealed class ProjectScope
     public required Caller Caller { get; init; }
     public string ProjectId => Project.Id;
 
-    /// <summary>Minimal-API binding: resolves the <c>{project}</c> route value for the current caller.</summary>
-    public static async ValueTask<ProjectScope?> BindAsync(HttpContext http, ParameterInfo parameter) => await ResolveAsync(http);
+    /// <summary>Minimal-API binding: resolves the <c>{project}</c> route value for the current caller, or answers 404.</summary>
+    public static async ValueTask<ProjectScope?> BindAsync(HttpContext http, ParameterInfo parameter) =>
+        await ResolveAsync(http) ?? throw NotFound(http.GetRouteValue("project") as string ?? "");
 
     internal static async Task<ProjectScope?> ResolveAsync(HttpContext http)
     {

@@ -20,9 +20,9 @@ public static class GureumHost
 {
     public const string DefaultUrl = "http://127.0.0.1:8080";
 
-    public static WebApplicationBuilder AddGureumInfrastructure(this WebApplicationBuilder builder)
+    public static WebApplicationBuilder AddGureumInfrastructure(this WebApplicationBuilder builder, string[] args)
     {
-        MapFriendlySettings(builder);
+        MapFriendlySettings(builder, args);
         var options = builder.Configuration.GetSection(GureumOptions.Section).Get<GureumOptions>() ?? new GureumOptions();
         Directory.CreateDirectory(options.FullDataDirectory);
         if (!OperatingSystem.IsWindows())
@@ -31,6 +31,8 @@ public static class GureumHost
         }
 
         var services = builder.Services;
+        services.AddSingleton<StartupTasks>();
+        services.AddHostedService(sp => sp.GetRequiredService<StartupTasks>());
         services.Configure<GureumOptions>(builder.Configuration.GetSection(GureumOptions.Section));
         services.AddSingleton(TimeProvider.System);
         services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5));
@@ -96,16 +98,14 @@ public static class GureumHost
         return app;
     }
 
-    /// <summary>Migrates, creates the first admin key, prints where to go, then serves until SIGTERM.</summary>
+    /// <summary>Serves until SIGTERM; once started, prints where to go (and the first admin key, once).</summary>
     public static async Task RunGureumAsync(this WebApplication app)
     {
         var startedAt = Stopwatch.GetTimestamp();
-        await app.Services.MigrateGureumDatabaseAsync();
         var options = app.Services.GetRequiredService<IOptions<GureumOptions>>().Value;
-        ((LocalArtifactStore)app.Services.GetRequiredService<IArtifactStore>()).RemoveAbandonedTempFiles(TimeSpan.FromHours(1));
-        var bootstrapKey = await BootstrapKey.EnsureAsync(app.Services);
         app.Lifetime.ApplicationStarted.Register(() =>
         {
+            var bootstrapKey = app.Services.GetRequiredService<StartupTasks>().CreatedBootstrapKey;
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? DefaultUrl;
             // Console, not the logger: the key must never reach a log shipper.
             Console.WriteLine($"Gureum is listening on {address} (ready in {Stopwatch.GetElapsedTime(startedAt).TotalSeconds:0.0} s)");
@@ -129,7 +129,7 @@ public static class GureumHost
     }
 
     /// <summary><c>--data</c>, <c>GUREUM_DATA</c>, <c>GUREUM_DATABASE</c> and <c>GUREUM_BOOTSTRAP_KEY</c> as documented in the README.</summary>
-    private static void MapFriendlySettings(WebApplicationBuilder builder)
+    private static void MapFriendlySettings(WebApplicationBuilder builder, string[] args)
     {
         var overrides = new Dictionary<string, string?>();
         void Map(string env, string key)
@@ -144,8 +144,7 @@ public static class GureumHost
         Map("GUREUM_DATABASE", "Gureum:Database");
         Map("GUREUM_BOOTSTRAP_KEY", "Gureum:BootstrapKey");
         builder.Configuration.AddInMemoryCollection(overrides);
-        var args = Environment.GetCommandLineArgs();
-        builder.Configuration.AddCommandLine(args.Skip(1).ToArray(), new Dictionary<string, string>
+        builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
         {
             ["--data"] = "Gureum:DataDirectory",
             ["--database"] = "Gureum:Database",

@@ -1,0 +1,27 @@
+using Gureum.Server.Infrastructure.Artifacts;
+using Gureum.Server.Infrastructure.Auth;
+using Gureum.Server.Infrastructure.Db;
+
+namespace Gureum.Server.Infrastructure.Hosting;
+
+/// <summary>
+/// Runs before the silo and the web server start (it is registered first): applies migrations, removes temp files
+/// of dead writers, and creates the first admin key. Any host of the app — `gureum serve` or a test — goes through it.
+/// </summary>
+public sealed class StartupTasks(IServiceProvider services, IArtifactStore artifacts) : IHostedService
+{
+    /// <summary>The admin key created by this start, to be printed once; null when one already existed.</summary>
+    public string? CreatedBootstrapKey { get; private set; }
+
+    public async Task StartAsync(CancellationToken ct)
+    {
+        await services.MigrateGureumDatabaseAsync(ct);
+        if (artifacts is LocalArtifactStore local)
+        {
+            local.RemoveAbandonedTempFiles(TimeSpan.FromHours(1));
+        }
+        CreatedBootstrapKey = await BootstrapKey.EnsureAsync(services, ct);
+    }
+
+    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+}
