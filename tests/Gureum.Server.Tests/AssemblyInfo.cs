@@ -1,0 +1,2 @@
+// Gureum runs on Linux (Debian/Ubuntu); tests check Unix file modes.
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
