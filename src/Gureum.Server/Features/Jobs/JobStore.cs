@@ -31,6 +31,7 @@ public sealed class JobStore(GureumDbFactory dbFactory, TimeProvider clock, JobS
     public async Task<Job?> TryStartAsync(string jobId, string node)
     {
         await using var db = dbFactory.Create();
+        await using var tx = await db.Database.BeginTransactionAsync();
         var now = Now;
         var cancelled = await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Queued && j.CancelRequested)
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatus.Cancelled).SetProperty(j => j.FinishedAt, now)
@@ -86,15 +87,19 @@ public sealed class JobStore(GureumDbFactory dbFactory, TimeProvider clock, JobS
     public async Task FinishAsync(string jobId, JobStatus status, string? result, string? error, string message)
     {
         await using var db = dbFactory.Create();
+        await using var tx = await db.Database.BeginTransactionAsync();
         var now = Now;
-        await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Running).ExecuteUpdateAsync(s => s
+        var finished = await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Running).ExecuteUpdateAsync(s => s
             .SetProperty(j => j.Status, status)
             .SetProperty(j => j.Result, result)
             .SetProperty(j => j.Error, error)
             .SetProperty(j => j.Message, message)
             .SetProperty(j => j.Percent, j => status == JobStatus.Succeeded ? 100 : j.Percent)
             .SetProperty(j => j.FinishedAt, now));
-        await AppendStatusEventAsync(db, jobId);
+        if (finished == 1)
+        {
+            await AppendStatusEventAsync(db, jobId);
+        }
     }
 
     /// <summary>Running → Queued: the job will be started again (from its checkpoint) by the dispatcher.</summary>
@@ -102,6 +107,7 @@ public sealed class JobStore(GureumDbFactory dbFactory, TimeProvider clock, JobS
     public async Task RequeueAsync(string jobId, string message, bool refundAttempt = false)
     {
         await using var db = dbFactory.Create();
+        await using var tx = await db.Database.BeginTransactionAsync();
         var refund = refundAttempt ? 1 : 0;
         var requeued = await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Running)
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatus.Queued).SetProperty(j => j.Message, message)
@@ -116,6 +122,7 @@ public sealed class JobStore(GureumDbFactory dbFactory, TimeProvider clock, JobS
     public async Task<bool> RequestCancelAsync(string projectId, string jobId, CancellationToken ct)
     {
         await using var db = dbFactory.Create();
+        await using var tx = await db.Database.BeginTransactionAsync();
         var now = Now;
         var marked = await db.Jobs.Where(j => j.Id == jobId && j.ProjectId == projectId && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running))
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.CancelRequested, true), ct);
@@ -129,6 +136,10 @@ public sealed class JobStore(GureumDbFactory dbFactory, TimeProvider clock, JobS
         if (cancelled == 1)
         {
             await AppendStatusEventAsync(db, jobId);
+        }
+        else
+        {
+            await tx.CommitAsync(ct);
         }
         return true;
     }
@@ -176,9 +187,14 @@ public sealed class JobStore(GureumDbFactory dbFactory, TimeProvider clock, JobS
         await SaveEventAsync(db, jobId);
     }
 
+    /// <summary>Saves the event and commits the caller's transaction, if any, so a status and its event appear together.</summary>
     private async Task SaveEventAsync(GureumDb db, string jobId)
     {
         await db.SaveChangesAsync();
+        if (db.Database.CurrentTransaction is { } tx)
+        {
+            await tx.CommitAsync();
+        }
         signals.Notify(jobId);
     }
 

@@ -62,13 +62,17 @@ public static class JobsEndpoints
     }
 
     private static async Task<Ok<Page<JobResponse>>> List(
-        ProjectScope scope, GureumDb db, JobStatus? status, int? limit, string? before, CancellationToken ct)
+        ProjectScope scope, GureumDb db, string? status, int? limit, string? before, CancellationToken ct)
     {
         var take = Paging.Limit(limit);
         var query = db.Jobs.AsNoTracking().Where(j => j.ProjectId == scope.ProjectId);
         if (status is not null)
         {
-            query = query.Where(j => j.Status == status);
+            if (!Enum.TryParse<JobStatus>(status, ignoreCase: true, out var wanted) || int.TryParse(status, out _))
+            {
+                throw GureumException.Invalid("status", $"'status' must be one of: {string.Join(", ", Enum.GetNames<JobStatus>().Select(n => n.ToLowerInvariant()))}.");
+            }
+            query = query.Where(j => j.Status == wanted);
         }
         if (before is not null)
         {
@@ -119,6 +123,11 @@ public static class JobsEndpoints
                 var job = await store.FindAsync(projectId, jobId, ct);
                 if (job is null || job.IsTerminal)
                 {
+                    // The terminal event commits with the terminal status; it may have landed after our read above.
+                    foreach (var e in await store.EventsAfterAsync(jobId, after, ct))
+                    {
+                        yield return new SseItem<JsonElement>(JsonDocument.Parse(e.Data).RootElement.Clone(), e.Type) { EventId = e.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+                    }
                     yield break;
                 }
                 // Local writers wake us at once; writes on other nodes are seen within a second.

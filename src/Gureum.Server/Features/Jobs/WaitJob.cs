@@ -42,6 +42,9 @@ internal sealed class WaitJob(TimeProvider clock) : IJobHandler
     }
 
     private static (int Steps, int StepMilliseconds) Read(JsonElement input) => (
-        input.TryGetProperty("steps", out var s) && s.TryGetInt32(out var steps) ? steps : -1,
-        input.TryGetProperty("stepMilliseconds", out var m) ? (m.TryGetInt32(out var ms) ? ms : -1) : 1000);
+        Integer(input, "steps") ?? -1,
+        input.TryGetProperty("stepMilliseconds", out _) ? Integer(input, "stepMilliseconds") ?? -1 : 1000);
+
+    private static int? Integer(JsonElement input, string name) =>
+        input.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) ? number : null;
 }

@@ -1,0 +1,106 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Gureum.Server.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+
+namespace Gureum.Server.Tests.Features;
+
+/// <summary>The real server process killed or stopped mid-job, then started again on the same data.</summary>
+public sealed class DurabilityTests : IAsyncLifetime
+{
+    private readonly string _data = Directory.CreateTempSubdirectory("gureum-durability-").FullName;
+    private readonly string? _database = TestDatabase.Create();
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public ValueTask DisposeAsync()
+    {
+        TestDatabase.Drop(_database);
+        Directory.Delete(_data, recursive: true);
+        return ValueTask.CompletedTask;
+    }
+
+    private static async Task<(string Project, string Job)> SubmitAsync(HttpClient admin, int steps, int stepMilliseconds)
+    {
+        using var project = await admin.PostAsJsonAsync("/v1/projects", new { name = "durable" });
+        var projectId = (await project.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        using var job = await admin.PostAsJsonAsync($"/v1/projects/{projectId}/jobs", new { kind = "diagnostics.wait", input = new { steps, stepMilliseconds } });
+        return (projectId, (await job.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!);
+    }
+
+    private static async Task<JsonElement> WaitForAsync(HttpClient admin, string project, string job, Func<JsonElement, bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var state = await admin.GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/jobs/{job}");
+            if (condition(state))
+            {
+                return state;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"job did not reach the expected state: {state}");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task KillDashNine_MidJob_TheJobResumesFromItsCheckpointAfterRestart()
+    {
+        string project, job;
+        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        {
+            (project, job) = await SubmitAsync(first.Admin(), steps: 20, stepMilliseconds: 150);
+            await WaitForAsync(first.Admin(), project, job, j => j.GetProperty("percent").GetDouble() >= 25, TimeSpan.FromSeconds(30));
+            await first.KillAsync();
+        }
+        await using var second = await ServerProcess.StartAsync(_data, _database);
+        var done = await WaitForAsync(second.Admin(), project, job, j => j.GetProperty("status").GetString() is "succeeded" or "failed", TimeSpan.FromSeconds(60));
+        Assert.Equal("succeeded", done.GetProperty("status").GetString());
+        Assert.Equal(2, done.GetProperty("attempts").GetInt32());
+        Assert.True(done.GetProperty("result").GetProperty("resumedFromStep").GetInt32() >= 5, done.ToString());
+        AssertSqliteIntact();
+    }
+
+    [Fact]
+    public async Task Sigterm_MidJob_ExitsZero_CheckpointsAndResumesWithoutUsingAnAttempt()
+    {
+        string project, job;
+        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        {
+            (project, job) = await SubmitAsync(first.Admin(), steps: 40, stepMilliseconds: 150);
+            await WaitForAsync(first.Admin(), project, job, j => j.GetProperty("percent").GetDouble() >= 10, TimeSpan.FromSeconds(30));
+            var exitCode = await first.TerminateAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(0, exitCode);
+        }
+        await using var second = await ServerProcess.StartAsync(_data, _database);
+        var done = await WaitForAsync(second.Admin(), project, job, j => j.GetProperty("status").GetString() is "succeeded" or "failed", TimeSpan.FromSeconds(60));
+        Assert.Equal("succeeded", done.GetProperty("status").GetString());
+        Assert.Equal(1, done.GetProperty("attempts").GetInt32());
+        Assert.True(done.GetProperty("result").GetProperty("resumedFromStep").GetInt32() >= 4, done.ToString());
+        AssertSqliteIntact();
+    }
+
+    [Fact]
+    public async Task WarmStart_IsReadyWithinTenSeconds()
+    {
+        await using (await ServerProcess.StartAsync(_data, _database))
+        {
+        }
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await using var warm = await ServerProcess.StartAsync(_data, _database);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"ready after {started.Elapsed}");
+    }
+
+    private void AssertSqliteIntact()
+    {
+        if (_database is not null)
+        {
+            return;
+        }
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(_data, "gureum.db")};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA integrity_check;";
+        Assert.Equal("ok", command.ExecuteScalar());
+    }
+}
