@@ -92,6 +92,27 @@ public sealed partial class CliTests(GureumServer server)
     }
 
     [Fact]
+    public async Task AdminKeys_CreateListRevoke_RoundTrips()
+    {
+        var name = GureumServer.UniqueName("admin");
+
+        var created = await server.RunAsync("--json", "admin", "keys", "create", name);
+        Assert.True(created.ExitCode == 0, created.ToString());
+        using var body = JsonDocument.Parse(created.Out);
+        var secret = body.RootElement.GetProperty("secret").GetString()!;
+        var keyId = body.RootElement.GetProperty("key").GetProperty("id").GetString()!;
+
+        var listed = await server.RunWithKeyAsync(secret, "admin", "keys", "list", "--limit", "200");
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        Assert.Contains(name, listed.Out);
+
+        var revoked = await server.RunAsync("admin", "keys", "revoke", keyId);
+        Assert.True(revoked.ExitCode == 0, revoked.ToString());
+        var refused = await server.RunWithKeyAsync(secret, "admin", "keys", "list");
+        Assert.Equal(3, refused.ExitCode);
+    }
+
+    [Fact]
     public async Task ProjectsList_WithBadKey_ExitsThreeAndPrintsTheProblemDetail()
     {
         var run = await server.RunWithKeyAsync("gur_aaaaaaaaaaaa_" + new string('x', 43), "projects", "list");
@@ -222,7 +243,8 @@ public sealed partial class CliTests(GureumServer server)
         Assert.Equal("succeeded", events[^1].RootElement.GetProperty("data").GetProperty("status").GetString());
         events.ForEach(e => e.Dispose());
 
-        foreach (string[] args in [["projects", "list"], ["projects", "get", project], ["keys", "list", project], ["jobs", "list", project], ["jobs", "get", project, jobId], ["health"]])
+        string[][] commands = [["projects", "list"], ["projects", "get", project], ["keys", "list", project], ["jobs", "list", project], ["jobs", "get", project, jobId], ["health"]];
+        foreach (var args in commands)
         {
             var run = await server.RunAsync(["--json", .. args]);
             Assert.True(run.ExitCode == 0, string.Join(' ', args) + ": " + run);

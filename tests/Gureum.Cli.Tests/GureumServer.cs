@@ -7,7 +7,6 @@ using Gureum.Server.Infrastructure.Db;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging;
 using Xunit;
 
 [assembly: AssemblyFixture(typeof(Gureum.Cli.Tests.GureumServer))]
@@ -40,8 +39,10 @@ public sealed class GureumServer : IAsyncLifetime
             .UseSetting("Gureum:SiloPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture))
             .UseSetting("Gureum:GatewayPort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture))
             .UseSetting("Gureum:BootstrapKey", AdminKey)
-            .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)));
-        // RunGureumAsync (not called by WebApplicationFactory) migrates and creates the admin key; do the same here.
+            .UseSetting("Logging:LogLevel:Default", "Warning")
+            .UseSetting("Logging:LogLevel:Microsoft.Hosting.Lifetime", "Warning"));
+        // Program's RunGureumAsync migrates and creates the admin key before the host starts; doing it here as well makes
+        // the fixture independent of that (both calls are idempotent).
         var services = _factory.Services;
         await DatabaseSetup.MigrateGureumDatabaseAsync(services);
         await BootstrapKey.EnsureAsync(services);
