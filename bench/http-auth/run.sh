@@ -189,10 +189,13 @@ process_ticks() { # utime + stime of one process (fields after the ")" so a comm
     [[ -n "$stat" ]] || { echo 0; return; }
     awk '{ print $12 + $13 }' <<<"${stat##*) }"
 }
-children_ticks() { # cutime + cstime of this (sub)shell: the CPU of the children it has waited for
-    local stat
-    stat="$(cat "/proc/$BASHPID/stat")"
-    awk '{ print $14 + $15 }' <<<"${stat##*) }"
+CHILD_TICKS=0
+read_children_ticks() { # sets CHILD_TICKS to cutime + cstime of this (sub)shell: the CPU of the children it has
+    # waited for. No command substitution here: that would fork and read the wrong process.
+    local stat fields
+    read -r stat <"/proc/$BASHPID/stat"
+    read -r -a fields <<<"${stat##*) }"
+    CHILD_TICKS=$((fields[13] + fields[14]))
 }
 
 # run_wrk <name> <duration> <wrk args...>: prints "req/s p99ms other%", where other% is the share of the
@@ -203,9 +206,9 @@ run_wrk() {
     out="$WORK/wrk-$name.txt"
     sys0="$(system_ticks)"
     srv0=$(( $(process_ticks "$SERVER_PID") + $(process_ticks "$BARE_PID") ))
-    wrk0="$(children_ticks)"
+    read_children_ticks; wrk0="$CHILD_TICKS"
     wrk "-t$THREADS" "-c$CONNECTIONS" "-d$duration" --latency "$@" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed ($name)"; }
-    wrk1="$(children_ticks)"
+    read_children_ticks; wrk1="$CHILD_TICKS"
     srv1=$(( $(process_ticks "$SERVER_PID") + $(process_ticks "$BARE_PID") ))
     sys1="$(system_ticks)"
     other="$(awk -v s0="$sys0" -v s1="$sys1" -v srv=$((srv1 - srv0)) -v w=$((wrk1 - wrk0)) 'BEGIN {
