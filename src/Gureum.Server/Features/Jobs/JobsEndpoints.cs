@@ -12,7 +12,9 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Gureum.Server.Features.Jobs;
 
-public sealed record SubmitJobRequest(string Kind, JsonElement? Input);
+/// <param name="Kind">The job kind, e.g. diagnostics.wait.</param>
+/// <param name="Input">The kind's input object.</param>
+public sealed record SubmitJobRequest(string Kind, JsonElement? Input = null);
 
 public sealed record JobResponse(
     string Id, string ProjectId, string Kind, JobStatus Status, double Percent, string? Message,

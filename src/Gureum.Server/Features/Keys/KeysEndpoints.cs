@@ -12,9 +12,9 @@ namespace Gureum.Server.Features.Keys;
 /// <param name="Name">A label for the key (same rule as resource names).</param>
 /// <param name="Scopes">Any of project:write, project:read, predict, ai; default project:read. Never wider than the caller's.</param>
 /// <param name="ExpiresAt">Optional expiry, in the future.</param>
-public sealed record CreateKeyRequest(string Name, string[]? Scopes, DateTimeOffset? ExpiresAt);
+public sealed record CreateKeyRequest(string Name, string[]? Scopes = null, DateTimeOffset? ExpiresAt = null);
 
-public sealed record CreateAdminKeyRequest(string Name, DateTimeOffset? ExpiresAt);
+public sealed record CreateAdminKeyRequest(string Name, DateTimeOffset? ExpiresAt = null);
 
 /// <summary>A key as listed: never its secret or hash.</summary>
 public sealed record KeyResponse(

@@ -11,7 +11,7 @@ namespace Gureum.Server.Features.Projects;
 
 /// <param name="Name">Unique project name: lower-case letters, digits, '.', '_' and '-' (at most 64).</param>
 /// <param name="Description">Free text, at most 1024 characters.</param>
-public sealed record CreateProjectRequest(string Name, string? Description);
+public sealed record CreateProjectRequest(string Name, string? Description = null);
 
 public sealed record ProjectResponse(string Id, string Name, string? Description, DateTimeOffset CreatedAt)
 {
