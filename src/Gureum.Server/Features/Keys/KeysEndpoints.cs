@@ -77,12 +77,13 @@ public static class KeysEndpoints
         ProjectScope scope, GureumDb db, TimeProvider clock, int? limit, string? after, CancellationToken ct) =>
         TypedResults.Ok(await ListAsync(db.ApiKeys.Where(k => k.ProjectId == scope.ProjectId), clock, limit, after, ct));
 
-    private static async Task<NoContent> Revoke(ProjectScope scope, string keyId, GureumDb db, TimeProvider clock, CancellationToken ct)
+    private static async Task<NoContent> Revoke(ProjectScope scope, string keyId, GureumDb db, AuthCache authCache, TimeProvider clock, CancellationToken ct)
     {
         var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == keyId && k.ProjectId == scope.ProjectId, ct)
             ?? throw new GureumException(ProblemCode.NotFound, $"Key '{keyId}' was not found in project '{scope.Project.Name}'.");
         key.RevokedAt ??= clock.GetUtcNow();
         await db.SaveChangesAsync(ct);
+        authCache.EvictKey(key.PublicId);
         return TypedResults.NoContent();
     }
 
@@ -99,7 +100,7 @@ public static class KeysEndpoints
     private static async Task<Ok<Page<KeyResponse>>> ListAdmin(GureumDb db, TimeProvider clock, int? limit, string? after, CancellationToken ct) =>
         TypedResults.Ok(await ListAsync(db.ApiKeys.Where(k => k.ProjectId == null), clock, limit, after, ct));
 
-    private static async Task<NoContent> RevokeAdmin(string keyId, GureumDb db, TimeProvider clock, CancellationToken ct)
+    private static async Task<NoContent> RevokeAdmin(string keyId, GureumDb db, AuthCache authCache, TimeProvider clock, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == keyId && k.ProjectId == null, ct)
@@ -114,6 +115,7 @@ public static class KeysEndpoints
             }
             key.RevokedAt = now;
             await db.SaveChangesAsync(ct);
+            authCache.EvictKey(key.PublicId);
         }
         return TypedResults.NoContent();
     }

@@ -79,7 +79,7 @@ public static class ProjectsEndpoints
 
     private static Ok<ProjectResponse> Get(ProjectScope scope) => TypedResults.Ok(ProjectResponse.From(scope.Project));
 
-    private static async Task<NoContent> Delete(ProjectScope scope, GureumDb db, CancellationToken ct)
+    private static async Task<NoContent> Delete(ProjectScope scope, GureumDb db, AuthCache authCache, CancellationToken ct)
     {
         var busy = await db.Jobs.CountAsync(j => j.ProjectId == scope.ProjectId && (j.Status == JobStatus.Running || j.Status == JobStatus.Queued), ct);
         if (busy > 0)
@@ -87,7 +87,10 @@ public static class ProjectsEndpoints
             throw new GureumException(ProblemCode.Conflict,
                 $"Project '{scope.Project.Name}' has {busy} queued or running job(s). Cancel them (POST .../jobs/{{id}}/cancel) and retry.");
         }
+        var keys = await db.ApiKeys.Where(k => k.ProjectId == scope.ProjectId).Select(k => k.PublicId).ToListAsync(ct);
         await db.Projects.Where(p => p.Id == scope.ProjectId).ExecuteDeleteAsync(ct);
+        keys.ForEach(authCache.EvictKey);
+        authCache.EvictProject(scope.Project);
         return TypedResults.NoContent();
     }
 }

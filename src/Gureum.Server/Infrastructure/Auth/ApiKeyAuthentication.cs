@@ -35,6 +35,7 @@ internal sealed class ApiKeyAuthentication(
     ILoggerFactory logger,
     UrlEncoder encoder,
     GureumDbFactory dbFactory,
+    AuthCache authCache,
     TimeProvider clock) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -42,14 +43,6 @@ internal sealed class ApiKeyAuthentication(
 
     // last_used_at is written at most once a minute per key: auth must not be a database write per request.
     private static readonly ConcurrentDictionary<string, DateTimeOffset> LastUsedWrites = new();
-
-    private static readonly Func<GureumDb, string, Task<KeyRow?>> FindKey = EF.CompileAsyncQuery(
-        (GureumDb db, string publicId) => db.ApiKeys
-            .Where(k => k.PublicId == publicId)
-            .Select(k => new KeyRow(k.Id, k.ProjectId, k.Scopes, k.SecretHash, k.ExpiresAt, k.RevokedAt))
-            .FirstOrDefault());
-
-    private sealed record KeyRow(string Id, string? ProjectId, string Scopes, byte[] SecretHash, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt);
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -63,11 +56,7 @@ internal sealed class ApiKeyAuthentication(
         {
             (publicId, secret) = (ApiKeyFormat.BootstrapPublicId, presented);
         }
-        KeyRow? row;
-        await using (var db = dbFactory.Create())
-        {
-            row = await FindKey(db, publicId);
-        }
+        var row = await authCache.FindKeyAsync(publicId);
         if (row is null || !ApiKeyFormat.Matches(secret, row.SecretHash))
         {
             return Fail("The API key is not valid. Check that it was copied whole; keys look like gur_<id>_<secret>.");

@@ -1,8 +1,6 @@
 using System.Reflection;
 using Gureum.Server.Features.Projects;
-using Gureum.Server.Infrastructure.Db;
 using Gureum.Server.Infrastructure.Problems;
-using Microsoft.EntityFrameworkCore;
 
 namespace Gureum.Server.Infrastructure.Auth;
 
@@ -34,9 +32,7 @@ public sealed class ProjectScope
         if (http.GetRouteValue("project") is string reference && http.User.Identity is ApiKeyIdentity identity)
         {
             var caller = identity.Caller;
-            var db = http.RequestServices.GetRequiredService<GureumDb>();
-            var project = await db.Projects.AsNoTracking()
-                .FirstOrDefaultAsync(p => p.Id == reference || p.Name == reference, http.RequestAborted);
+            var project = await http.RequestServices.GetRequiredService<AuthCache>().FindProjectAsync(reference);
             if (project is not null && (caller.IsAdmin || caller.ProjectId == project.Id))
             {
                 scope = new ProjectScope { Project = project, Caller = caller };

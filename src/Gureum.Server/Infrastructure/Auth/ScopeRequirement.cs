@@ -40,6 +40,8 @@ public static class AuthSetup
             }
         });
         services.AddSingleton<IAuthorizationHandler>(new ScopeRequirement(Scopes.Admin));
+        services.AddMemoryCache();
+        services.AddSingleton<AuthCache>();
         return services;
     }
 
