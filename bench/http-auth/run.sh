@@ -237,7 +237,7 @@ wait_for_quiet() {
     local deadline=$((SECONDS + QUIET_WAIT)) t0 t1 busy
     while true; do
         t0="$(system_ticks)"; sleep 2; t1="$(system_ticks)"
-        busy="$(awk -v a="$t0" -v b="$t1" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]; printf "%.0f", t > 0 ? 100 * (y[1] - x[1]) / t : 0 }')"
+        busy="$(awk -v a="$t0" -v b="$t1" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]; printf "%.0f", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }')"
         (( busy < 20 )) && return 0
         if (( SECONDS >= deadline )); then
             log "the machine is still $busy% busy after ${QUIET_WAIT} s; measuring anyway (see the other-CPU column)"
