@@ -81,6 +81,28 @@ public sealed class DurabilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Logs_NeverContainAKeySecret_EvenWhenRequestsFail()
+    {
+        await using var server = await ServerProcess.StartAsync(_data, _database);
+        var admin = server.Admin();
+        using var project = await admin.PostAsJsonAsync("/v1/projects", new { name = "logs" });
+        using var created = await admin.PostAsJsonAsync("/v1/projects/logs/keys", new { name = "app", scopes = new[] { "project:read" } });
+        var secret = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("secret").GetString()!;
+        using var client = new HttpClient { BaseAddress = new Uri(server.Url) };
+        client.DefaultRequestHeaders.Add("X-Api-Key", secret);
+        (await client.GetAsync("/v1/projects/logs")).Dispose();
+        (await client.PostAsync("/v1/projects", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json"))).Dispose();
+        client.DefaultRequestHeaders.Remove("X-Api-Key");
+        client.DefaultRequestHeaders.Add("X-Api-Key", secret + "x");
+        (await client.GetAsync("/v1/projects/logs")).Dispose();
+        await server.TerminateAsync(TimeSpan.FromSeconds(30));
+        var secretPart = secret.Split('_', 3)[2];
+        Assert.DoesNotContain(secretPart, server.Output);
+        Assert.DoesNotContain(GureumApp.AdminKey.Split('_', 3)[2], server.Output);
+        Assert.Contains("\"LogLevel\"", server.Output);
+    }
+
+    [Fact]
     public async Task WarmStart_IsReadyWithinTenSeconds()
     {
         await using (await ServerProcess.StartAsync(_data, _database))

@@ -8,6 +8,22 @@ namespace Gureum.Server.Tests.Features;
 /// <summary>A server with a 4 KiB body limit, to reach the limit cheaply.</summary>
 public sealed class SmallBodyLimitApp() : GureumApp(new Dictionary<string, string?> { ["Gureum:MaxRequestBodyBytes"] = "4096" });
 
+/// <summary>A server that only answers to one Host name.</summary>
+public sealed class HostAllowListApp() : GureumApp(new Dictionary<string, string?> { ["AllowedHosts"] = "gureum.example.com" });
+
+public sealed class HostAllowListTests(HostAllowListApp app) : IClassFixture<HostAllowListApp>
+{
+    [Fact]
+    public async Task UnexpectedHostHeader_Answers400_WhenAnAllowListIsConfigured()
+    {
+        using var wrong = await app.Admin().GetAsync("/v1/projects");
+        Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/projects") { Headers = { Host = "gureum.example.com" } };
+        using var right = await app.Admin().SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, right.StatusCode);
+    }
+}
+
 /// <summary>Malformed, oversized and wrongly typed requests: each a 4xx problem+json that says what to do, nothing stored.</summary>
 public sealed class RequestProblemsTests(SmallBodyLimitApp app) : IClassFixture<SmallBodyLimitApp>
 {

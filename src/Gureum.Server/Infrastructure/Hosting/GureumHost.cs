@@ -105,7 +105,8 @@ public static class GureumHost
         var options = app.Services.GetRequiredService<IOptions<GureumOptions>>().Value;
         app.Lifetime.ApplicationStarted.Register(() =>
         {
-            var bootstrapKey = app.Services.GetRequiredService<StartupTasks>().CreatedBootstrapKey;
+            var startup = app.Services.GetRequiredService<StartupTasks>();
+            var bootstrapKey = startup.CreatedBootstrapKey;
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? DefaultUrl;
             // Console, not the logger: the key must never reach a log shipper.
             Console.WriteLine($"Gureum is listening on {address} (ready in {Stopwatch.GetElapsedTime(startedAt).TotalSeconds:0.0} s)");
@@ -113,7 +114,7 @@ public static class GureumHost
             Console.WriteLine($"  data:      {options.FullDataDirectory}");
             if (bootstrapKey is not null)
             {
-                Console.WriteLine($"  admin key: {bootstrapKey}");
+                Console.WriteLine(startup.BootstrapKeyWasGiven ? "  admin key: the value of GUREUM_BOOTSTRAP_KEY" : $"  admin key: {bootstrapKey}");
                 Console.WriteLine($"  (shown once; also saved to {Path.Combine(options.FullDataDirectory, BootstrapKey.FileName)}, mode 0600)");
             }
         });

@@ -13,6 +13,9 @@ public sealed class StartupTasks(IServiceProvider services, IArtifactStore artif
     /// <summary>The admin key created by this start, to be printed once; null when one already existed.</summary>
     public string? CreatedBootstrapKey { get; private set; }
 
+    /// <summary>True when the created key came from GUREUM_BOOTSTRAP_KEY: the operator knows it, so it is not echoed.</summary>
+    public bool BootstrapKeyWasGiven { get; private set; }
+
     public async Task StartAsync(CancellationToken ct)
     {
         await services.MigrateGureumDatabaseAsync(ct);
@@ -21,6 +24,8 @@ public sealed class StartupTasks(IServiceProvider services, IArtifactStore artif
             local.RemoveAbandonedTempFiles(TimeSpan.FromHours(1));
         }
         CreatedBootstrapKey = await BootstrapKey.EnsureAsync(services, ct);
+        BootstrapKeyWasGiven = CreatedBootstrapKey is not null &&
+            !string.IsNullOrEmpty(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<GureumOptions>>().Value.BootstrapKey);
     }
 
     public Task StopAsync(CancellationToken ct) => Task.CompletedTask;

@@ -15,6 +15,9 @@ internal sealed class IdempotencyFilter(GureumDbFactory dbFactory, TimeProvider 
 {
     public const string Header = "Idempotency-Key";
 
+    /// <summary>How long an answer is replayed; after that the key may be used again for a new request.</summary>
+    public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
+
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
@@ -32,6 +35,8 @@ internal sealed class IdempotencyFilter(GureumDbFactory dbFactory, TimeProvider 
 
         await using (var db = dbFactory.Create())
         {
+            var expired = clock.GetUtcNow() - Retention;
+            await db.IdempotencyRecords.Where(r => r.CreatedAt < expired).ExecuteDeleteAsync(http.RequestAborted);
             db.IdempotencyRecords.Add(new IdempotencyRecord
             {
                 ApiKeyId = caller.KeyId, Key = key, RequestHash = requestHash, CreatedAt = clock.GetUtcNow(),
