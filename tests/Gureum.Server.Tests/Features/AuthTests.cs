@@ -149,5 +149,10 @@ public sealed class AuthTests(GureumApp app) : IClassFixture<GureumApp>
         Assert.Equal(GureumApp.AdminKey, (await File.ReadAllTextAsync(path)).Trim());
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
         Assert.Null(await BootstrapKey.EnsureAsync(app.Services));
+        if (!TestDatabase.IsPostgres)
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(app.DataDirectory, "gureum.db")));
+        }
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(app.DataDirectory));
     }
 }

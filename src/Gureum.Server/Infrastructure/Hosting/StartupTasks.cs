@@ -19,6 +19,7 @@ public sealed class StartupTasks(IServiceProvider services, IArtifactStore artif
     public async Task StartAsync(CancellationToken ct)
     {
         await services.MigrateGureumDatabaseAsync(ct);
+        RestrictDataFiles(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<GureumOptions>>().Value.FullDataDirectory);
         if (artifacts is LocalArtifactStore local)
         {
             local.RemoveAbandonedTempFiles(TimeSpan.FromHours(1));
@@ -29,4 +30,17 @@ public sealed class StartupTasks(IServiceProvider services, IArtifactStore artif
     }
 
     public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>Metadata and keys are for the service user only, whatever the umask of whoever started us.</summary>
+    private static void RestrictDataFiles(string dataDirectory)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        foreach (var file in Directory.EnumerateFiles(dataDirectory))
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
 }
