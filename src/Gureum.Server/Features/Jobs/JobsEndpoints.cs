@@ -118,7 +118,7 @@ public static class JobsEndpoints
             foreach (var e in events)
             {
                 after = e.Sequence;
-                yield return new SseItem<JsonElement>(JsonDocument.Parse(e.Data).RootElement.Clone(), e.Type) { EventId = e.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+                yield return ToSse(e);
             }
             if (events.Count == 0)
             {
@@ -128,7 +128,7 @@ public static class JobsEndpoints
                     // The terminal event commits with the terminal status; it may have landed after our read above.
                     foreach (var e in await store.EventsAfterAsync(jobId, after, ct))
                     {
-                        yield return new SseItem<JsonElement>(JsonDocument.Parse(e.Data).RootElement.Clone(), e.Type) { EventId = e.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+                        yield return ToSse(e);
                     }
                     yield break;
                 }
@@ -137,6 +137,9 @@ public static class JobsEndpoints
             }
         }
     }
+
+    private static SseItem<JsonElement> ToSse(JobEvent e) =>
+        new(JsonDocument.Parse(e.Data).RootElement.Clone(), e.Type) { EventId = e.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) };
 
     private static GureumException NotFound(string jobId) =>
         new(ProblemCode.NotFound, $"Job '{jobId}' was not found in this project. List jobs with GET .../jobs.");
