@@ -1,3 +1,4 @@
+using Gureum.Server.Features.Datasets;
 using Gureum.Server.Features.Jobs;
 using Gureum.Server.Features.Keys;
 using Gureum.Server.Features.Projects;
@@ -7,12 +8,14 @@ using Gureum.Server.Infrastructure.Hosting;
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddGureumInfrastructure(args);
 builder.Services.AddJobs();
+builder.Services.AddDatasets();
 
 var app = builder.Build();
 app.UseGureumInfrastructure();
 app.MapProjects();
 app.MapKeys();
 app.MapJobs();
+app.MapDatasets();
 await app.RunGureumAsync();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>

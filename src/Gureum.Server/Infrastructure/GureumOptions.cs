@@ -14,6 +14,9 @@ public sealed class GureumOptions
     /// <summary>Largest request body accepted by default; uploads of later capabilities raise it per route.</summary>
     public long MaxRequestBodyBytes { get; set; } = 32 * 1024 * 1024;
 
+    /// <summary>Largest dataset upload (a route-specific raise of <see cref="MaxRequestBodyBytes"/>).</summary>
+    public long MaxUploadBytes { get; set; } = 5L * 1024 * 1024 * 1024;
+
     public int SiloPort { get; set; } = 11111;
     public int GatewayPort { get; set; } = 30000;
 

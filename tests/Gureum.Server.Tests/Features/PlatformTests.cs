@@ -74,7 +74,7 @@ public sealed class PlatformTests(GureumApp app) : IClassFixture<GureumApp>
             .Where(e => e.RoutePattern.RawText?.StartsWith("/v1/", StringComparison.Ordinal) == true);
         foreach (var route in routes)
         {
-            var path = route.RoutePattern.RawText!.TrimEnd('/');
+            var path = System.Text.RegularExpressions.Regex.Replace(route.RoutePattern.RawText!.TrimEnd('/'), "\\{(\\w+):[^}]+\\}", "{$1}");
             Assert.True(paths.TryGetProperty(path, out var item) || paths.TryGetProperty(path + "/", out item), $"{path} is missing from /openapi/v1.json");
             foreach (var operation in item.EnumerateObject())
             {

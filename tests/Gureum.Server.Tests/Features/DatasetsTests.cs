@@ -1,0 +1,216 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Gureum.Server.Tests.Infrastructure;
+
+namespace Gureum.Server.Tests.Features;
+
+public sealed class DatasetsTests(GureumApp app) : IClassFixture<GureumApp>
+{
+    private static readonly string TestData = Path.Combine(FindRepositoryRoot(), "..", "shared", "testdata", "datasets");
+
+    private async Task<(string Project, string Dataset)> CreateDatasetAsync(string name = "data")
+    {
+        var project = await app.CreateProjectAsync();
+        using var response = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets", new { name });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (project, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!);
+    }
+
+    private async Task<HttpResponseMessage> UploadAsync(string project, string dataset, byte[] bytes, string contentType = "text/csv", string query = "")
+    {
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        return await app.Admin().PostAsync($"/v1/projects/{project}/datasets/{dataset}/versions{query}", content);
+    }
+
+    private static JsonElement Column(JsonElement version, string name) =>
+        version.GetProperty("schema").GetProperty("columns").EnumerateArray().Single(c => c.GetProperty("name").GetString() == name);
+
+    [Fact]
+    public async Task Upload_Titanic_CreatesVersionOneWithSchemaAndProfile()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        var bytes = await File.ReadAllBytesAsync(Path.Combine(TestData, "titanic.csv"));
+        using var response = await UploadAsync(project, dataset, bytes, query: "?target=survived");
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var version = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(1, version.GetProperty("number").GetInt32());
+        Assert.Equal(891, version.GetProperty("rowCount").GetInt64());
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), version.GetProperty("sha256").GetString());
+        Assert.Equal("float", Column(version, "age").GetProperty("type").GetString());
+        Assert.Equal("categorical", Column(version, "embark_town").GetProperty("type").GetString());
+
+        var profile = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/datasets/{dataset}/versions/1/profile");
+        var age = profile.GetProperty("columns").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "age");
+        Assert.Equal(177, age.GetProperty("missing").GetInt64());
+        Assert.NotEmpty(age.GetProperty("histogram").EnumerateArray());
+        Assert.Contains(profile.GetProperty("warnings").EnumerateArray(),
+            w => w.GetProperty("code").GetString() == "target-leakage" && w.GetProperty("column").GetString() == "alive");
+    }
+
+    [Fact]
+    public async Task Preview_ReturnsTypedRows_AndDownload_ReturnsTheOriginalBytes()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        var bytes = await File.ReadAllBytesAsync(Path.Combine(TestData, "iris.csv"));
+        (await UploadAsync(project, dataset, bytes)).Dispose();
+        var preview = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/datasets/{dataset}/versions/1/preview?rows=5");
+        Assert.Equal(5, preview.GetProperty("rows").GetArrayLength());
+        Assert.Equal(JsonValueKind.Number, preview.GetProperty("rows")[0].GetProperty("sepal_length").ValueKind);
+        var downloaded = await app.Admin().GetByteArrayAsync($"/v1/projects/{project}/datasets/{dataset}/versions/1/download");
+        Assert.Equal(bytes, downloaded);
+        var csv = await app.Admin().GetStringAsync($"/v1/projects/{project}/datasets/{dataset}/versions/1/download?format=csv");
+        Assert.Equal(151, csv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
+    public async Task Preview_And_CsvExport_DefuseSpreadsheetFormulas()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        var csv = "name,score\n=HYPERLINK(\"http://x\"),1\n@SUM(A1),2\nplain,3\n";
+        using (var upload = await UploadAsync(project, dataset, Encoding.UTF8.GetBytes(csv)))
+        {
+            Assert.Equal(HttpStatusCode.Created, upload.StatusCode);
+        }
+        var preview = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/datasets/{dataset}/versions/1/preview");
+        Assert.Equal("'=HYPERLINK(\"http://x\")", preview.GetProperty("rows")[0].GetProperty("name").GetString());
+        var export = await app.Admin().GetStringAsync($"/v1/projects/{project}/datasets/{dataset}/versions/1/download?format=csv");
+        Assert.Contains("'@SUM(A1)", export);
+        Assert.DoesNotContain("\n=", export);
+    }
+
+    [Theory]
+    [InlineData("a,b\n1,2\n3\n", "ragged")]
+    [InlineData("a,b\n1,\"unterminated\n", "quote")]
+    [InlineData("", "empty")]
+    [InlineData("a,b\n", "header only")]
+    [InlineData("a,a\n1,2\n", "duplicate")]
+    public async Task Upload_BadCsv_Answers422NamingTheLine_AndStoresNothing(string csv, string _)
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        using var response = await UploadAsync(project, dataset, Encoding.UTF8.GetBytes(csv));
+        await Problems.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity, "unreadable-data");
+        var versions = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/datasets/{dataset}/versions");
+        Assert.Equal(0, versions.GetArrayLength());
+        var blobs = Directory.EnumerateFiles(Path.Combine(app.DataDirectory, "artifacts", "sha256"), "*", SearchOption.AllDirectories)
+            .Select(Path.GetFileName);
+        Assert.DoesNotContain(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(csv))), blobs);
+    }
+
+    [Fact]
+    public async Task Upload_RaggedRowsWithSkip_CreatesVersionAndReportsThem()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        using var response = await UploadAsync(project, dataset, Encoding.UTF8.GetBytes("a,b\n1,2\n3\n4,5\n"), query: "?onError=skip");
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var version = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(2, version.GetProperty("rowCount").GetInt64());
+        Assert.Equal(1, version.GetProperty("skippedRows").GetInt64());
+        Assert.Equal(3, version.GetProperty("errors")[0].GetProperty("line").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("?onError=maybe", "onError")]
+    [InlineData("?format=xlsx", "format")]
+    [InlineData("?delimiter=x", "delimiter")]
+    [InlineData("?header=yes", "header")]
+    public async Task Upload_WithBadOption_Answers400NamingIt(string query, string field)
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        using var response = await UploadAsync(project, dataset, Encoding.UTF8.GetBytes("a\n1\n"), query: query);
+        await Problems.AssertFieldErrorAsync(response, field);
+    }
+
+    [Fact]
+    public async Task Upload_WithPickleOrFormContentType_Answers415()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        using var pickle = await UploadAsync(project, dataset, [0x80, 0x04], "application/python-pickle");
+        await Problems.AssertProblemAsync(pickle, HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+        using var xml = await UploadAsync(project, dataset, Encoding.UTF8.GetBytes("<a/>"), "application/xml");
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, xml.StatusCode);
+    }
+
+    [Fact]
+    public async Task Retype_CreatesANewVersionOverTheSameBytes_WithTheOverride()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        (await UploadAsync(project, dataset, await File.ReadAllBytesAsync(Path.Combine(TestData, "tips.csv")))).Dispose();
+        using var response = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets/{dataset}/versions",
+            new { fromVersion = 1, columns = new Dictionary<string, object> { ["size"] = new { type = "categorical" }, ["day"] = new { ignored = true } } });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var v2 = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(2, v2.GetProperty("number").GetInt32());
+        Assert.Equal("categorical", Column(v2, "size").GetProperty("type").GetString());
+        Assert.True(Column(v2, "size").GetProperty("overridden").GetBoolean());
+        Assert.True(Column(v2, "day").GetProperty("ignored").GetBoolean());
+        var v1 = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/datasets/{dataset}/versions/1");
+        Assert.Equal(v1.GetProperty("sha256").GetString(), v2.GetProperty("sha256").GetString());
+
+        using var unknown = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets/{dataset}/versions",
+            new { fromVersion = 1, columns = new Dictionary<string, object> { ["nope"] = new { ignored = true } } });
+        await Problems.AssertFieldErrorAsync(unknown, "columns.nope");
+    }
+
+    [Fact]
+    public async Task Appends_AreValidated_ThenSealedIntoTheNextVersion()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        (await UploadAsync(project, dataset, Encoding.UTF8.GetBytes("sensor,temp\na,1.5\nb,2.5\n"))).Dispose();
+        using (var bad = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets/{dataset}/rows",
+            new object[] { new { sensor = "c", temp = "hot" }, new { sensor = "d", humidity = 3 } }))
+        {
+            await Problems.AssertFieldErrorAsync(bad, "rows[0].temp");
+        }
+        using (var good = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets/{dataset}/rows",
+            new object[] { new { sensor = "c", temp = 3.5 }, new { sensor = "d", temp = 4.5 } }))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, good.StatusCode);
+            Assert.Equal(2, (await good.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("pendingRows").GetInt32());
+        }
+        using var sealedVersion = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets/{dataset}/versions", new { fromAppends = true });
+        Assert.Equal(HttpStatusCode.Created, sealedVersion.StatusCode);
+        var v2 = await sealedVersion.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(4, v2.GetProperty("rowCount").GetInt64());
+        Assert.Equal("appends", v2.GetProperty("source").GetString());
+        Assert.Equal("float", Column(v2, "temp").GetProperty("type").GetString());
+        var info = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/datasets/{dataset}");
+        Assert.Equal(0, info.GetProperty("pendingRows").GetInt32());
+        using var nothing = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets/{dataset}/versions", new { fromAppends = true });
+        await Problems.AssertProblemAsync(nothing, HttpStatusCode.Conflict, "conflict");
+    }
+
+    [Fact]
+    public async Task Datasets_OfAnotherProject_AreNotFound()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        (await UploadAsync(project, dataset, Encoding.UTF8.GetBytes("a\n1\n"))).Dispose();
+        var other = await app.CreateProjectAsync();
+        var (_, otherKey) = await app.CreateKeyAsync(other, "project:write");
+        using var direct = await app.Client(otherKey).GetAsync($"/v1/projects/{other}/datasets/{dataset}/versions/1/download");
+        await Problems.AssertProblemAsync(direct, HttpStatusCode.NotFound, "not-found");
+    }
+
+    [Fact]
+    public async Task Create_DuplicateOrBadName_IsRefused()
+    {
+        var (project, _) = await CreateDatasetAsync("sales");
+        using var duplicate = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets", new { name = "sales" });
+        await Problems.AssertProblemAsync(duplicate, HttpStatusCode.Conflict, "conflict");
+        using var traversal = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets", new { name = "../../etc" });
+        await Problems.AssertFieldErrorAsync(traversal, "name");
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(dir!.FullName, "Gureum.slnx")))
+        {
+            dir = dir.Parent;
+        }
+        return dir.FullName;
+    }
+}
