@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using Gureum.ML.Data.Internal;
+
 namespace Gureum.ML.Data;
 
 /// <summary>
@@ -9,8 +12,38 @@ public static class DatasetReader
     /// Reads the whole content once: detects the format, infers the schema (with overrides applied) and computes the profile.
     /// Throws <see cref="DataFormatException"/> for unusable input.
     /// </summary>
-    public static Task<DatasetAnalysis> AnalyzeAsync(Stream content, ReadOptions options, CancellationToken ct) =>
-        throw new NotImplementedException();
+    public static async Task<DatasetAnalysis> AnalyzeAsync(Stream content, ReadOptions options, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(options);
+        var limits = options.Limits;
+        var start = content.CanSeek ? content.Position : 0;
+        await using var input = await OpenedInput.OpenAsync(content, limits, ct);
+        var format = options.Format ?? DetectFormat(input.Prefix.Span);
+        await using var source = await OpenSourceAsync(content, start, input, format, options.Delimiter, options.HasHeader, options.Encoding, limits, ct);
+        var profiler = new Profiler(options);
+        var errors = new List<DataError>();
+        long skipped = 0;
+        while (await source.NextAsync(ct))
+        {
+            if (source.Error is { } error)
+            {
+                skipped++;
+                if (errors.Count < limits.MaxReportedErrors) errors.Add(error);
+                if (options.OnError == OnError.Reject && errors.Count >= limits.MaxReportedErrors) throw RowErrors(errors);
+                continue;
+            }
+            profiler.AddRow(source.Columns, source.Row!);
+        }
+        if (options.OnError == OnError.Reject && errors.Count > 0) throw RowErrors(errors);
+        if (profiler.RowCount == 0)
+        {
+            const string message = "The file has no data rows.";
+            throw new DataFormatException(message, [.. errors, new DataError(0, null, message)]);
+        }
+        var (schema, profile) = profiler.Finish();
+        return new DatasetAnalysis(source.Format, schema, profile, skipped, errors);
+    }
 
     /// <summary>
     /// Rows as typed values by column name (long, double, bool, DateTimeOffset, string or null), read with the
@@ -18,6 +51,70 @@ public static class DatasetReader
     /// Rows that fail are skipped (they were reported when the version was analysed).
     /// </summary>
     public static IAsyncEnumerable<IReadOnlyDictionary<string, object?>> ReadRowsAsync(
-        Stream content, DetectedFormat format, DatasetSchema schema, CancellationToken ct) =>
-        throw new NotImplementedException();
+        Stream content, DetectedFormat format, DatasetSchema schema, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(format);
+        ArgumentNullException.ThrowIfNull(schema);
+        return ReadRowsCore(content, format, schema, ct);
+    }
+
+    private static async IAsyncEnumerable<IReadOnlyDictionary<string, object?>> ReadRowsCore(
+        Stream content, DetectedFormat format, DatasetSchema schema, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var limits = new DataLimits();
+        var start = content.CanSeek ? content.Position : 0;
+        await using var input = await OpenedInput.OpenAsync(content, limits, ct);
+        await using var source = await OpenSourceAsync(content, start, input, format.Format, format.Delimiter, format.HasHeader, format.Encoding, limits, ct);
+        var byName = schema.Columns.Where(c => !c.Ignored).ToDictionary(c => c.Name, StringComparer.Ordinal);
+        var map = new List<ColumnSchema?>();
+        while (await source.NextAsync(ct))
+        {
+            if (source.Error is not null) continue;
+            while (map.Count < source.Columns.Count)
+                map.Add(byName.GetValueOrDefault(source.Columns[map.Count]));
+            var row = source.Row!;
+            var result = new Dictionary<string, object?>(byName.Count, StringComparer.Ordinal);
+            foreach (var c in byName.Values) result[c.Name] = null;
+            for (var i = 0; i < map.Count && i < row.Length; i++)
+            {
+                if (map[i] is not { } column) continue;
+                var v = Values.NormalizeOrMissing(row[i], out _);
+                result[column.Name] = v is null ? null : Values.Convert(v, column.Type, column.DateTimeFormat);
+            }
+            yield return result;
+        }
+    }
+
+    private static DataFormat DetectFormat(ReadOnlySpan<byte> prefix)
+    {
+        if (prefix.StartsWith("PAR1"u8)) return DataFormat.Parquet;
+        if (prefix.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) prefix = prefix[3..];
+        foreach (var b in prefix)
+        {
+            if (b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') continue;
+            return b == (byte)'{' ? DataFormat.Jsonl : DataFormat.Csv;
+        }
+        return DataFormat.Csv;
+    }
+
+    private static async Task<TableSource> OpenSourceAsync(Stream content, long start, OpenedInput input, DataFormat format,
+        char? delimiter, bool? hasHeader, string? encoding, DataLimits limits, CancellationToken ct)
+    {
+        if (input.Prefix.Length == 0) throw TableSource.Structural(1, null, "The file is empty.");
+        return format switch
+        {
+            DataFormat.Parquet => await ParquetSource.OpenAsync(content, start, input, limits, ct),
+            DataFormat.Jsonl => await JsonlSource.OpenAsync(input, limits, ct),
+            _ => await CsvSource.OpenAsync(input, input.Gzip, delimiter, hasHeader, encoding, limits, ct),
+        };
+    }
+
+    private static DataFormatException RowErrors(List<DataError> errors)
+    {
+        var first = errors[0];
+        var where = first.Column is null ? $"line {first.Line}" : $"line {first.Line}, column '{first.Column}'";
+        var more = errors.Count > 1 ? $" ({errors.Count} errors reported)" : "";
+        return new DataFormatException($"Unreadable row at {where}: {first.Message}{more}", errors);
+    }
 }

@@ -1,0 +1,497 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Gureum.ML.Data.Internal;
+
+/// <summary>Distinct values: exact up to a bound, then a K-minimum-values estimate.</summary>
+internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultExactLimit)
+{
+    internal const int DefaultExactLimit = 100_000;
+    private const int K = 4096;
+    private HashSet<string>? _exact = new(StringComparer.Ordinal);
+    private SortedSet<ulong>? _kmv;
+
+    public bool IsEstimate => _exact is null;
+
+    public void Add(string value)
+    {
+        if (_exact is not null)
+        {
+            if (_exact.Add(value) && _exact.Count > exactLimit)
+            {
+                _kmv = [];
+                foreach (var v in _exact) AddHash(Hash(v));
+                _exact = null;
+            }
+            return;
+        }
+        AddHash(Hash(value));
+    }
+
+    private void AddHash(ulong h)
+    {
+        var kmv = _kmv!;
+        if (kmv.Count < K) { kmv.Add(h); return; }
+        if (h >= kmv.Max || kmv.Contains(h)) return;
+        kmv.Add(h);
+        kmv.Remove(kmv.Max);
+    }
+
+    public long Count
+    {
+        get
+        {
+            if (_exact is not null) return _exact.Count;
+            var kmv = _kmv!;
+            if (kmv.Count < K) return kmv.Count;
+            return (long)((K - 1) / (kmv.Max / (double)ulong.MaxValue));
+        }
+    }
+
+    internal static ulong Hash(string s)
+    {
+        var h = 14695981039346656037UL;
+        foreach (var c in s)
+        {
+            h ^= c;
+            h *= 1099511628211UL;
+        }
+        h ^= h >> 30;
+        h *= 0xbf58476d1ce4e5b9UL;
+        h ^= h >> 27;
+        h *= 0x94d049bb133111ebUL;
+        h ^= h >> 31;
+        return h;
+    }
+}
+
+/// <summary>Value counts: exact while small, then space-saving (approximate top values).</summary>
+internal sealed class TopCounter(int exactLimit, int approxCapacity, bool abandonWhenLarge)
+{
+    private Dictionary<string, long>? _counts = new(StringComparer.Ordinal);
+    private bool _approximate;
+
+    public bool Abandoned => _counts is null;
+
+    public void Add(string value)
+    {
+        var counts = _counts;
+        if (counts is null) return;
+        if (counts.TryGetValue(value, out var c)) { counts[value] = c + 1; return; }
+        if (!_approximate && counts.Count < exactLimit) { counts[value] = 1; return; }
+        if (abandonWhenLarge) { _counts = null; return; }
+        if (!_approximate)
+        {
+            _approximate = true;
+            _counts = counts = counts.OrderByDescending(kv => kv.Value).Take(approxCapacity).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+            if (counts.Count < approxCapacity) { counts[value] = 1; return; }
+        }
+        var minKey = "";
+        var min = long.MaxValue;
+        foreach (var kv in counts)
+            if (kv.Value < min) { min = kv.Value; minKey = kv.Key; }
+        counts.Remove(minKey);
+        counts[value] = min + 1;
+    }
+
+    public IReadOnlyList<ValueCount>? Top(int n) => _counts?.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
+        .Take(n).Select(kv => new ValueCount(kv.Key, kv.Value)).ToList();
+
+    public int Size => _counts?.Count ?? 0;
+}
+
+/// <summary>Welford mean/variance, exact min/max, and a reservoir sample for quantiles and the histogram.</summary>
+internal sealed class NumericStats
+{
+    internal const int ReservoirSize = 100_000;
+    private readonly Random _random = new(12345);
+    private readonly List<double> _reservoir = [];
+    private double _mean;
+    private double _m2;
+
+    public long N { get; private set; }
+    public double Min { get; private set; } = double.PositiveInfinity;
+    public double Max { get; private set; } = double.NegativeInfinity;
+
+    public void Add(double x)
+    {
+        N++;
+        var delta = x - _mean;
+        _mean += delta / N;
+        _m2 += delta * (x - _mean);
+        if (x < Min) Min = x;
+        if (x > Max) Max = x;
+        if (_reservoir.Count < ReservoirSize) _reservoir.Add(x);
+        else
+        {
+            var j = _random.NextInt64(N);
+            if (j < ReservoirSize) _reservoir[(int)j] = x;
+        }
+    }
+
+    public double Mean => _mean;
+    public double Std => N > 1 ? Math.Sqrt(_m2 / (N - 1)) : 0;
+
+    public (Dictionary<string, double> Quantiles, List<HistogramBin> Histogram) Distribution()
+    {
+        var sorted = _reservoir.ToArray();
+        Array.Sort(sorted);
+        var q = new Dictionary<string, double>();
+        foreach (var p in new[] { 1, 5, 25, 50, 75, 95, 99 })
+            q[$"p{p:00}"] = Quantile(sorted, p / 100.0);
+        const int bins = 20;
+        var hist = new List<HistogramBin>();
+        if (Min == Max)
+        {
+            hist.Add(new HistogramBin(Min, Max, N));
+            return (q, hist);
+        }
+        var width = (Max - Min) / bins;
+        var counts = new long[bins];
+        foreach (var x in sorted)
+            counts[Math.Clamp((int)((x - Min) / width), 0, bins - 1)]++;
+        var scale = sorted.Length == 0 ? 0 : (double)N / sorted.Length;
+        for (var i = 0; i < bins; i++)
+            hist.Add(new HistogramBin(Min + i * width, i == bins - 1 ? Max : Min + (i + 1) * width, (long)Math.Round(counts[i] * scale)));
+        return (q, hist);
+    }
+
+    private static double Quantile(double[] sorted, double p)
+    {
+        if (sorted.Length == 0) return double.NaN;
+        var pos = p * (sorted.Length - 1);
+        var lo = (int)Math.Floor(pos);
+        var hi = Math.Min(lo + 1, sorted.Length - 1);
+        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+    }
+}
+
+/// <summary>Does each value of a column map to exactly one target value?</summary>
+internal sealed class LeakageTracker
+{
+    private const int MaxValues = 1000;
+    private Dictionary<string, string>? _map = new(StringComparer.Ordinal);
+    public long Pairs { get; private set; }
+
+    public void Add(string value, string? target)
+    {
+        if (target is null || _map is null) return;
+        Pairs++;
+        if (_map.TryGetValue(value, out var t))
+        {
+            if (t != target) _map = null;
+            return;
+        }
+        if (_map.Count >= MaxValues) { _map = null; return; }
+        _map[value] = target;
+    }
+
+    /// <summary>True when at least two values each map to one target value, the values repeat, and the target varies.</summary>
+    public bool IsPerfect => _map is not null && _map.Count >= 2 && _map.Count * 2 <= Pairs && _map.Values.Distinct().Count() >= 2;
+}
+
+internal sealed partial class ColumnAccumulator
+{
+    internal const int LateDecisionValues = 1000;
+
+    private readonly ColumnOverride? _override;
+    private List<string>? _pending = [];
+    private long _pendingQuoted;
+    private readonly DistinctCounter? _distinct;
+    private TopCounter? _top;
+    private NumericStats? _numeric;
+    private long _invalid;
+    private bool _sawFraction;
+    private long _lengthMin = long.MaxValue, _lengthMax, _lengthSum, _lengthN;
+    private DateTimeOffset? _minDate, _maxDate;
+
+    public ColumnAccumulator(string name, ColumnOverride? columnOverride, bool trackLeakage, long priorRows)
+    {
+        Name = name;
+        _override = columnOverride;
+        Ignored = columnOverride?.Ignored == true;
+        Count = Missing = priorRows;
+        if (!Ignored) _distinct = new DistinctCounter();
+        if (trackLeakage && !Ignored) Leakage = new LeakageTracker();
+    }
+
+    public string Name { get; }
+    public bool Ignored { get; }
+    public long Count { get; private set; }
+    public long Missing { get; private set; }
+    public ColumnType? Type { get; private set; }
+    public string? DateFormat { get; private set; }
+    public bool Decided => Type is not null;
+    public int PendingCount => _pending?.Count ?? 0;
+    public LeakageTracker? Leakage { get; }
+    public long Invalid => _invalid;
+
+    public void Add(string? raw, string? target)
+    {
+        Count++;
+        var v = Values.NormalizeOrMissing(raw, out var quoted);
+        if (v is null)
+        {
+            Missing++;
+            return;
+        }
+        if (Ignored && Type is not null) return;
+        _distinct?.Add(v);
+        Leakage?.Add(v, target);
+        if (_pending is not null)
+        {
+            _pending.Add(v);
+            if (quoted) _pendingQuoted++;
+            return;
+        }
+        Feed(v);
+    }
+
+    public void Decide()
+    {
+        if (Type is not null) return;
+        var pending = _pending ?? [];
+        (Type, DateFormat) = Infer(Name, pending);
+        if (_override?.Type is { } forced)
+        {
+            Type = forced;
+            if (forced == ColumnType.DateTime && DateFormat is null) DateFormat = null;
+            if (forced != ColumnType.DateTime) DateFormat = null;
+        }
+        else if (pending.Count > 0 && _pendingQuoted >= 0.95 * pending.Count && Type is ColumnType.Integer or ColumnType.Float or ColumnType.Boolean)
+        {
+            Type = ColumnType.Categorical;
+        }
+        _top = Type switch
+        {
+            ColumnType.Categorical or ColumnType.Boolean => new TopCounter(10_000, 1_000, abandonWhenLarge: false),
+            ColumnType.Integer => new TopCounter(1_000, 0, abandonWhenLarge: true),
+            _ => null,
+        };
+        if (Type is ColumnType.Integer or ColumnType.Float) _numeric = new NumericStats();
+        _pending = null;
+        if (!Ignored)
+            foreach (var v in pending) Feed(v);
+    }
+
+    private void Feed(string v)
+    {
+        switch (Type)
+        {
+            case ColumnType.Integer:
+            case ColumnType.Float:
+                if (Values.TryDouble(v, out var d))
+                {
+                    _numeric!.Add(d);
+                    if (Type == ColumnType.Integer)
+                    {
+                        if (!Values.TryLong(v, out _) && d != Math.Floor(d)) _sawFraction = true;
+                        _top?.Add(d.ToString("R", CultureInfo.InvariantCulture));
+                    }
+                }
+                else Bad();
+                break;
+            case ColumnType.Boolean:
+                var b = Values.Convert(v, ColumnType.Boolean, null);
+                if (b is bool x) _top!.Add(x ? "true" : "false");
+                else Bad();
+                break;
+            case ColumnType.DateTime:
+                if (Values.Convert(v, ColumnType.DateTime, DateFormat) is DateTimeOffset dt)
+                {
+                    if (_minDate is null || dt < _minDate) _minDate = dt;
+                    if (_maxDate is null || dt > _maxDate) _maxDate = dt;
+                }
+                else Bad();
+                break;
+            case ColumnType.Categorical:
+                _top!.Add(v);
+                Length(v);
+                break;
+            default:
+                Length(v);
+                break;
+        }
+    }
+
+    private void Bad()
+    {
+        _invalid++;
+        Missing++;
+    }
+
+    private void Length(string v)
+    {
+        _lengthN++;
+        _lengthSum += v.Length;
+        if (v.Length < _lengthMin) _lengthMin = v.Length;
+        if (v.Length > _lengthMax) _lengthMax = v.Length;
+    }
+
+    public ColumnType FinalType => !(_override?.Type is not null) && Type == ColumnType.Integer && _sawFraction ? ColumnType.Float : Type ?? ColumnType.Text;
+
+    public ColumnSchema Schema() => new(Name, FinalType, Ignored, _override?.Type is not null, FinalType == ColumnType.DateTime ? DateFormat : null);
+
+    public ColumnProfile Profile()
+    {
+        var type = FinalType;
+        if (Ignored) return new ColumnProfile { Name = Name, Type = type, Count = Count, Missing = Missing };
+        var p = new ColumnProfile
+        {
+            Name = Name,
+            Type = type,
+            Count = Count,
+            Missing = Missing,
+            Distinct = _distinct?.Count ?? 0,
+            DistinctIsEstimate = _distinct?.IsEstimate ?? false,
+        };
+        if (_numeric is { N: > 0 } n)
+        {
+            var (q, h) = n.Distribution();
+            p = p with { Min = n.Min, Max = n.Max, Mean = n.Mean, Std = n.Std, Quantiles = q, Histogram = h };
+        }
+        if (_top is { Abandoned: false } top && (type != ColumnType.Integer && type != ColumnType.Float || top.Size <= 20))
+            p = p with { TopValues = top.Top(20) };
+        if (type is ColumnType.Text or ColumnType.Categorical or ColumnType.Id && _lengthN > 0)
+            p = p with { MinLength = _lengthMin, MaxLength = _lengthMax, MeanLength = (double)_lengthSum / _lengthN };
+        if (_minDate is not null)
+            p = p with { MinDate = Values.FormatDate(_minDate.Value), MaxDate = Values.FormatDate(_maxDate!.Value) };
+        return p;
+    }
+
+    [GeneratedRegex(@"^(id|idx|index|key|uuid|guid)$|[_\- ](id|key)$|[a-z]Id$|^id[_\- ]", RegexOptions.CultureInvariant)]
+    private static partial Regex IdName();
+
+    /// <summary>Infers a column's type from its non-missing, normalised sample values.</summary>
+    internal static (ColumnType Type, string? DateFormat) Infer(string name, List<string> values)
+    {
+        var n = values.Count;
+        if (n == 0) return (ColumnType.Text, null);
+        const double share = 0.95;
+        int ints = 0, nums = 0, bools = 0;
+        foreach (var v in values)
+        {
+            if (Values.TryLong(v, out _)) { ints++; nums++; }
+            else if (Values.TryDouble(v, out _)) nums++;
+            else if (Values.TryBoolean(v, out _)) bools++;
+        }
+        var distinct = values.Distinct(StringComparer.Ordinal).Count();
+        if (nums >= share * n)
+        {
+            if (ints == nums)
+            {
+                if (distinct == n && n >= 20 && (IdName().IsMatch(name) || IsIncreasing(values))) return (ColumnType.Id, null);
+                return (ColumnType.Integer, null);
+            }
+            return (ColumnType.Float, null);
+        }
+        if (bools >= share * n) return (ColumnType.Boolean, null);
+        if (nums < n / 2)
+        {
+            string? best = null;
+            var bestCount = 0;
+            foreach (var f in Values.DateFormats)
+            {
+                var ok = 0;
+                foreach (var v in values)
+                {
+                    if (Values.TryDate(v, f, out _)) ok++;
+                    else if (ok == 0 && n > 20) break;
+                }
+                if (ok > bestCount) { best = f; bestCount = ok; }
+                if (ok == n) break;
+            }
+            if (best is not null && bestCount >= share * n) return (ColumnType.DateTime, best);
+        }
+        double lengthSum = 0;
+        var withSpaces = 0;
+        foreach (var v in values)
+        {
+            lengthSum += v.Length;
+            if (v.Contains(' ')) withSpaces++;
+        }
+        var meanLength = lengthSum / n;
+        if (distinct <= 50 && (distinct < n || n < 20)) return (ColumnType.Categorical, null);
+        if (distinct == n && n >= 20 && meanLength <= 64 && withSpaces < 0.5 * n) return (ColumnType.Id, null);
+        if (distinct <= 0.5 * n && meanLength <= 50) return (ColumnType.Categorical, null);
+        return (ColumnType.Text, null);
+    }
+
+    private static bool IsIncreasing(List<string> values)
+    {
+        long previous = long.MinValue;
+        foreach (var v in values)
+        {
+            if (!Values.TryLong(v, out var x) || x <= previous) return false;
+            previous = x;
+        }
+        return true;
+    }
+}
+
+/// <summary>One pass over the rows: a type decision from a sample, then the profile of every row.</summary>
+internal sealed class Profiler(ReadOptions options)
+{
+    internal const int SampleRows = 10_000;
+    internal const long SampleChars = 32L * 1024 * 1024;
+
+    private readonly List<ColumnAccumulator> _columns = [];
+    private long _sampleChars;
+    private bool _sampled;
+    private int _targetIndex = -1;
+
+    public long RowCount { get; private set; }
+
+    public void AddRow(IReadOnlyList<string> names, string?[] row)
+    {
+        while (_columns.Count < names.Count)
+        {
+            var name = names[_columns.Count];
+            options.Overrides.TryGetValue(name, out var o);
+            if (name == options.Target) _targetIndex = _columns.Count;
+            _columns.Add(new ColumnAccumulator(name, o, options.Target is not null && name != options.Target, RowCount));
+        }
+        if (++RowCount > options.Limits.MaxRows)
+            throw TableSource.Structural(0, null, $"The file has more than MaxRows ({options.Limits.MaxRows}) rows.");
+        var target = _targetIndex >= 0 && _targetIndex < row.Length ? Values.NormalizeOrMissing(row[_targetIndex], out _) : null;
+        for (var i = 0; i < _columns.Count; i++)
+        {
+            var v = i < row.Length ? row[i] : null;
+            var c = _columns[i];
+            c.Add(v, target);
+            if (!_sampled && v is not null) _sampleChars += v.Length;
+            else if (_sampled && !c.Decided && c.PendingCount >= ColumnAccumulator.LateDecisionValues) c.Decide();
+        }
+        if (!_sampled && (RowCount >= SampleRows || _sampleChars >= SampleChars))
+        {
+            _sampled = true;
+            foreach (var c in _columns) c.Decide();
+        }
+    }
+
+    public (DatasetSchema Schema, DatasetProfile Profile) Finish()
+    {
+        foreach (var c in _columns) c.Decide();
+        var warnings = new List<ProfileWarning>();
+        var profiles = new List<ColumnProfile>();
+        foreach (var c in _columns)
+        {
+            var p = c.Profile();
+            profiles.Add(p);
+            if (c.Ignored) continue;
+            var present = p.Count - p.Missing;
+            if (p.Count > 0 && p.Missing > 0.5 * p.Count)
+                warnings.Add(new ProfileWarning("high-missing", c.Name, $"{p.Missing} of {p.Count} values are missing."));
+            if (present > 0 && p.Distinct == 1)
+                warnings.Add(new ProfileWarning("constant", c.Name, "The column has a single distinct value."));
+            if (p.Type == ColumnType.Id || (p.Type == ColumnType.Integer && p.Missing == 0 && p.Count >= 20 && p.Distinct == p.Count))
+                warnings.Add(new ProfileWarning("likely-id", c.Name, "Every value is distinct: an identifier, not a feature."));
+            if (c.Invalid > 0)
+                warnings.Add(new ProfileWarning("mixed-types", c.Name, $"{c.Invalid} values do not parse as {p.Type}; they are counted as missing."));
+            if (c.Leakage is { IsPerfect: true } && p.Type is ColumnType.Categorical or ColumnType.Boolean or ColumnType.Integer)
+                warnings.Add(new ProfileWarning("target-leakage", c.Name, $"Each value of '{c.Name}' determines '{options.Target}': it leaks the target."));
+        }
+        var schema = new DatasetSchema(_columns.Select(c => c.Schema()).ToList());
+        return (schema, new DatasetProfile(RowCount, profiles, warnings));
+    }
+}

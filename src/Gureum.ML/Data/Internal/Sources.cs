@@ -1,0 +1,377 @@
+using System.Text;
+using System.Text.Json;
+using Parquet;
+using Parquet.Serialization;
+
+namespace Gureum.ML.Data.Internal;
+
+/// <summary>Rows of raw text values, one format at a time. Columns may grow while reading (JSON Lines).</summary>
+internal abstract class TableSource : IAsyncDisposable
+{
+    public List<string> Columns { get; } = [];
+    /// <summary>The current row (aligned with <see cref="Columns"/>, possibly shorter), or null when <see cref="Error"/> is set.</summary>
+    public string?[]? Row { get; protected set; }
+    public DataError? Error { get; protected set; }
+    /// <summary>The detected settings, to read the same way later.</summary>
+    public abstract DetectedFormat Format { get; }
+
+    public abstract ValueTask<bool> NextAsync(CancellationToken ct);
+    public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    internal static DataFormatException Structural(long line, string? column, string message) =>
+        new(message, [new DataError(line, column, message)]);
+}
+
+internal sealed class CsvSource : TableSource
+{
+    private readonly CsvParser _parser;
+    private readonly StreamReader _reader;
+    private readonly DetectedFormat _format;
+    private readonly string _encoding;
+    private string?[]? _pendingFirst;
+    private long _pendingLine;
+
+    private CsvSource(CsvParser parser, StreamReader reader, DetectedFormat format, string encoding)
+    {
+        _parser = parser;
+        _reader = reader;
+        _format = format;
+        _encoding = encoding;
+    }
+
+    public override DetectedFormat Format => _format;
+
+    public static async Task<CsvSource> OpenAsync(OpenedInput input, bool gzip, char? delimiter, bool? hasHeader, string? encodingName, DataLimits limits, CancellationToken ct)
+    {
+        var prefix = input.Prefix;
+        var (encName, bom) = CsvDetector.DetectEncoding(prefix.Span, encodingName);
+        var fallback = new FlaggingDecoderFallback();
+        var encoding = CsvDetector.CreateEncoding(encName, fallback);
+        var sampleEncoding = CsvDetector.CreateEncoding(encName, new FlaggingDecoderFallback());
+        var text = sampleEncoding.GetString(prefix.Span[bom..]);
+        if (prefix.Length >= OpenedInput.PrefixSize)
+        {
+            var cut = text.LastIndexOf('\n');
+            if (cut > 0) text = text[..cut];
+        }
+        if (string.IsNullOrWhiteSpace(text)) throw Structural(1, null, "The file is empty.");
+        var delim = delimiter ?? CsvDetector.DetectDelimiter(text);
+        var header = hasHeader ?? CsvDetector.DetectHeader(CsvDetector.SplitRecords(text, delim, 50));
+
+        var skip = new byte[bom];
+        await OpenedInput.FillAsync(input.Stream, skip, ct);
+        var reader = new StreamReader(input.Stream, encoding, detectEncodingFromByteOrderMarks: false, bufferSize: 64 * 1024, leaveOpen: true);
+        var parser = new CsvParser(reader, delim, limits, encName == "utf-8" ? fallback : null);
+        var source = new CsvSource(parser, reader, new DetectedFormat(DataFormat.Csv, gzip, delim, header, encName), encName);
+
+        if (!await parser.ReadRecordAsync(ct)) throw Structural(1, null, "The file is empty.");
+        if (header)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < parser.Fields.Count; i++)
+            {
+                var name = parser.Fields[i].Trim();
+                if (name.Length == 0) name = $"column_{i + 1}";
+                if (!seen.Add(name)) throw Structural(parser.RecordLine, name, $"Duplicate column name '{name}' in the header (line {parser.RecordLine}).");
+                source.Columns.Add(name);
+            }
+        }
+        else
+        {
+            for (var i = 0; i < parser.Fields.Count; i++) source.Columns.Add($"column_{i + 1}");
+            source._pendingFirst = source.Check();
+            source._pendingLine = parser.RecordLine;
+            source.Row = source._pendingFirst;
+        }
+        return source;
+    }
+
+    public override async ValueTask<bool> NextAsync(CancellationToken ct)
+    {
+        if (_pendingLine > 0)
+        {
+            _pendingLine = 0;
+            return true;
+        }
+        if (!await _parser.ReadRecordAsync(ct)) return false;
+        Row = Check();
+        return true;
+    }
+
+    private string?[]? Check()
+    {
+        Error = null;
+        var fields = _parser.Fields;
+        if (_parser.UnterminatedField >= 0)
+        {
+            Error = new DataError(_parser.UnterminatedLine, ColumnName(_parser.UnterminatedField), $"Unterminated quoted field starting on line {_parser.UnterminatedLine}.");
+            return null;
+        }
+        if (_parser.InvalidField >= 0)
+        {
+            Error = new DataError(_parser.RecordLine, ColumnName(_parser.InvalidField), $"Invalid {_encoding} bytes on line {_parser.RecordLine}.");
+            return null;
+        }
+        if (Columns.Count > 0 && fields.Count != Columns.Count)
+        {
+            Error = new DataError(_parser.RecordLine, null, $"Line {_parser.RecordLine} has {fields.Count} fields; expected {Columns.Count}.");
+            return null;
+        }
+        var row = new string?[fields.Count];
+        for (var i = 0; i < row.Length; i++) row[i] = fields[i];
+        return row;
+    }
+
+    private string? ColumnName(int index) => index < Columns.Count ? Columns[index] : $"column_{index + 1}";
+
+    public override ValueTask DisposeAsync()
+    {
+        _reader.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+internal sealed class JsonlSource : TableSource
+{
+    private readonly StreamReader _reader;
+    private readonly DataLimits _limits;
+    private readonly FlaggingDecoderFallback _fallback;
+    private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
+    private readonly char[] _buffer = new char[64 * 1024];
+    private readonly StringBuilder _line = new();
+    private int _pos;
+    private int _len;
+    private bool _eof;
+    private long _lineNumber;
+    private long _invalidAttributed;
+
+    private JsonlSource(StreamReader reader, DataLimits limits, FlaggingDecoderFallback fallback, bool gzip)
+    {
+        _reader = reader;
+        _limits = limits;
+        _fallback = fallback;
+        Format = new DetectedFormat(DataFormat.Jsonl, gzip, null, null, "utf-8");
+    }
+
+    public override DetectedFormat Format { get; }
+
+    public static async Task<JsonlSource> OpenAsync(OpenedInput input, DataLimits limits, CancellationToken ct)
+    {
+        var (_, bom) = CsvDetector.DetectEncoding(input.Prefix.Span, "utf-8");
+        var skip = new byte[bom];
+        await OpenedInput.FillAsync(input.Stream, skip, ct);
+        var fallback = new FlaggingDecoderFallback();
+        var reader = new StreamReader(input.Stream, CsvDetector.CreateEncoding("utf-8", fallback), false, 64 * 1024, leaveOpen: true);
+        return new JsonlSource(reader, limits, fallback, input.Gzip);
+    }
+
+    public override async ValueTask<bool> NextAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            var line = await ReadLineAsync(ct);
+            if (line is null) return false;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            Row = null;
+            Error = null;
+            if (_fallback.Count > _invalidAttributed && line.Contains('\uFFFD'))
+            {
+                _invalidAttributed = _fallback.Count;
+                Error = new DataError(_lineNumber, null, $"Invalid UTF-8 bytes on line {_lineNumber}.");
+                return true;
+            }
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    Error = new DataError(_lineNumber, null, $"Line {_lineNumber} is not a JSON object.");
+                    return true;
+                }
+                var row = new string?[Columns.Count];
+                foreach (var p in doc.RootElement.EnumerateObject())
+                {
+                    if (!_index.TryGetValue(p.Name, out var i))
+                    {
+                        if (Columns.Count >= _limits.MaxColumns)
+                            throw Structural(_lineNumber, p.Name, $"More than MaxColumns ({_limits.MaxColumns}) keys (line {_lineNumber}).");
+                        i = Columns.Count;
+                        _index[p.Name] = i;
+                        Columns.Add(p.Name);
+                    }
+                    if (i >= row.Length) Array.Resize(ref row, Columns.Count);
+                    row[i] = p.Value.ValueKind switch
+                    {
+                        JsonValueKind.String => p.Value.GetString(),
+                        JsonValueKind.Null or JsonValueKind.Undefined => null,
+                        JsonValueKind.True => "true",
+                        JsonValueKind.False => "false",
+                        _ => p.Value.GetRawText(),
+                    };
+                }
+                Row = row;
+            }
+            catch (JsonException e)
+            {
+                Error = new DataError(_lineNumber, null, $"Invalid JSON on line {_lineNumber}: {e.Message}");
+            }
+            return true;
+        }
+    }
+
+    private async ValueTask<string?> ReadLineAsync(CancellationToken ct)
+    {
+        _line.Clear();
+        var any = false;
+        while (true)
+        {
+            if (_pos == _len)
+            {
+                if (_eof) return any ? Finish() : null;
+                _pos = 0;
+                _len = await _reader.ReadAsync(_buffer.AsMemory(), ct);
+                if (_len == 0)
+                {
+                    _eof = true;
+                    return any ? Finish() : null;
+                }
+            }
+            var c = _buffer[_pos++];
+            any = true;
+            if (c == '\n') return Finish();
+            if (c != '\r') _line.Append(c);
+            if (_line.Length > _limits.MaxLineBytes)
+                throw Structural(_lineNumber + 1, null, $"Line {_lineNumber + 1} is longer than MaxLineBytes ({_limits.MaxLineBytes}).");
+        }
+    }
+
+    private string Finish()
+    {
+        _lineNumber++;
+        return _line.ToString();
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        _reader.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+internal sealed class ParquetSource : TableSource
+{
+    /// <summary>A row group larger than this (uncompressed) is refused: it would be held in memory whole.</summary>
+    internal const long MaxRowGroupBytes = 512L * 1024 * 1024;
+    internal const int MaxRowGroups = 1_000_000;
+
+    private readonly Stream _file;
+    private readonly bool _ownsFile;
+    private readonly ParquetReader _reader;
+    private readonly DataLimits _limits;
+    private int _group = -1;
+    private IList<Dictionary<string, object>>? _rows;
+    private int _rowIndex;
+    private long _rowNumber;
+
+    private ParquetSource(Stream file, bool ownsFile, ParquetReader reader, DataLimits limits, bool gzip)
+    {
+        _file = file;
+        _ownsFile = ownsFile;
+        _reader = reader;
+        _limits = limits;
+        Format = new DetectedFormat(DataFormat.Parquet, gzip, null, null, null);
+    }
+
+    public override DetectedFormat Format { get; }
+
+    public static async Task<ParquetSource> OpenAsync(Stream content, long contentStart, OpenedInput input, DataLimits limits, CancellationToken ct)
+    {
+        Stream file;
+        bool owns;
+        if (!input.Gzip && content.CanSeek)
+        {
+            content.Position = contentStart;
+            file = content;
+            owns = false;
+        }
+        else
+        {
+            var path = Path.Combine(Path.GetTempPath(), $"gureum-{Guid.NewGuid():N}.parquet");
+            file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+            owns = true;
+            try
+            {
+                await input.Stream.CopyToAsync(file, ct);
+                file.Position = 0;
+            }
+            catch
+            {
+                await file.DisposeAsync();
+                throw;
+            }
+        }
+        try
+        {
+            var reader = await ParquetReader.CreateAsync(file, null, leaveStreamOpen: true, ct);
+            var source = new ParquetSource(file, owns, reader, limits, input.Gzip);
+            var fields = reader.Schema.Fields;
+            if (fields.Count > limits.MaxColumns) throw Structural(0, null, $"The Parquet file has more than MaxColumns ({limits.MaxColumns}) columns.");
+            foreach (var f in fields)
+            {
+                if (f.SchemaType != Parquet.Schema.SchemaType.Data) throw Structural(0, f.Name, $"Nested Parquet column '{f.Name}' is not supported.");
+                source.Columns.Add(f.Name);
+            }
+            if (reader.RowGroupCount > MaxRowGroups) throw Structural(0, null, $"The Parquet file has {reader.RowGroupCount} row groups.");
+            long total = 0;
+            foreach (var g in reader.RowGroups)
+            {
+                total += g.RowCount;
+                if (g.RowCount < 0 || total > limits.MaxRows) throw Structural(0, null, $"The Parquet file has more than MaxRows ({limits.MaxRows}) rows.");
+                if (g.RowGroup.TotalByteSize > MaxRowGroupBytes || g.RowGroup.TotalByteSize < 0)
+                    throw Structural(0, null, $"A Parquet row group is {g.RowGroup.TotalByteSize} bytes (more than {MaxRowGroupBytes}).");
+            }
+            return source;
+        }
+        catch (Exception e) when (e is not DataFormatException and not OperationCanceledException)
+        {
+            if (owns) await file.DisposeAsync();
+            throw Corrupt(e);
+        }
+    }
+
+    internal static DataFormatException Corrupt(Exception e) =>
+        new($"The Parquet file is corrupt or truncated: {e.Message}", [new DataError(0, null, "corrupt or truncated Parquet file")]);
+
+    public override async ValueTask<bool> NextAsync(CancellationToken ct)
+    {
+        while (_rows is null || _rowIndex >= _rows.Count)
+        {
+            if (++_group >= _reader.RowGroupCount) return false;
+            try
+            {
+                _file.Position = 0;
+                var result = await ParquetSerializer.DeserializeUntypedAsync(_file, null, _group, ct);
+                _rows = result.Data;
+            }
+            catch (Exception e) when (e is not DataFormatException and not OperationCanceledException)
+            {
+                throw Corrupt(e);
+            }
+            _rowIndex = 0;
+        }
+        var dict = _rows[_rowIndex++];
+        _rowNumber++;
+        var row = new string?[Columns.Count];
+        for (var i = 0; i < row.Length; i++)
+            row[i] = dict.TryGetValue(Columns[i], out var v) && v is not null ? Values.ToInvariantString(v) : null;
+        Row = row;
+        Error = null;
+        return true;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _reader.DisposeAsync();
+        if (_ownsFile) await _file.DisposeAsync();
+    }
+}
