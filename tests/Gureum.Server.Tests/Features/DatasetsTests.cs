@@ -183,6 +183,84 @@ public sealed class DatasetsTests(GureumApp app) : IClassFixture<GureumApp>
         await Problems.AssertProblemAsync(nothing, HttpStatusCode.Conflict, "conflict");
     }
 
+    private async Task<HttpResponseMessage> PutChunkAsync(string uploadUrl, byte[] bytes, long start, string? range = null)
+    {
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.TryAddWithoutValidation("Content-Range", range ?? $"bytes {start}-{start + bytes.Length - 1}/*");
+        return await app.Admin().PutAsync(uploadUrl, content);
+    }
+
+    [Fact]
+    public async Task ResumableUpload_InChunks_ResumesFromTheReceivedSize_AndCompletesIntoAVersion()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        var bytes = await File.ReadAllBytesAsync(Path.Combine(TestData, "penguins.csv"));
+        using var opened = await app.Admin().PostAsync($"/v1/projects/{project}/datasets/{dataset}/uploads", null);
+        Assert.Equal(HttpStatusCode.Created, opened.StatusCode);
+        var url = opened.Headers.Location!.OriginalString;
+        var half = bytes.Length / 2;
+
+        using (var first = await PutChunkAsync(url, bytes[..half], 0))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+        using (var replay = await PutChunkAsync(url, bytes[..half], 0))
+        {
+            var problem = await Problems.AssertProblemAsync(replay, HttpStatusCode.Conflict, "conflict");
+            Assert.Contains($"start at byte {half}", problem.GetProperty("detail").GetString());
+        }
+        var status = await app.Admin().GetFromJsonAsync<JsonElement>(url);
+        Assert.Equal(half, status.GetProperty("receivedBytes").GetInt64());
+        using (var lying = await PutChunkAsync(url, bytes[half..], half, $"bytes {half}-{bytes.Length + 10}/*"))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, lying.StatusCode);
+        }
+        using (var second = await PutChunkAsync(url, bytes[half..], half))
+        {
+            Assert.Equal(bytes.Length, (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("receivedBytes").GetInt64());
+        }
+        using var completed = await app.Admin().PostAsync(url + "/complete", null);
+        Assert.Equal(HttpStatusCode.Created, completed.StatusCode);
+        var version = await completed.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), version.GetProperty("sha256").GetString());
+        Assert.Equal(344, version.GetProperty("rowCount").GetInt64());
+        using var gone = await app.Admin().GetAsync(url);
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("bytes=0-3")]
+    [InlineData("bytes 5-1/*")]
+    [InlineData("bytes -1-3/*")]
+    [InlineData("")]
+    public async Task ResumableUpload_WithABadContentRange_Answers400(string range)
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        using var opened = await app.Admin().PostAsync($"/v1/projects/{project}/datasets/{dataset}/uploads", null);
+        using var response = await PutChunkAsync(opened.Headers.Location!.OriginalString, [1, 2, 3, 4], 0, range);
+        await Problems.AssertFieldErrorAsync(response, "Content-Range");
+    }
+
+    [Fact]
+    public async Task ResumableUpload_PastTheUploadLimit_Answers413()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        using var opened = await app.Admin().PostAsync($"/v1/projects/{project}/datasets/{dataset}/uploads", null);
+        using var response = await PutChunkAsync(opened.Headers.Location!.OriginalString, [1, 2, 3, 4], 0, $"bytes 0-{long.MaxValue / 100000}/*");
+        await Problems.AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "payload-too-large");
+    }
+
+    [Theory]
+    [InlineData("../../etc/passwd")]
+    [InlineData("..%2f..%2fetc%2fpasswd")]
+    [InlineData("01ARZ3NDEKTSV4RRFFQ69G5FAV")]
+    public async Task ResumableUpload_UnknownOrTraversalIds_Answer404(string uploadId)
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        using var response = await PutChunkAsync($"/v1/projects/{project}/datasets/{dataset}/uploads/{uploadId}", [1], 0);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
     [Fact]
     public async Task Datasets_OfAnotherProject_AreNotFound()
     {

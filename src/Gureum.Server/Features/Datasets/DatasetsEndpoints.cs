@@ -77,6 +77,7 @@ public static class DatasetsEndpoints
         datasets.MapPost("/{dataset}/rows", Append).RequireScope(Scopes.ProjectWrite)
             .WithSummary("Append JSON records (validated against the latest schema); POST .../versions {\"fromAppends\":true} seals them")
             .WithStandardErrors(StatusCodes.Status409Conflict);
+        datasets.MapDatasetUploads();
         return app;
     }
 
@@ -278,7 +279,7 @@ public static class DatasetsEndpoints
         return TypedResults.Accepted($"/v1/projects/{scope.ProjectId}/datasets/{d.Id}", new AppendResponse(records.GetArrayLength(), pending));
     }
 
-    private static ReadOptions ReadOptionsFrom(IQueryCollection query, string contentType)
+    internal static ReadOptions ReadOptionsFrom(IQueryCollection query, string contentType)
     {
         DataFormat? format = query["format"].ToString() switch
         {
@@ -343,7 +344,7 @@ public static class DatasetsEndpoints
         _ => value.ToString() ?? "",
     };
 
-    private static async Task<Dataset> FindAsync(GureumDb db, ProjectScope scope, string reference, CancellationToken ct) =>
+    internal static async Task<Dataset> FindAsync(GureumDb db, ProjectScope scope, string reference, CancellationToken ct) =>
         await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.ProjectId == scope.ProjectId && (d.Id == reference || d.Name == reference), ct)
             ?? throw new GureumException(ProblemCode.NotFound, $"Dataset '{reference}' was not found in this project. List datasets with GET .../datasets.");
 

@@ -82,6 +82,32 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
                     b.ToTable("dataset_appends", (string)null);
                 });
 
+            modelBuilder.Entity("Gureum.Server.Features.Datasets.DatasetUpload", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(26)
+                        .HasColumnType("character varying(26)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("DatasetId")
+                        .IsRequired()
+                        .HasColumnType("character varying(26)");
+
+                    b.Property<string>("ProjectId")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.HasIndex("DatasetId");
+
+                    b.ToTable("dataset_uploads", (string)null);
+                });
+
             modelBuilder.Entity("Gureum.Server.Features.Datasets.DatasetVersion", b =>
                 {
                     b.Property<string>("Id")
@@ -398,6 +424,15 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
                 });
 
             modelBuilder.Entity("Gureum.Server.Features.Datasets.DatasetAppend", b =>
+                {
+                    b.HasOne("Gureum.Server.Features.Datasets.Dataset", null)
+                        .WithMany()
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Gureum.Server.Features.Datasets.DatasetUpload", b =>
                 {
                     b.HasOne("Gureum.Server.Features.Datasets.Dataset", null)
                         .WithMany()

@@ -74,6 +74,32 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
                     b.ToTable("dataset_appends", (string)null);
                 });
 
+            modelBuilder.Entity("Gureum.Server.Features.Datasets.DatasetUpload", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(26)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DatasetId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ProjectId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.HasIndex("DatasetId");
+
+                    b.ToTable("dataset_uploads", (string)null);
+                });
+
             modelBuilder.Entity("Gureum.Server.Features.Datasets.DatasetVersion", b =>
                 {
                     b.Property<string>("Id")
@@ -386,6 +412,15 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
                 });
 
             modelBuilder.Entity("Gureum.Server.Features.Datasets.DatasetAppend", b =>
+                {
+                    b.HasOne("Gureum.Server.Features.Datasets.Dataset", null)
+                        .WithMany()
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Gureum.Server.Features.Datasets.DatasetUpload", b =>
                 {
                     b.HasOne("Gureum.Server.Features.Datasets.Dataset", null)
                         .WithMany()

@@ -54,6 +54,26 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "dataset_uploads",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "TEXT", maxLength: 26, nullable: false),
+                    ProjectId = table.Column<string>(type: "TEXT", nullable: false),
+                    DatasetId = table.Column<string>(type: "TEXT", nullable: false),
+                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_dataset_uploads", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_dataset_uploads_datasets_DatasetId",
+                        column: x => x.DatasetId,
+                        principalTable: "datasets",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "dataset_versions",
                 columns: table => new
                 {
@@ -90,6 +110,16 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
                 columns: new[] { "DatasetId", "Id" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_dataset_uploads_CreatedAt",
+                table: "dataset_uploads",
+                column: "CreatedAt");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_dataset_uploads_DatasetId",
+                table: "dataset_uploads",
+                column: "DatasetId");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_dataset_versions_DatasetId_Number",
                 table: "dataset_versions",
                 columns: new[] { "DatasetId", "Number" },
@@ -112,6 +142,9 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
         {
             migrationBuilder.DropTable(
                 name: "dataset_appends");
+
+            migrationBuilder.DropTable(
+                name: "dataset_uploads");
 
             migrationBuilder.DropTable(
                 name: "dataset_versions");

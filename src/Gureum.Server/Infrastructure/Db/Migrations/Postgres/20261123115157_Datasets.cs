@@ -56,6 +56,26 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "dataset_uploads",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "character varying(26)", maxLength: 26, nullable: false),
+                    ProjectId = table.Column<string>(type: "text", nullable: false),
+                    DatasetId = table.Column<string>(type: "character varying(26)", nullable: false),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_dataset_uploads", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_dataset_uploads_datasets_DatasetId",
+                        column: x => x.DatasetId,
+                        principalTable: "datasets",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "dataset_versions",
                 columns: table => new
                 {
@@ -92,6 +112,16 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
                 columns: new[] { "DatasetId", "Id" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_dataset_uploads_CreatedAt",
+                table: "dataset_uploads",
+                column: "CreatedAt");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_dataset_uploads_DatasetId",
+                table: "dataset_uploads",
+                column: "DatasetId");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_dataset_versions_DatasetId_Number",
                 table: "dataset_versions",
                 columns: new[] { "DatasetId", "Number" },
@@ -114,6 +144,9 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
         {
             migrationBuilder.DropTable(
                 name: "dataset_appends");
+
+            migrationBuilder.DropTable(
+                name: "dataset_uploads");
 
             migrationBuilder.DropTable(
                 name: "dataset_versions");
