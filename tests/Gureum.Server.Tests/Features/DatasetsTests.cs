@@ -262,6 +262,24 @@ public sealed class DatasetsTests(GureumApp app) : IClassFixture<GureumApp>
     }
 
     [Fact]
+    public async Task Split_IsDeterministic_AndStratifiedSplitsKeepClassShares()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        (await UploadAsync(project, dataset, await File.ReadAllBytesAsync(Path.Combine(TestData, "iris.csv")))).Dispose();
+        var url = $"/v1/projects/{project}/datasets/{dataset}/versions/1/split";
+        var plain = await app.Admin().GetStringAsync(url + "?testRatio=0.2&seed=7");
+        Assert.Equal(plain, await app.Admin().GetStringAsync(url + "?testRatio=0.2&seed=7"));
+        var stratified = await app.Admin().GetFromJsonAsync<JsonElement>(url + "?testRatio=0.2&stratify=species");
+        Assert.Equal(30, stratified.GetProperty("testRows").GetInt64());
+        foreach (var species in stratified.GetProperty("perClass").EnumerateObject())
+        {
+            Assert.Equal(10, species.Value[1].GetInt64());
+        }
+        using var bad = await app.Admin().GetAsync(url + "?testRatio=1.5");
+        await Problems.AssertFieldErrorAsync(bad, "testRatio");
+    }
+
+    [Fact]
     public async Task Datasets_OfAnotherProject_AreNotFound()
     {
         var (project, dataset) = await CreateDatasetAsync();

@@ -44,6 +44,9 @@ public sealed record PreviewResponse(IReadOnlyList<string> Columns, IReadOnlyLis
 
 public sealed record AppendResponse(int Accepted, int PendingRows);
 
+/// <summary>Row counts of each part; per class when stratified.</summary>
+public sealed record SplitResponse(double TestRatio, int Seed, string? Stratify, long TrainRows, long TestRows, IReadOnlyDictionary<string, long[]>? PerClass);
+
 /// <summary>Datasets: upload, immutable versions with schema and profile, preview, download, appends.</summary>
 public static class DatasetsEndpoints
 {
@@ -77,6 +80,9 @@ public static class DatasetsEndpoints
         datasets.MapPost("/{dataset}/rows", Append).RequireScope(Scopes.ProjectWrite)
             .WithSummary("Append JSON records (validated against the latest schema); POST .../versions {\"fromAppends\":true} seals them")
             .WithStandardErrors(StatusCodes.Status409Conflict);
+        datasets.MapGet("/{dataset}/versions/{number:int}/split", Split).RequireScope(Scopes.ProjectRead)
+            .WithSummary("The deterministic train/test split of a version (the one training uses for this ratio, seed and stratify column)")
+            .WithStandardErrors();
         datasets.MapDatasetUploads();
         return app;
     }
@@ -241,6 +247,44 @@ public static class DatasetsEndpoints
             default:
                 throw GureumException.Invalid("format", "'format' must be 'original' or 'csv'.");
         }
+    }
+
+    private static async Task<Ok<SplitResponse>> Split(
+        ProjectScope scope, string dataset, int number, double? testRatio, int? seed, string? stratify, GureumDb db, IArtifactStore artifacts, CancellationToken ct)
+    {
+        var ratio = testRatio ?? 0.2;
+        if (ratio is <= 0 or >= 1)
+        {
+            throw GureumException.Invalid("testRatio", "'testRatio' must be between 0 and 1 (exclusive).");
+        }
+        var version = await FindVersionAsync(db, await FindAsync(db, scope, dataset, ct), number, ct);
+        var (format, schema) = ReadSettings(version);
+        if (stratify is not null && !schema.Columns.Any(c => c.Name == stratify && !c.Ignored))
+        {
+            throw GureumException.Invalid("stratify", $"Version {number} has no column '{stratify}'.");
+        }
+        var s = seed ?? 42;
+        if (stratify is null)
+        {
+            var test = 0L;
+            for (long i = 0; i < version.RowCount; i++)
+            {
+                test += DeterministicSplit.IsTest(s, i, ratio) ? 1 : 0;
+            }
+            return TypedResults.Ok(new SplitResponse(ratio, s, null, version.RowCount - test, test, null));
+        }
+        var classes = new List<string?>();
+        await using (var content = artifacts.OpenRead(version.Sha256))
+        {
+            await foreach (var row in DatasetReader.ReadRowsAsync(content, format, schema, ct))
+            {
+                classes.Add(Format(row.GetValueOrDefault(stratify)));
+            }
+        }
+        var testRows = DeterministicSplit.StratifiedTestRows(classes, s, ratio);
+        var perClass = Enumerable.Range(0, classes.Count).GroupBy(i => classes[i] ?? "")
+            .ToDictionary(g => g.Key, g => new[] { g.LongCount(i => !testRows.Contains(i)), g.LongCount(i => testRows.Contains(i)) });
+        return TypedResults.Ok(new SplitResponse(ratio, s, stratify, classes.Count - testRows.Count, testRows.Count, perClass));
     }
 
     private static async Task<NoContent> DeleteVersion(ProjectScope scope, string dataset, int number, GureumDb db, CancellationToken ct)
