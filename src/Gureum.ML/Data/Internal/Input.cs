@@ -95,7 +95,7 @@ internal sealed class CountingStream(Stream inner) : Stream
 internal sealed class GuardedGzipStream : Stream
 {
     /// <summary>Below this many decompressed bytes the ratio is not checked (tiny files compress very well).</summary>
-    internal const long RatioGraceBytes = 1 << 20;
+    internal const long RatioGraceBytes = 256 * 1024;
 
     private readonly CountingStream _compressed;
     private readonly GZipStream _gzip;
