@@ -17,6 +17,9 @@ public sealed class GureumOptions
     /// <summary>Largest dataset upload (a route-specific raise of <see cref="MaxRequestBodyBytes"/>).</summary>
     public long MaxUploadBytes { get; set; } = 5L * 1024 * 1024 * 1024;
 
+    /// <summary>Columns, line length, rows, errors reported and gzip ratio for dataset reads (<c>Gureum:DatasetLimits:MaxColumns</c>, ...).</summary>
+    public Gureum.ML.Data.DataLimits DatasetLimits { get; set; } = new();
+
     public int SiloPort { get; set; } = 11111;
     public int GatewayPort { get; set; } = 30000;
 

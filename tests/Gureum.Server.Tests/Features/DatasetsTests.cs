@@ -7,6 +7,49 @@ using Gureum.Server.Tests.Infrastructure;
 
 namespace Gureum.Server.Tests.Features;
 
+/// <summary>A server with tight dataset limits, to hit them cheaply.</summary>
+public sealed class TightDatasetLimitsApp() : GureumApp(new Dictionary<string, string?>
+{
+    ["Gureum:DatasetLimits:MaxColumns"] = "3",
+    ["Gureum:DatasetLimits:MaxLineBytes"] = "1000",
+    ["Gureum:MaxUploadBytes"] = "5000",
+});
+
+public sealed class DatasetLimitsTests(TightDatasetLimitsApp app) : IClassFixture<TightDatasetLimitsApp>
+{
+    private async Task<HttpResponseMessage> UploadAsync(string csv)
+    {
+        var project = await app.CreateProjectAsync();
+        (await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets", new { name = "d" })).Dispose();
+        using var content = new StringContent(csv, Encoding.UTF8, "text/csv");
+        return await app.Admin().PostAsync($"/v1/projects/{project}/datasets/d/versions", content);
+    }
+
+    [Fact]
+    public async Task TooManyColumns_Answers422NamingTheLimit()
+    {
+        using var response = await UploadAsync("a,b,c,d\n1,2,3,4\n");
+        var body = await Problems.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity, "unreadable-data");
+        Assert.Contains("3", body.GetProperty("detail").GetString() + body.GetProperty("errors").ToString());
+    }
+
+    [Fact]
+    public async Task OverlongLine_Answers422()
+    {
+        using var response = await UploadAsync("a,b\n" + new string('x', 2000) + ",1\n");
+        await Problems.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity, "unreadable-data");
+    }
+
+    [Fact]
+    public async Task FileOverTheUploadLimit_Answers413AndLeavesNoBlob()
+    {
+        using var response = await UploadAsync("a,b\n" + string.Concat(Enumerable.Repeat("1,2\n", 3000)));
+        await Problems.AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "payload-too-large");
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(app.DataDirectory, "artifacts", "sha256"), "*", SearchOption.AllDirectories));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(app.DataDirectory, "artifacts", "tmp")));
+    }
+}
+
 public sealed class DatasetsTests(GureumApp app) : IClassFixture<GureumApp>
 {
     private static readonly string TestData = Path.Combine(FindRepositoryRoot(), "..", "shared", "testdata", "datasets");

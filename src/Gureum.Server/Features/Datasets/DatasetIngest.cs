@@ -31,19 +31,19 @@ public sealed class DatasetIngest(GureumDbFactory dbFactory, IArtifactStore arti
     }
 
     /// <summary>A new version over an earlier version's bytes with the user's column overrides.</summary>
-    public async Task<DatasetVersion> RetypeAsync(Dataset dataset, DatasetVersion from, IReadOnlyDictionary<string, ColumnOverride> overrides, string? target, CancellationToken ct)
+    public async Task<DatasetVersion> RetypeAsync(Dataset dataset, DatasetVersion from, IReadOnlyDictionary<string, ColumnOverride> overrides, string? target, DataLimits limits, CancellationToken ct)
     {
         var format = JsonSerializer.Deserialize<DetectedFormat>(from.Format, StoredJson)!;
         var options = new ReadOptions
         {
             Format = format.Format, Delimiter = format.Delimiter, HasHeader = format.HasHeader, Encoding = format.Encoding,
-            OnError = OnError.Skip, Overrides = overrides, Target = target,
+            OnError = OnError.Skip, Overrides = overrides, Target = target, Limits = limits,
         };
         return await AnalyzeAndCommitAsync(dataset, new ArtifactInfo(from.Sha256, from.SizeBytes), options, "retype", from.Number, ct);
     }
 
     /// <summary>The latest version's rows plus the rows appended since, as JSON Lines, typed like the latest version.</summary>
-    public async Task<DatasetVersion> SealAppendsAsync(Dataset dataset, CancellationToken ct)
+    public async Task<DatasetVersion> SealAppendsAsync(Dataset dataset, DataLimits limits, CancellationToken ct)
     {
         await using var db = dbFactory.Create();
         var latest = await db.DatasetVersions.AsNoTracking().Where(v => v.DatasetId == dataset.Id)
@@ -83,7 +83,7 @@ public sealed class DatasetIngest(GureumDbFactory dbFactory, IArtifactStore arti
                 ? new Dictionary<string, ColumnOverride>()
                 : JsonSerializer.Deserialize<DatasetSchema>(latest.Schema, StoredJson)!.Columns
                     .ToDictionary(c => c.Name, c => new ColumnOverride(c.Type, c.Ignored));
-            var options = new ReadOptions { Format = DataFormat.Jsonl, OnError = OnError.Skip, Overrides = overrides };
+            var options = new ReadOptions { Format = DataFormat.Jsonl, OnError = OnError.Skip, Overrides = overrides, Limits = limits };
             var lastAppend = appends[^1].Id;
             return await AnalyzeAndCommitAsync(dataset, blob, options, "appends", latest?.Number, ct,
                 db => db.DatasetAppends.Where(a => a.DatasetId == dataset.Id && a.Id <= lastAppend).ExecuteDeleteAsync(ct));

@@ -150,7 +150,7 @@ public static partial class DatasetUploads
     {
         var upload = await FindAsync(db, scope, dataset, uploadId, ct);
         var d = await DatasetsEndpoints.FindAsync(db, scope, dataset, ct);
-        var readOptions = DatasetsEndpoints.ReadOptionsFrom(request.Query, "");
+        var readOptions = DatasetsEndpoints.ReadOptionsFrom(request.Query, "", options.Value.DatasetLimits);
         var path = PathOf(options.Value, upload.Id);
         DatasetVersion version;
         await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.None, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan))

@@ -149,7 +149,7 @@ public static class DatasetsEndpoints
             }
             if (derive.FromAppends)
             {
-                version = await ingest.SealAppendsAsync(d, ct);
+                version = await ingest.SealAppendsAsync(d, options.Value.DatasetLimits, ct);
             }
             else
             {
@@ -163,12 +163,12 @@ public static class DatasetsEndpoints
                 {
                     throw GureumException.Invalid("target", $"Version {from.Number} has no column '{derive.Target}'.");
                 }
-                version = await ingest.RetypeAsync(d, from, derive.Columns ?? [], derive.Target, ct);
+                version = await ingest.RetypeAsync(d, from, derive.Columns ?? [], derive.Target, options.Value.DatasetLimits, ct);
             }
         }
         else
         {
-            var readOptions = ReadOptionsFrom(request.Query, contentType);
+            var readOptions = ReadOptionsFrom(request.Query, contentType, options.Value.DatasetLimits);
             // Uploads may be far larger than JSON bodies; the artifact store enforces this limit while streaming.
             var sizeFeature = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
             if (sizeFeature is { IsReadOnly: false })
@@ -323,7 +323,7 @@ public static class DatasetsEndpoints
         return TypedResults.Accepted($"/v1/projects/{scope.ProjectId}/datasets/{d.Id}", new AppendResponse(records.GetArrayLength(), pending));
     }
 
-    internal static ReadOptions ReadOptionsFrom(IQueryCollection query, string contentType)
+    internal static ReadOptions ReadOptionsFrom(IQueryCollection query, string contentType, DataLimits limits)
     {
         DataFormat? format = query["format"].ToString() switch
         {
@@ -371,7 +371,7 @@ public static class DatasetsEndpoints
         return new ReadOptions
         {
             Format = format, Delimiter = delimiter, HasHeader = header, Encoding = encoding, OnError = onError,
-            Target = target.Length == 0 ? null : target,
+            Target = target.Length == 0 ? null : target, Limits = limits,
         };
     }
 
