@@ -227,3 +227,39 @@ public sealed class DatasetReaderBadInputTests
         Assert.Contains("not a JSON object", e.Errors[1].Message);
     }
 }
+
+public sealed class DatasetReaderLimitTests
+{
+    [Fact]
+    public async Task Analyze_UnterminatedQuoteInALargeFile_StopsAtMaxLineBytes()
+    {
+        var text = "a,b\n1,2\n3,\"never closed\n" + string.Concat(Enumerable.Range(0, 20_000).Select(i => $"{i},{i}\n"));
+
+        var e = await Assert.ThrowsAsync<DataFormatException>(() =>
+            TestData.AnalyzeTextAsync(text, new ReadOptions { Limits = new DataLimits { MaxLineBytes = 10_000 } }));
+
+        Assert.Contains("MaxLineBytes", e.Message);
+        Assert.Contains("unterminated quote", e.Message);
+        Assert.Equal(3, Assert.Single(e.Errors).Line);
+    }
+
+    [Fact]
+    public async Task Analyze_MoreRowsThanMaxRows_IsRejected()
+    {
+        var text = "n\n" + string.Concat(Enumerable.Range(0, 100).Select(i => $"{i}\n"));
+
+        var e = await Assert.ThrowsAsync<DataFormatException>(() =>
+            TestData.AnalyzeTextAsync(text, new ReadOptions { Limits = new DataLimits { MaxRows = 50 } }));
+
+        Assert.Contains("MaxRows", e.Message);
+    }
+
+    [Fact]
+    public async Task Analyze_ExplicitSettings_OverrideDetection()
+    {
+        var a = await TestData.AnalyzeTextAsync("1;2\n3;4\n", new ReadOptions { Delimiter = ';', HasHeader = false, Encoding = "utf-8", Format = DataFormat.Csv });
+
+        Assert.Equal(new DetectedFormat(DataFormat.Csv, false, ';', false, "utf-8"), a.Format);
+        Assert.Equal(2, a.Profile.RowCount);
+    }
+}

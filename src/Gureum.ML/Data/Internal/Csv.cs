@@ -262,8 +262,10 @@ internal sealed class CsvParser(TextReader reader, char delimiter, DataLimits li
             }
             if (++recordChars > limits.MaxLineBytes)
             {
-                var message = $"Line {RecordLine} is longer than MaxLineBytes ({limits.MaxLineBytes}).";
-                throw new DataFormatException(message, [new DataError(RecordLine, null, message)]);
+                var message = state == State.Quoted
+                    ? $"The quoted field starting on line {UnterminatedLine} runs past MaxLineBytes ({limits.MaxLineBytes}): an unterminated quote?"
+                    : $"Line {RecordLine} is longer than MaxLineBytes ({limits.MaxLineBytes}).";
+                throw new DataFormatException(message, [new DataError(state == State.Quoted ? UnterminatedLine : RecordLine, null, message)]);
             }
             if (c == '\uFFFD') fieldInvalid = true;
             switch (state)

@@ -286,7 +286,7 @@ internal sealed partial class ColumnAccumulator
                     if (Type == ColumnType.Integer)
                     {
                         if (!Values.TryLong(v, out _) && d != Math.Floor(d)) _sawFraction = true;
-                        _top?.Add(d.ToString("R", CultureInfo.InvariantCulture));
+                        if (_top is { Abandoned: false } top) top.Add(d.ToString("R", CultureInfo.InvariantCulture));
                     }
                 }
                 else Bad();

@@ -67,7 +67,7 @@ internal static class Values
         return IsMissing(v) ? null : v;
     }
 
-    internal static bool IsMissing(string normalized) => MissingTokens.Contains(normalized);
+    internal static bool IsMissing(string normalized) => normalized.Length <= 4 && MissingTokens.Contains(normalized);
 
     internal static bool TryLong(string v, out long value) =>
         long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
