@@ -179,3 +179,29 @@ public sealed class DatasetReaderRoundTripTests
         Assert.Contains(a.Profile.Warnings, w => w.Code == "likely-id" && w.Column == "key");
     }
 }
+
+public sealed class DatasetReaderParquetEdgeTests
+{
+    [Fact]
+    public async Task Analyze_ParquetAfterAnOffsetInASeekableStream_IsSpooledAndRead()
+    {
+        var parquet = await DatasetReaderRoundTripTests.WriteParquetAsync(40);
+        using var s = new MemoryStream([.. new byte[10], .. parquet]);
+        s.Position = 10;
+
+        var a = await DatasetReader.AnalyzeAsync(s, new ReadOptions(), TestContext.Current.CancellationToken);
+
+        Assert.Equal(40, a.Profile.RowCount);
+    }
+
+    [Fact]
+    public async Task Analyze_ParquetWithAbsurdFooterLength_IsRejectedWithoutAllocatingIt()
+    {
+        var parquet = await DatasetReaderRoundTripTests.WriteParquetAsync(40);
+        BitConverter.GetBytes(int.MaxValue - 1).CopyTo(parquet, parquet.Length - 8);
+
+        var e = await Assert.ThrowsAsync<DataFormatException>(() => TestData.AnalyzeBytesAsync(parquet));
+
+        Assert.Contains("footer", e.Message);
+    }
+}

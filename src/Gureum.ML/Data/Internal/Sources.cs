@@ -288,7 +288,7 @@ internal sealed class ParquetSource : TableSource
     {
         Stream file;
         bool owns;
-        if (!input.Gzip && content.CanSeek)
+        if (!input.Gzip && content.CanSeek && contentStart == 0)
         {
             content.Position = contentStart;
             file = content;
@@ -301,7 +301,16 @@ internal sealed class ParquetSource : TableSource
             owns = true;
             try
             {
-                await input.Stream.CopyToAsync(file, ct);
+                var buffer = new byte[81920];
+                long copied = 0;
+                int n;
+                while ((n = await input.Stream.ReadAsync(buffer, ct)) > 0)
+                {
+                    copied += n;
+                    if (copied > limits.MaxDecompressedBytes)
+                        throw Structural(0, null, $"The Parquet file is larger than MaxDecompressedBytes ({limits.MaxDecompressedBytes} bytes).");
+                    await file.WriteAsync(buffer.AsMemory(0, n), ct);
+                }
                 file.Position = 0;
             }
             catch
@@ -312,6 +321,7 @@ internal sealed class ParquetSource : TableSource
         }
         try
         {
+            await CheckFooterAsync(file, ct);
             var reader = await ParquetReader.CreateAsync(file, null, leaveStreamOpen: true, ct);
             var source = new ParquetSource(file, owns, reader, limits, input.Gzip);
             var fields = reader.Schema.Fields;
@@ -338,6 +348,24 @@ internal sealed class ParquetSource : TableSource
             throw Corrupt(e);
         }
     }
+
+    /// <summary>The footer must fit in the file (and in a sane size) before Parquet.Net allocates a buffer for it.</summary>
+    private static async Task CheckFooterAsync(Stream file, CancellationToken ct)
+    {
+        var start = file.Position;
+        var length = file.Length - start;
+        if (length < 12) throw Structural(0, null, "The Parquet file is truncated.");
+        var tail = new byte[8];
+        file.Position = start + length - 8;
+        await OpenedInput.FillAsync(file, tail, ct);
+        file.Position = start;
+        if (!tail.AsSpan(4).SequenceEqual("PAR1"u8)) throw Structural(0, null, "The Parquet file is truncated (no closing PAR1 magic).");
+        var footer = BitConverter.ToInt32(tail, 0);
+        if (footer <= 0 || footer > length - 12 || footer > MaxFooterBytes)
+            throw Structural(0, null, $"The Parquet footer length ({footer} bytes) is invalid or larger than {MaxFooterBytes} bytes.");
+    }
+
+    internal const int MaxFooterBytes = 64 * 1024 * 1024;
 
     internal static DataFormatException Corrupt(Exception e) =>
         new($"The Parquet file is corrupt or truncated: {e.Message}", [new DataError(0, null, "corrupt or truncated Parquet file")]);
