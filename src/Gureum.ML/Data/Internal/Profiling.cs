@@ -255,7 +255,6 @@ internal sealed partial class ColumnAccumulator
         if (_override?.Type is { } forced)
         {
             Type = forced;
-            if (forced == ColumnType.DateTime && DateFormat is null) DateFormat = null;
             if (forced != ColumnType.DateTime) DateFormat = null;
         }
         else if (pending.Count > 0 && _pendingQuoted >= 0.95 * pending.Count && Type is ColumnType.Integer or ColumnType.Float or ColumnType.Boolean)
@@ -433,7 +432,9 @@ internal sealed partial class ColumnAccumulator
 internal sealed class Profiler(ReadOptions options)
 {
     internal const int SampleRows = 10_000;
+    /// <summary>Budget for the buffered sample, in chars plus <see cref="PerValueOverhead"/> per value (wide files sample fewer rows).</summary>
     internal const long SampleChars = 32L * 1024 * 1024;
+    private const int PerValueOverhead = 16;
 
     private readonly List<ColumnAccumulator> _columns = [];
     private long _sampleChars;
@@ -459,7 +460,7 @@ internal sealed class Profiler(ReadOptions options)
             var v = i < row.Length ? row[i] : null;
             var c = _columns[i];
             c.Add(v, target);
-            if (!_sampled && v is not null) _sampleChars += v.Length;
+            if (!_sampled && v is not null) _sampleChars += v.Length + PerValueOverhead;
             else if (_sampled && !c.Decided && c.PendingCount >= ColumnAccumulator.LateDecisionValues) c.Decide();
         }
         if (!_sampled && (RowCount >= SampleRows || _sampleChars >= SampleChars))
