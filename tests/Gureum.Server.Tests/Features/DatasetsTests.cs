@@ -144,6 +144,47 @@ public sealed class DatasetsTests(GureumApp app) : IClassFixture<GureumApp>
     }
 
     [Fact]
+    public async Task Upload_GzipBomb_Answers422BeforeInflatingIt_AndLeavesNoBlob()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        using var compressed = new MemoryStream();
+        await using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.SmallestSize, leaveOpen: true))
+        {
+            var zeros = new byte[1 << 20];
+            "a,b\n"u8.CopyTo(zeros);
+            for (var i = 0; i < 200; i++)
+            {
+                await gzip.WriteAsync(zeros);
+            }
+        }
+        var bomb = compressed.ToArray();
+        using var response = await UploadAsync(project, dataset, bomb, "application/gzip");
+        var body = await Problems.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity, "unreadable-data");
+        Assert.Contains("compress", (body.GetProperty("detail").GetString() + body.GetProperty("errors")).ToLowerInvariant());
+        Assert.DoesNotContain(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bomb)),
+            Directory.EnumerateFiles(Path.Combine(app.DataDirectory, "artifacts", "sha256"), "*", SearchOption.AllDirectories).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task Upload_TruncatedParquet_Answers422()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        var bytes = "PAR1"u8.ToArray().Concat(new byte[500]).Concat("PAR1"u8.ToArray()).ToArray();
+        using var response = await UploadAsync(project, dataset, bytes, "application/vnd.apache.parquet");
+        await Problems.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity, "unreadable-data");
+    }
+
+    [Fact]
+    public async Task Upload_InvalidUtf8InDeclaredUtf8_Answers422NamingTheLine()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        var bytes = "name,score\nok,1\n"u8.ToArray().Concat(new byte[] { 0xC3, 0x28, (byte)',', (byte)'2', (byte)'\n' }).ToArray();
+        using var response = await UploadAsync(project, dataset, bytes, query: "?encoding=utf-8");
+        var body = await Problems.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity, "unreadable-data");
+        Assert.Contains("line 3", body.GetProperty("errors").ToString());
+    }
+
+    [Fact]
     public async Task Upload_RaggedRowsWithSkip_CreatesVersionAndReportsThem()
     {
         var (project, dataset) = await CreateDatasetAsync();
