@@ -6,7 +6,7 @@ using Spectre.Console;
 namespace Gureum.Cli;
 
 /// <summary>The command tree. Built per run: System.CommandLine symbols are not meant to be shared between trees.</summary>
-internal sealed class Commands(SessionFactory factory)
+internal sealed partial class Commands(SessionFactory factory)
 {
     private readonly Option<Uri> _url = new("--url")
     {
@@ -36,14 +36,14 @@ internal sealed class Commands(SessionFactory factory)
     public RootCommand Build()
     {
         var root = new RootCommand($"""
-            gureum: manage a Gureum server (projects, API keys, jobs).
+            gureum: manage a Gureum server (projects, API keys, jobs, datasets).
             Start the server itself with ./gureum serve from the repository root.
 
             {ExitCodes.HelpText}
             """)
         {
             _url, _key, _json,
-            Projects(), Keys(), Jobs(), Admin(), Health(),
+            Projects(), Keys(), Jobs(), Datasets(), Admin(), Health(),
             RepositoryOnly("serve", "Start the server (use ./gureum serve from the repository root)"),
             RepositoryOnly("test", "Run the test suites (use ./gureum test from the repository root)"),
         };

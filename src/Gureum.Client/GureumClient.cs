@@ -33,12 +33,26 @@ public sealed class GureumClient : IDisposable
         _apiKey = string.IsNullOrWhiteSpace(apiKey) ? null : apiKey.Trim();
     }
 
-    /// <summary>Talks to the server at <paramref name="baseUrl"/> (e.g. http://127.0.0.1:8080) with its own HttpClient.</summary>
+    /// <summary>
+    /// Talks to the server at <paramref name="baseUrl"/> (e.g. http://127.0.0.1:8080) with its own HttpClient. That client has no
+    /// overall timeout, so uploads of large files are not cut off; every other request is limited by <see cref="RequestTimeout"/>.
+    /// </summary>
     public GureumClient(Uri baseUrl, string? apiKey)
-        : this(new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10) }) { BaseAddress = WithTrailingSlash(baseUrl) }, apiKey)
+        : this(new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10) })
+        {
+            BaseAddress = WithTrailingSlash(baseUrl),
+            Timeout = Timeout.InfiniteTimeSpan,
+        }, apiKey)
     {
         _ownsHttp = true;
     }
+
+    /// <summary>
+    /// How long a request other than an upload or download may take until its answer is read (for an event stream: until
+    /// its headers arrive). Applies on top of the HttpClient's own <see cref="HttpClient.Timeout"/>, which stays in force for
+    /// an HttpClient given to the constructor.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(100);
 
     // ---- projects ----
 
@@ -119,7 +133,7 @@ public sealed class GureumClient : IDisposable
             {
                 request.Headers.Add("Last-Event-ID", lastEventId);
             }
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            using var response = await SendTimedAsync(request, HttpCompletionOption.ResponseHeadersRead, RequestTimeout, ct);
             if (!response.IsSuccessStatusCode)
             {
                 throw await GureumApiException.FromResponseAsync(response, ct);
@@ -172,13 +186,130 @@ public sealed class GureumClient : IDisposable
         }
     }
 
+    // ---- datasets ----
+
+    public Task<Dataset> CreateDatasetAsync(string project, string name, string? description = null, CancellationToken ct = default) =>
+        SendAsync<Dataset>(HttpMethod.Post, ProjectPath(project, "datasets"), new { name, description }, ct);
+
+    public Task<Page<Dataset>> ListDatasetsAsync(string project, int? limit = null, string? after = null, CancellationToken ct = default) =>
+        SendAsync<Page<Dataset>>(HttpMethod.Get,
+            ProjectPath(project, "datasets") + Query(("limit", limit?.ToString(CultureInfo.InvariantCulture)), ("after", after)), null, ct);
+
+    /// <param name="dataset">The dataset's id or name.</param>
+    public Task<Dataset> GetDatasetAsync(string project, string dataset, CancellationToken ct = default) =>
+        SendAsync<Dataset>(HttpMethod.Get, DatasetPath(project, dataset), null, ct);
+
+    /// <summary>Deletes the dataset with all its versions.</summary>
+    public Task DeleteDatasetAsync(string project, string dataset, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, DatasetPath(project, dataset), null, ct);
+
+    /// <summary>
+    /// Uploads a local file as the dataset's next version, streamed from disk (never read into memory whole). The content
+    /// type follows the file's extension (<see cref="ContentTypeFor"/>).
+    /// </summary>
+    /// <param name="progress">Told the bytes sent so far as the upload goes; the last report is the file's size.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="GureumApiException">422 (type <c>urn:gureum:problem:unreadable-data</c>) when the file cannot be read as data; its errors name the line and column.</exception>
+    public async Task<DatasetVersion> UploadDatasetFileAsync(
+        string project, string dataset, string path, DatasetUploadOptions? options = null, IProgress<long>? progress = null, CancellationToken ct = default)
+    {
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        return await UploadDatasetVersionAsync(project, dataset, file, ContentTypeFor(path), options, progress, ct);
+    }
+
+    /// <summary>
+    /// Uploads <paramref name="content"/> (read from its current position, sent in chunks, disposed at the end) as the dataset's
+    /// next version. No time limit applies besides <paramref name="ct"/>: large files take as long as they take.
+    /// </summary>
+    /// <param name="contentType">text/csv, text/tab-separated-values, application/x-ndjson, application/vnd.apache.parquet,
+    /// application/gzip, or application/octet-stream to let the server detect the format.</param>
+    /// <param name="progress">Told the bytes sent so far as the upload goes.</param>
+    public Task<DatasetVersion> UploadDatasetVersionAsync(
+        string project, string dataset, Stream content, string contentType, DatasetUploadOptions? options = null, IProgress<long>? progress = null,
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentException.ThrowIfNullOrWhiteSpace(contentType);
+        var request = NewRequest(HttpMethod.Post, DatasetPath(project, dataset, "versions") + Query(
+            ("format", options?.Format),
+            ("delimiter", options?.Delimiter),
+            ("header", options?.Header is { } header ? (header ? "true" : "false") : null),
+            ("encoding", options?.Encoding),
+            ("onError", options?.OnError),
+            ("target", options?.Target)), null);
+        request.Content = new ProgressStreamContent(content, progress);
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        return SendAsync<DatasetVersion>(request, Timeout.InfiniteTimeSpan, ct);
+    }
+
+    /// <summary>The content type an upload of <paramref name="path"/> is sent with, from its extension.</summary>
+    public static string ContentTypeFor(string path) => Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".csv" => "text/csv",
+        ".tsv" => "text/tab-separated-values",
+        ".jsonl" or ".ndjson" => "application/x-ndjson",
+        ".parquet" => "application/vnd.apache.parquet",
+        ".gz" => "application/gzip",
+        _ => "application/octet-stream",
+    };
+
+    /// <summary>Seals the rows appended since the latest version (with that version's rows) into a new version.</summary>
+    public Task<DatasetVersion> CreateVersionFromAppendsAsync(string project, string dataset, CancellationToken ct = default) =>
+        SendAsync<DatasetVersion>(NewRequest(HttpMethod.Post, DatasetPath(project, dataset, "versions"), new { fromAppends = true }), Timeout.InfiniteTimeSpan, ct);
+
+    /// <summary>A new version that re-reads version <paramref name="fromVersion"/>'s bytes with <paramref name="columns"/> applied.</summary>
+    /// <param name="columns">Per column name: a forced type, or ignored.</param>
+    /// <param name="target">A target column, for the leakage warning.</param>
+    public Task<DatasetVersion> DeriveVersionAsync(
+        string project, string dataset, int fromVersion, IReadOnlyDictionary<string, ColumnOverride>? columns = null, string? target = null,
+        CancellationToken ct = default) =>
+        SendAsync<DatasetVersion>(NewRequest(HttpMethod.Post, DatasetPath(project, dataset, "versions"), new { fromVersion, columns, target }),
+            Timeout.InfiniteTimeSpan, ct);
+
+    /// <summary>Newest first.</summary>
+    public Task<IReadOnlyList<DatasetVersion>> ListDatasetVersionsAsync(string project, string dataset, CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<DatasetVersion>>(HttpMethod.Get, DatasetPath(project, dataset, "versions"), null, ct);
+
+    public Task<DatasetVersion> GetDatasetVersionAsync(string project, string dataset, int number, CancellationToken ct = default) =>
+        SendAsync<DatasetVersion>(HttpMethod.Get, VersionPath(project, dataset, number), null, ct);
+
+    public Task<DatasetProfile> GetDatasetProfileAsync(string project, string dataset, int number, CancellationToken ct = default) =>
+        SendAsync<DatasetProfile>(HttpMethod.Get, VersionPath(project, dataset, number, "profile"), null, ct);
+
+    /// <param name="rows">1-1000; the server's default (50) when null.</param>
+    public Task<DatasetPreview> PreviewDatasetVersionAsync(string project, string dataset, int number, int? rows = null, CancellationToken ct = default) =>
+        SendAsync<DatasetPreview>(HttpMethod.Get,
+            VersionPath(project, dataset, number, "preview") + Query(("rows", rows?.ToString(CultureInfo.InvariantCulture))), null, ct);
+
+    /// <summary>Copies the version's bytes into <paramref name="destination"/> as they arrive: the original file, or CSV with <paramref name="format"/> csv.</summary>
+    public async Task DownloadDatasetVersionAsync(
+        string project, string dataset, int number, Stream destination, string? format = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        using var request = NewRequest(HttpMethod.Get, VersionPath(project, dataset, number, "download") + Query(("format", format)), null);
+        using var response = await SendTimedAsync(request, HttpCompletionOption.ResponseHeadersRead, RequestTimeout, ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await GureumApiException.FromResponseAsync(response, ct);
+        }
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        await body.CopyToAsync(destination, ct);
+    }
+
+    public Task DeleteDatasetVersionAsync(string project, string dataset, int number, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, VersionPath(project, dataset, number), null, ct);
+
+    /// <summary>Appends records (checked against the latest version's schema); <see cref="CreateVersionFromAppendsAsync"/> seals them.</summary>
+    public Task<AppendResult> AppendDatasetRowsAsync(string project, string dataset, IReadOnlyList<JsonElement> rows, CancellationToken ct = default) =>
+        SendAsync<AppendResult>(HttpMethod.Post, DatasetPath(project, dataset, "rows"), rows, ct);
+
     // ---- health ----
 
     /// <summary>Readiness; answers the report for 200 (ready) and 503 (not ready) alike.</summary>
     public async Task<HealthReport> GetReadyAsync(CancellationToken ct = default)
     {
         using var request = NewRequest(HttpMethod.Get, "health/ready", null);
-        using var response = await _http.SendAsync(request, ct);
+        using var response = await SendTimedAsync(request, HttpCompletionOption.ResponseContentRead, RequestTimeout, ct);
         if (response.IsSuccessStatusCode || (int)response.StatusCode == 503)
         {
             try
@@ -214,25 +345,53 @@ public sealed class GureumClient : IDisposable
         return new JobEvent(eventType, null, status, percent, Text("message"), Text("error"), json);
     }
 
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct)
+    private Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct) =>
+        SendAsync<T>(NewRequest(method, path, body), RequestTimeout, ct);
+
+    /// <summary>Sends <paramref name="request"/> (and disposes it), reads the JSON answer.</summary>
+    private async Task<T> SendAsync<T>(HttpRequestMessage request, TimeSpan timeout, CancellationToken ct)
     {
-        using var request = NewRequest(method, path, body);
-        using var response = await _http.SendAsync(request, ct);
+        using var _ = request;
+        using var response = await SendTimedAsync(request, HttpCompletionOption.ResponseContentRead, timeout, ct);
         if (!response.IsSuccessStatusCode)
         {
             throw await GureumApiException.FromResponseAsync(response, ct);
         }
         return await response.Content.ReadFromJsonAsync<T>(JsonOptions, ct)
-            ?? throw new JsonException($"The server answered {method} {path} with an empty body.");
+            ?? throw new JsonException($"The server answered {request.Method} {request.RequestUri} with an empty body.");
     }
 
     private async Task SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
     {
         using var request = NewRequest(method, path, body);
-        using var response = await _http.SendAsync(request, ct);
+        using var response = await SendTimedAsync(request, HttpCompletionOption.ResponseContentRead, RequestTimeout, ct);
         if (!response.IsSuccessStatusCode)
         {
             throw await GureumApiException.FromResponseAsync(response, ct);
+        }
+    }
+
+    /// <summary>
+    /// Sends with a time limit (none for <see cref="Timeout.InfiniteTimeSpan"/>). Running out of time throws
+    /// <see cref="TaskCanceledException"/> with a <see cref="TimeoutException"/> inside, as HttpClient's own timeout does.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendTimedAsync(HttpRequestMessage request, HttpCompletionOption completion, TimeSpan timeout, CancellationToken ct)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            return await _http.SendAsync(request, completion, ct);
+        }
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(timeout);
+        try
+        {
+            return await _http.SendAsync(request, completion, limit.Token);
+        }
+        catch (OperationCanceledException e) when (!ct.IsCancellationRequested && limit.IsCancellationRequested)
+        {
+            throw new TaskCanceledException(
+                string.Create(CultureInfo.InvariantCulture, $"The request was canceled due to the configured timeout of {timeout.TotalSeconds:0.#} seconds elapsing."),
+                new TimeoutException(e.Message, e));
         }
     }
 
@@ -253,6 +412,12 @@ public sealed class GureumClient : IDisposable
 
     private static string ProjectPath(string project, string? rest = null) =>
         "v1/projects/" + Uri.EscapeDataString(project) + (rest is null ? "" : "/" + rest);
+
+    private static string DatasetPath(string project, string dataset, string? rest = null) =>
+        ProjectPath(project, "datasets/" + Uri.EscapeDataString(dataset) + (rest is null ? "" : "/" + rest));
+
+    private static string VersionPath(string project, string dataset, int number, string? rest = null) =>
+        DatasetPath(project, dataset, "versions/" + number.ToString(CultureInfo.InvariantCulture) + (rest is null ? "" : "/" + rest));
 
     private static string JobPath(string project, string jobId) => ProjectPath(project, "jobs/" + Uri.EscapeDataString(jobId));
 

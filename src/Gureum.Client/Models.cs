@@ -55,3 +55,62 @@ public static class JobStatusExtensions
 {
     public static bool IsTerminal(this JobStatus status) => status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled;
 }
+
+// ---- datasets ----
+
+/// <summary>A dataset: a name for a series of immutable versions. <see cref="LatestVersion"/> is null until the first upload.</summary>
+public sealed record Dataset(
+    string Id, string ProjectId, string Name, string? Description, DateTimeOffset CreatedAt, int? LatestVersion, int PendingRows);
+
+/// <summary>
+/// One immutable version of a dataset. <see cref="Source"/> is upload, retype or appends; <see cref="Errors"/> are the rows
+/// that were skipped (with <c>onError=skip</c>), at most a few of them.
+/// </summary>
+public sealed record DatasetVersion(
+    string Id, string DatasetId, int Number, string Sha256, long SizeBytes, long RowCount, long SkippedRows,
+    string Source, int? DerivedFrom, DatasetFormat Format, DatasetSchema Schema, IReadOnlyList<DataError> Errors, DateTimeOffset CreatedAt);
+
+/// <summary>How the file was read: <see cref="Format"/> is csv, jsonl or parquet.</summary>
+public sealed record DatasetFormat(string Format, bool Gzip, string? Delimiter, bool? HasHeader, string? Encoding);
+
+public sealed record DatasetSchema(IReadOnlyList<DatasetColumn> Columns);
+
+/// <summary><see cref="Type"/> is integer, float, boolean, categorical, dateTime, text or id.</summary>
+public sealed record DatasetColumn(string Name, string Type, bool Ignored, bool Overridden, string? DateTimeFormat);
+
+/// <summary>A problem in the data, located by its 1-based line (or row) and column when known.</summary>
+public sealed record DataError(long Line, string? Column, string Message);
+
+/// <summary>A version's profile: per column statistics and the warnings (constant, high-missing, likely-id, mixed-types, target-leakage).</summary>
+public sealed record DatasetProfile(long RowCount, IReadOnlyList<ColumnProfile> Columns, IReadOnlyList<ProfileWarning> Warnings);
+
+/// <summary>Statistics of one column; only the fields that fit its type are set.</summary>
+public sealed record ColumnProfile(
+    string Name, string Type, long Count, long Missing, long Distinct, bool DistinctIsEstimate,
+    double? Min, double? Max, double? Mean, double? Std, IReadOnlyDictionary<string, double>? Quantiles, IReadOnlyList<HistogramBin>? Histogram,
+    IReadOnlyList<ValueCount>? TopValues, double? MinLength, double? MaxLength, double? MeanLength, string? MinDate, string? MaxDate);
+
+public sealed record HistogramBin(double Start, double End, long Count);
+
+public sealed record ValueCount(string Value, long Count);
+
+public sealed record ProfileWarning(string Code, string Column, string Message);
+
+/// <summary>The first rows of a version, typed: each row maps a column name to a JSON value (null for a missing cell).</summary>
+public sealed record DatasetPreview(IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyDictionary<string, JsonElement>> Rows);
+
+/// <summary>The answer to appended rows: how many were accepted and how many now wait to be sealed into a version.</summary>
+public sealed record AppendResult(int Accepted, int PendingRows);
+
+/// <summary>How the server should read an uploaded file; null fields are detected.</summary>
+/// <param name="Format">csv, tsv, jsonl or parquet.</param>
+/// <param name="Delimiter">CSV only: <c>,</c> <c>;</c> <c>|</c> or <c>tab</c>.</param>
+/// <param name="Header">CSV only: whether the first line names the columns.</param>
+/// <param name="Encoding">CSV only: utf-8, utf-16, latin1, cp949 or euc-kr.</param>
+/// <param name="OnError">reject (default: a bad row fails the upload) or skip (bad rows are left out and reported).</param>
+/// <param name="Target">A target column, for the leakage warning.</param>
+public sealed record DatasetUploadOptions(
+    string? Format = null, string? Delimiter = null, bool? Header = null, string? Encoding = null, string? OnError = null, string? Target = null);
+
+/// <summary>A per column change for a derived version: force a <see cref="Type"/>, or leave the column out.</summary>
+public sealed record ColumnOverride(string? Type = null, bool Ignored = false);
