@@ -103,6 +103,75 @@ public sealed class DurabilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task KillDashNine_MidUpload_LeavesNoVersion_AndTheNextUploadWorks()
+    {
+        string project;
+        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        {
+            var admin = first.Admin();
+            using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "uploads" });
+            project = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            (await admin.PostAsJsonAsync($"/v1/projects/{project}/datasets", new { name = "big" })).Dispose();
+            var halfSent = new TaskCompletionSource();
+            using var content = new System.Net.Http.StreamContent(new SlowCsv(halfSent));
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/csv");
+            var upload = admin.PostAsync($"/v1/projects/{project}/datasets/big/versions", content);
+            await halfSent.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await first.KillAsync();
+            await Assert.ThrowsAnyAsync<Exception>(() => upload);
+        }
+        await using var second = await ServerProcess.StartAsync(_data, _database);
+        var versions = await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/datasets/big/versions");
+        Assert.Equal(0, versions.GetArrayLength());
+        using var retry = await second.Admin().PostAsync($"/v1/projects/{project}/datasets/big/versions",
+            new StringContent("a,b\n1,2\n", System.Text.Encoding.UTF8, "text/csv"));
+        Assert.Equal(System.Net.HttpStatusCode.Created, retry.StatusCode);
+        // Only the retry's blob exists: the killed upload never got past the temp directory.
+        Assert.Single(Directory.EnumerateFiles(Path.Combine(_data, "artifacts", "sha256"), "*", SearchOption.AllDirectories));
+        AssertSqliteIntact();
+    }
+
+    /// <summary>A CSV body that sends 2 MB, signals, then trickles until the connection dies.</summary>
+    private sealed class SlowCsv(TaskCompletionSource halfSent) : Stream
+    {
+        private long _sent;
+        private bool _header;
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (!_header)
+            {
+                _header = true;
+                "a,b\n"u8.CopyTo(buffer.Span);
+                return 4;
+            }
+            if (_sent > 2_000_000)
+            {
+                halfSent.TrySetResult();
+                await Task.Delay(50, cancellationToken);
+            }
+            var n = Math.Min(buffer.Length, 8192) / 4 * 4;
+            for (var i = 0; i < n; i += 4)
+            {
+                "1,2\n"u8.CopyTo(buffer.Span[i..]);
+            }
+            _sent += n;
+            return n;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _sent; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    [Fact]
     public async Task WarmStart_IsReadyWithinTenSeconds()
     {
         await using (await ServerProcess.StartAsync(_data, _database))
