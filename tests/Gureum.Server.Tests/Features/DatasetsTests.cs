@@ -364,6 +364,27 @@ public sealed class DatasetsTests(GureumApp app) : IClassFixture<GureumApp>
     }
 
     [Fact]
+    public async Task DeletingVersions_FreesBlobsOnlyWhenNothingElseUsesThem()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        var bytes = Encoding.UTF8.GetBytes("x,y\n1,2\n3,4\n" + Guid.NewGuid().ToString("N") + ",5\n");
+        var blob = Path.Combine(app.DataDirectory, "artifacts", "sha256", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))[..2],
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
+        (await UploadAsync(project, dataset, bytes)).Dispose();
+        (await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets/{dataset}/versions", new { fromVersion = 1, columns = new Dictionary<string, object>() })).Dispose();
+        using (var first = await app.Admin().DeleteAsync($"/v1/projects/{project}/datasets/{dataset}/versions/1"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, first.StatusCode);
+        }
+        Assert.True(File.Exists(blob), "version 2 still uses the bytes");
+        using (var all = await app.Admin().DeleteAsync($"/v1/projects/{project}/datasets/{dataset}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, all.StatusCode);
+        }
+        Assert.False(File.Exists(blob));
+    }
+
+    [Fact]
     public async Task Datasets_OfAnotherProject_AreNotFound()
     {
         var (project, dataset) = await CreateDatasetAsync();

@@ -149,15 +149,20 @@ public sealed class DatasetIngest(GureumDbFactory dbFactory, IArtifactStore arti
         }
     }
 
-    /// <summary>Deletes a blob that no version references (blobs are shared by content, so check first).</summary>
-    private async Task ForgetBlobAsync(string sha256)
+    /// <summary>Deletes blobs that no version references any more (blobs are shared by content, so check first).</summary>
+    public async Task ReleaseBlobsAsync(IEnumerable<string> digests)
     {
         await using var db = dbFactory.Create();
-        if (!await db.DatasetVersions.AnyAsync(v => v.Sha256 == sha256))
+        foreach (var sha256 in digests.Distinct())
         {
-            artifacts.Delete(sha256);
+            if (!await db.DatasetVersions.AnyAsync(v => v.Sha256 == sha256))
+            {
+                artifacts.Delete(sha256);
+            }
         }
     }
+
+    private Task ForgetBlobAsync(string sha256) => ReleaseBlobsAsync([sha256]);
 
     internal static Dictionary<string, string[]> Describe(IReadOnlyList<DataError> errors) => errors
         .GroupBy(e => e.Column is null ? $"line {e.Line}" : $"line {e.Line}, column '{e.Column}'")

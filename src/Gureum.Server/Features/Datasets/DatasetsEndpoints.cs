@@ -126,10 +126,12 @@ public static class DatasetsEndpoints
         return TypedResults.Ok(await DescribeAsync(db, d, ct));
     }
 
-    private static async Task<NoContent> Delete(ProjectScope scope, string dataset, GureumDb db, CancellationToken ct)
+    private static async Task<NoContent> Delete(ProjectScope scope, string dataset, GureumDb db, DatasetIngest ingest, CancellationToken ct)
     {
         var d = await FindAsync(db, scope, dataset, ct);
+        var blobs = await db.DatasetVersions.Where(v => v.DatasetId == d.Id).Select(v => v.Sha256).ToListAsync(ct);
         await db.Datasets.Where(x => x.Id == d.Id && x.ProjectId == scope.ProjectId).ExecuteDeleteAsync(ct);
+        await ingest.ReleaseBlobsAsync(blobs);
         return TypedResults.NoContent();
     }
 
@@ -287,10 +289,11 @@ public static class DatasetsEndpoints
         return TypedResults.Ok(new SplitResponse(ratio, s, stratify, classes.Count - testRows.Count, testRows.Count, perClass));
     }
 
-    private static async Task<NoContent> DeleteVersion(ProjectScope scope, string dataset, int number, GureumDb db, CancellationToken ct)
+    private static async Task<NoContent> DeleteVersion(ProjectScope scope, string dataset, int number, GureumDb db, DatasetIngest ingest, CancellationToken ct)
     {
         var version = await FindVersionAsync(db, await FindAsync(db, scope, dataset, ct), number, ct);
         await db.DatasetVersions.Where(v => v.Id == version.Id && v.ProjectId == scope.ProjectId).ExecuteDeleteAsync(ct);
+        await ingest.ReleaseBlobsAsync([version.Sha256]);
         return TypedResults.NoContent();
     }
 
