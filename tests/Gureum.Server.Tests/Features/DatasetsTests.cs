@@ -385,6 +385,20 @@ public sealed class DatasetsTests(GureumApp app) : IClassFixture<GureumApp>
     }
 
     [Fact]
+    public async Task DeletingAProject_FreesItsDatasetBlobs()
+    {
+        var (project, dataset) = await CreateDatasetAsync();
+        var bytes = Encoding.UTF8.GetBytes("x,y\n1,2\n" + Guid.NewGuid().ToString("N") + ",5\n");
+        var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+        (await UploadAsync(project, dataset, bytes)).Dispose();
+        var blob = Path.Combine(app.DataDirectory, "artifacts", "sha256", digest[..2], digest);
+        Assert.True(File.Exists(blob));
+        using var deleted = await app.Admin().DeleteAsync($"/v1/projects/{project}");
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.False(File.Exists(blob));
+    }
+
+    [Fact]
     public async Task Datasets_OfAnotherProject_AreNotFound()
     {
         var (project, dataset) = await CreateDatasetAsync();

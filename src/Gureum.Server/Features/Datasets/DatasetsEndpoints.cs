@@ -53,7 +53,19 @@ public static class DatasetsEndpoints
     private const int MaxPreviewRows = 1000;
     private const int MaxAppendRows = 10_000;
 
-    public static IServiceCollection AddDatasets(this IServiceCollection services) => services.AddSingleton<DatasetIngest>();
+    public static IServiceCollection AddDatasets(this IServiceCollection services) => services
+        .AddSingleton<DatasetIngest>()
+        .AddSingleton<IProjectCleanup, DatasetBlobsCleanup>();
+
+    /// <summary>A deleted project's dataset blobs are freed once its rows are gone.</summary>
+    private sealed class DatasetBlobsCleanup(DatasetIngest ingest) : IProjectCleanup
+    {
+        public async Task<Func<Task>> BeforeDeleteAsync(GureumDb db, string projectId, CancellationToken ct)
+        {
+            var blobs = await db.DatasetVersions.Where(v => v.ProjectId == projectId).Select(v => v.Sha256).ToListAsync(ct);
+            return () => ingest.ReleaseBlobsAsync(blobs);
+        }
+    }
 
     public static IEndpointRouteBuilder MapDatasets(this IEndpointRouteBuilder app)
     {

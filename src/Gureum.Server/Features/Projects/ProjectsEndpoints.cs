@@ -79,7 +79,7 @@ public static class ProjectsEndpoints
 
     private static Ok<ProjectResponse> Get(ProjectScope scope) => TypedResults.Ok(ProjectResponse.From(scope.Project));
 
-    private static async Task<NoContent> Delete(ProjectScope scope, GureumDb db, AuthCache authCache, CancellationToken ct)
+    private static async Task<NoContent> Delete(ProjectScope scope, GureumDb db, AuthCache authCache, IEnumerable<IProjectCleanup> cleanups, CancellationToken ct)
     {
         var busy = await db.Jobs.CountAsync(j => j.ProjectId == scope.ProjectId && (j.Status == JobStatus.Running || j.Status == JobStatus.Queued), ct);
         if (busy > 0)
@@ -88,7 +88,16 @@ public static class ProjectsEndpoints
                 $"Project '{scope.Project.Name}' has {busy} queued or running job(s). Cancel them (POST .../jobs/{{id}}/cancel) and retry.");
         }
         var keys = await db.ApiKeys.Where(k => k.ProjectId == scope.ProjectId).Select(k => k.PublicId).ToListAsync(ct);
+        var afterDelete = new List<Func<Task>>();
+        foreach (var cleanup in cleanups)
+        {
+            afterDelete.Add(await cleanup.BeforeDeleteAsync(db, scope.ProjectId, ct));
+        }
         await db.Projects.Where(p => p.Id == scope.ProjectId).ExecuteDeleteAsync(ct);
+        foreach (var step in afterDelete)
+        {
+            await step();
+        }
         keys.ForEach(authCache.EvictKey);
         authCache.EvictProject(scope.Project);
         return TypedResults.NoContent();
