@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace Gureum.ML.Data.Internal;
@@ -196,21 +197,56 @@ internal static class CsvDetector
 /// <summary>
 /// A streaming RFC 4180 parser over decoded text: quoted fields with delimiters, doubled quotes and newlines,
 /// leading spaces after a delimiter skipped, blank lines skipped. Memory is bounded by <c>MaxLineBytes</c>.
+/// Runs of ordinary characters are found with a vectorized search and copied into one buffer per record;
+/// fields are slices of it (no string per field).
 /// </summary>
-internal sealed class CsvParser(TextReader reader, char delimiter, DataLimits limits, FlaggingDecoderFallback? fallback)
+internal sealed class CsvParser
 {
     private enum State { FieldStart, Unquoted, Quoted, QuoteInQuoted }
 
-    private readonly char[] _buffer = new char[64 * 1024];
+    private const int BufferChars = 256 * 1024;
+    private static readonly SearchValues<char> QuotedStops = SearchValues.Create("\"\n\r");
+
+    private readonly TextReader _reader;
+    private readonly char _delimiter;
+    private readonly DataLimits _limits;
+    private readonly FlaggingDecoderFallback? _fallback;
+    private readonly SearchValues<char> _unquotedStops;
+    private readonly char[] _buffer = new char[BufferChars];
     private int _pos;
     private int _len;
     private bool _eof;
     private bool _skipLf;
     private long _line = 1;
     private long _invalidAttributed;
-    private readonly StringBuilder _field = new();
 
-    public List<string> Fields { get; } = [];
+    // The record being read: its field contents back to back in _record, field i ending at _ends[i].
+    private char[] _record = new char[4096];
+    private int _recordLength;
+    private int[] _ends = new int[64];
+    private int _fieldCount;
+    private State _state;
+    private bool _started;
+    private long _recordChars;
+
+    public CsvParser(TextReader reader, char delimiter, DataLimits limits, FlaggingDecoderFallback? fallback)
+    {
+        _reader = reader;
+        _delimiter = delimiter;
+        _limits = limits;
+        _fallback = fallback;
+        _unquotedStops = SearchValues.Create([delimiter, '\n', '\r']);
+    }
+
+    public int FieldCount => _fieldCount;
+
+    /// <summary>Field <paramref name="index"/> of the current record (valid until the next read).</summary>
+    public ReadOnlySpan<char> Field(int index)
+    {
+        var start = index == 0 ? 0 : _ends[index - 1];
+        return _record.AsSpan(start, _ends[index] - start);
+    }
+
     /// <summary>1-based line on which the current record starts.</summary>
     public long RecordLine { get; private set; }
     /// <summary>Index of the first field holding undecodable bytes in the current record, or -1.</summary>
@@ -221,85 +257,139 @@ internal sealed class CsvParser(TextReader reader, char delimiter, DataLimits li
 
     public async ValueTask<bool> ReadRecordAsync(CancellationToken ct)
     {
-        Fields.Clear();
-        _field.Clear();
+        _fieldCount = 0;
+        _recordLength = 0;
         InvalidField = -1;
         UnterminatedField = -1;
-        var state = State.FieldStart;
-        var recordChars = 0L;
-        var started = false;
-        var fieldInvalid = false;
+        _state = State.FieldStart;
+        _recordChars = 0;
+        _started = false;
         while (true)
         {
-            if (_pos == _len)
+            if (Scan()) return true;
+            if (_eof || !await FillAsync(ct))
             {
-                if (_eof || !await FillAsync(ct))
-                {
-                    if (!started) return false;
-                    if (state == State.Quoted)
-                    {
-                        UnterminatedField = Fields.Count;
-                    }
-                    EndField(ref fieldInvalid);
-                    return true;
-                }
-            }
-            var c = _buffer[_pos++];
-            if (_skipLf)
-            {
-                _skipLf = false;
-                if (c == '\n') continue;
-            }
-            if (!started)
-            {
-                if (c is '\n' or '\r')
-                {
-                    NewLine(c);
-                    continue;
-                }
-                started = true;
-                RecordLine = _line;
-            }
-            if (++recordChars > limits.MaxLineBytes)
-            {
-                var message = state == State.Quoted
-                    ? $"The quoted field starting on line {UnterminatedLine} runs past MaxLineBytes ({limits.MaxLineBytes}): an unterminated quote?"
-                    : $"Line {RecordLine} is longer than MaxLineBytes ({limits.MaxLineBytes}).";
-                throw new DataFormatException(message, [new DataError(state == State.Quoted ? UnterminatedLine : RecordLine, null, message)]);
-            }
-            if (c == '\uFFFD') fieldInvalid = true;
-            switch (state)
-            {
-                case State.FieldStart:
-                    if (c == delimiter) EndField(ref fieldInvalid);
-                    else if (c is '\n' or '\r') { NewLine(c); EndField(ref fieldInvalid); return true; }
-                    else if (c == '"') { state = State.Quoted; UnterminatedLine = _line; }
-                    else if (c == ' ' && delimiter != ' ') { }
-                    else { _field.Append(c); state = State.Unquoted; }
-                    break;
-                case State.Unquoted:
-                    if (c == delimiter) { EndField(ref fieldInvalid); state = State.FieldStart; }
-                    else if (c is '\n' or '\r') { NewLine(c); EndField(ref fieldInvalid); return true; }
-                    else _field.Append(c);
-                    break;
-                case State.Quoted:
-                    if (c == '"') state = State.QuoteInQuoted;
-                    else
-                    {
-                        if (c is '\n' or '\r') NewLine(c);
-                        _field.Append(c == '\r' ? '\n' : c);
-                    }
-                    break;
-                case State.QuoteInQuoted:
-                    if (c == '"') { _field.Append('"'); state = State.Quoted; }
-                    else if (c == delimiter) { EndField(ref fieldInvalid); state = State.FieldStart; }
-                    else if (c is '\n' or '\r') { NewLine(c); EndField(ref fieldInvalid); return true; }
-                    else if (c is ' ' or '\t') { }
-                    else { _field.Append(c); state = State.Unquoted; }
-                    break;
+                if (!_started) return false;
+                if (_state == State.Quoted) UnterminatedField = _fieldCount;
+                EndField();
+                return true;
             }
         }
     }
+
+    /// <summary>Consumes the buffered text; true when a record ended, false when the buffer ran out first.</summary>
+    private bool Scan()
+    {
+        var buffer = _buffer;
+        while (_pos < _len)
+        {
+            var c = buffer[_pos];
+            if (_skipLf)
+            {
+                _skipLf = false;
+                if (c == '\n') { _pos++; continue; }
+            }
+            if (!_started)
+            {
+                if (c is '\n' or '\r')
+                {
+                    _pos++;
+                    NewLine(c);
+                    continue;
+                }
+                _started = true;
+                RecordLine = _line;
+            }
+            switch (_state)
+            {
+                case State.FieldStart:
+                    if (c == _delimiter) { Count(1); _pos++; EndField(); }
+                    else if (c is '\n' or '\r') { Count(1); _pos++; NewLine(c); EndField(); return true; }
+                    else if (c == '"') { Count(1); _pos++; _state = State.Quoted; UnterminatedLine = _line; }
+                    else if (c == ' ' && _delimiter != ' ') { Count(1); _pos++; }
+                    else _state = State.Unquoted;
+                    break;
+                case State.Unquoted:
+                {
+                    var rest = buffer.AsSpan(_pos, _len - _pos);
+                    var i = rest.IndexOfAny(_unquotedStops);
+                    if (i < 0)
+                    {
+                        Count(rest.Length);
+                        Append(rest);
+                        _pos = _len;
+                        return false;
+                    }
+                    Count(i + 1);
+                    Append(rest[..i]);
+                    c = rest[i];
+                    _pos += i + 1;
+                    if (c == _delimiter) { EndField(); _state = State.FieldStart; }
+                    else { NewLine(c); EndField(); return true; }
+                    break;
+                }
+                case State.Quoted:
+                {
+                    var rest = buffer.AsSpan(_pos, _len - _pos);
+                    var i = rest.IndexOfAny(QuotedStops);
+                    if (i < 0)
+                    {
+                        Count(rest.Length, quoted: true);
+                        Append(rest);
+                        _pos = _len;
+                        return false;
+                    }
+                    Count(i + 1, quoted: true);
+                    Append(rest[..i]);
+                    c = rest[i];
+                    _pos += i + 1;
+                    if (c == '"') _state = State.QuoteInQuoted;
+                    else
+                    {
+                        NewLine(c);
+                        Append('\n');
+                    }
+                    break;
+                }
+                case State.QuoteInQuoted:
+                    Count(1);
+                    _pos++;
+                    if (c == '"') { Append('"'); _state = State.Quoted; }
+                    else if (c == _delimiter) { EndField(); _state = State.FieldStart; }
+                    else if (c is '\n' or '\r') { NewLine(c); EndField(); return true; }
+                    else if (c is ' ' or '\t') { }
+                    else { Append(c); _state = State.Unquoted; }
+                    break;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Counts characters of the current record against MaxLineBytes (before they are buffered).</summary>
+    private void Count(int n, bool quoted = false)
+    {
+        _recordChars += n;
+        if (_recordChars <= _limits.MaxLineBytes) return;
+        var message = quoted
+            ? $"The quoted field starting on line {UnterminatedLine} runs past MaxLineBytes ({_limits.MaxLineBytes}): an unterminated quote?"
+            : $"Line {RecordLine} is longer than MaxLineBytes ({_limits.MaxLineBytes}).";
+        throw new DataFormatException(message, [new DataError(quoted ? UnterminatedLine : RecordLine, null, message)]);
+    }
+
+    private void Append(ReadOnlySpan<char> chars)
+    {
+        if (_recordLength + chars.Length > _record.Length) Grow(chars.Length);
+        chars.CopyTo(_record.AsSpan(_recordLength));
+        _recordLength += chars.Length;
+    }
+
+    private void Append(char c)
+    {
+        if (_recordLength == _record.Length) Grow(1);
+        _record[_recordLength++] = c;
+    }
+
+    private void Grow(int more) => Array.Resize(ref _record, Math.Max(_record.Length * 2, _recordLength + more));
 
     private void NewLine(char c)
     {
@@ -307,19 +397,20 @@ internal sealed class CsvParser(TextReader reader, char delimiter, DataLimits li
         if (c == '\r') _skipLf = true;
     }
 
-    private void EndField(ref bool fieldInvalid)
+    private void EndField()
     {
-        if (fieldInvalid && InvalidField < 0 && fallback is not null && fallback.Count > _invalidAttributed)
+        var start = _fieldCount == 0 ? 0 : _ends[_fieldCount - 1];
+        if (InvalidField < 0 && _fallback is not null && _fallback.Count > _invalidAttributed
+            && _record.AsSpan(start, _recordLength - start).Contains('\uFFFD'))
         {
             _invalidAttributed++;
-            InvalidField = Fields.Count;
+            InvalidField = _fieldCount;
         }
-        fieldInvalid = false;
-        Fields.Add(_field.ToString());
-        _field.Clear();
-        if (Fields.Count > limits.MaxColumns)
+        if (_fieldCount == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
+        _ends[_fieldCount++] = _recordLength;
+        if (_fieldCount > _limits.MaxColumns)
         {
-            var message = $"Line {RecordLine} has more than MaxColumns ({limits.MaxColumns}) fields.";
+            var message = $"Line {RecordLine} has more than MaxColumns ({_limits.MaxColumns}) fields.";
             throw new DataFormatException(message, [new DataError(RecordLine, null, message)]);
         }
     }
@@ -327,7 +418,7 @@ internal sealed class CsvParser(TextReader reader, char delimiter, DataLimits li
     private async ValueTask<bool> FillAsync(CancellationToken ct)
     {
         _pos = 0;
-        _len = await reader.ReadAsync(_buffer.AsMemory(), ct);
+        _len = await _reader.ReadAsync(_buffer.AsMemory(), ct);
         if (_len == 0) _eof = true;
         return _len > 0;
     }

@@ -10,8 +10,19 @@ internal abstract class TableSource : IAsyncDisposable
 {
     public List<string> Columns { get; } = [];
     /// <summary>The current row (aligned with <see cref="Columns"/>, possibly shorter), or null when <see cref="Error"/> is set.</summary>
-    public string?[]? Row { get; protected set; }
+    public virtual string?[]? Row { get; protected set; }
     public DataError? Error { get; protected set; }
+
+    /// <summary>How many values the current row has (it may be shorter than <see cref="Columns"/>).</summary>
+    public virtual int FieldCount => Row!.Length;
+
+    /// <summary>Value <paramref name="index"/> of the current row without a string per value; false when it is null.</summary>
+    public virtual bool TryGetField(int index, out ReadOnlySpan<char> value)
+    {
+        var s = Row![index];
+        value = s;
+        return s is not null;
+    }
     /// <summary>The detected settings, to read the same way later.</summary>
     public abstract DetectedFormat Format { get; }
 
@@ -28,8 +39,9 @@ internal sealed class CsvSource : TableSource
     private readonly StreamReader _reader;
     private readonly DetectedFormat _format;
     private readonly string _encoding;
-    private string?[]? _pendingFirst;
-    private long _pendingLine;
+    private bool _pendingFirst;
+    private bool _valid;
+    private string?[]? _row;
 
     private CsvSource(CsvParser parser, StreamReader reader, DetectedFormat format, string encoding)
     {
@@ -40,6 +52,29 @@ internal sealed class CsvSource : TableSource
     }
 
     public override DetectedFormat Format => _format;
+
+    /// <summary>Materialised on demand: the profile reads the fields as spans.</summary>
+    public override string?[]? Row
+    {
+        get
+        {
+            if (!_valid) return null;
+            if (_row is null)
+            {
+                _row = new string?[_parser.FieldCount];
+                for (var i = 0; i < _row.Length; i++) _row[i] = _parser.Field(i).ToString();
+            }
+            return _row;
+        }
+    }
+
+    public override int FieldCount => _parser.FieldCount;
+
+    public override bool TryGetField(int index, out ReadOnlySpan<char> value)
+    {
+        value = _parser.Field(index);
+        return true;
+    }
 
     public static async Task<CsvSource> OpenAsync(OpenedInput input, bool gzip, char? delimiter, bool? hasHeader, string? encodingName, DataLimits limits, CancellationToken ct)
     {
@@ -68,9 +103,9 @@ internal sealed class CsvSource : TableSource
         if (header)
         {
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            for (var i = 0; i < parser.Fields.Count; i++)
+            for (var i = 0; i < parser.FieldCount; i++)
             {
-                var name = parser.Fields[i].Trim();
+                var name = parser.Field(i).Trim().ToString();
                 if (name.Length == 0) name = $"column_{i + 1}";
                 if (!seen.Add(name)) throw Structural(parser.RecordLine, name, $"Duplicate column name '{name}' in the header (line {parser.RecordLine}).");
                 source.Columns.Add(name);
@@ -78,48 +113,47 @@ internal sealed class CsvSource : TableSource
         }
         else
         {
-            for (var i = 0; i < parser.Fields.Count; i++) source.Columns.Add($"column_{i + 1}");
-            source._pendingFirst = source.Check();
-            source._pendingLine = parser.RecordLine;
-            source.Row = source._pendingFirst;
+            for (var i = 0; i < parser.FieldCount; i++) source.Columns.Add($"column_{i + 1}");
+            source.Check();
+            source._pendingFirst = true;
         }
         return source;
     }
 
     public override async ValueTask<bool> NextAsync(CancellationToken ct)
     {
-        if (_pendingLine > 0)
+        if (_pendingFirst)
         {
-            _pendingLine = 0;
+            _pendingFirst = false;
             return true;
         }
         if (!await _parser.ReadRecordAsync(ct)) return false;
-        Row = Check();
+        Check();
         return true;
     }
 
-    private string?[]? Check()
+    private void Check()
     {
         Error = null;
-        var fields = _parser.Fields;
+        _row = null;
+        _valid = false;
+        var fieldCount = _parser.FieldCount;
         if (_parser.UnterminatedField >= 0)
         {
             Error = new DataError(_parser.UnterminatedLine, ColumnName(_parser.UnterminatedField), $"Unterminated quoted field starting on line {_parser.UnterminatedLine}.");
-            return null;
+            return;
         }
         if (_parser.InvalidField >= 0)
         {
             Error = new DataError(_parser.RecordLine, ColumnName(_parser.InvalidField), $"Invalid {_encoding} bytes on line {_parser.RecordLine}.");
-            return null;
+            return;
         }
-        if (Columns.Count > 0 && fields.Count != Columns.Count)
+        if (Columns.Count > 0 && fieldCount != Columns.Count)
         {
-            Error = new DataError(_parser.RecordLine, null, $"Line {_parser.RecordLine} has {fields.Count} fields; expected {Columns.Count}.");
-            return null;
+            Error = new DataError(_parser.RecordLine, null, $"Line {_parser.RecordLine} has {fieldCount} fields; expected {Columns.Count}.");
+            return;
         }
-        var row = new string?[fields.Count];
-        for (var i = 0; i < row.Length; i++) row[i] = fields[i];
-        return row;
+        _valid = true;
     }
 
     private string? ColumnName(int index) => index < Columns.Count ? Columns[index] : $"column_{index + 1}";
