@@ -107,6 +107,14 @@ public sealed class DatasetsTests(GureumApp app) : IClassFixture<GureumApp>
         Assert.Equal(bytes, downloaded);
         var csv = await app.Admin().GetStringAsync($"/v1/projects/{project}/datasets/{dataset}/versions/1/download?format=csv");
         Assert.Equal(151, csv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        var parquet = await app.Admin().GetByteArrayAsync($"/v1/projects/{project}/datasets/{dataset}/versions/1/download?format=parquet");
+        (await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets", new { name = "from-parquet" })).Dispose();
+        using var reupload = await UploadAsync(project, "from-parquet", parquet, "application/vnd.apache.parquet");
+        Assert.Equal(HttpStatusCode.Created, reupload.StatusCode);
+        var roundTrip = await reupload.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(150, roundTrip.GetProperty("rowCount").GetInt64());
+        Assert.Equal("float", Column(roundTrip, "sepal_length").GetProperty("type").GetString());
     }
 
     [Fact]

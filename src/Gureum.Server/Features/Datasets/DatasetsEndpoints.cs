@@ -86,7 +86,7 @@ public static class DatasetsEndpoints
         datasets.MapGet("/{dataset}/versions/{number:int}/preview", Preview).RequireScope(Scopes.ProjectRead)
             .WithSummary("The first rows, typed (cells that spreadsheets would run as formulas are prefixed with ')").WithStandardErrors();
         datasets.MapGet("/{dataset}/versions/{number:int}/download", Download).RequireScope(Scopes.ProjectRead)
-            .WithSummary("The original bytes, or ?format=csv").Produces(200, contentType: "application/octet-stream").WithStandardErrors();
+            .WithSummary("The original bytes, or ?format=csv|parquet").Produces(200, contentType: "application/octet-stream").WithStandardErrors();
         datasets.MapDelete("/{dataset}/versions/{number:int}", DeleteVersion).RequireScope(Scopes.ProjectWrite)
             .WithSummary("Delete a version").WithStandardErrors();
         datasets.MapPost("/{dataset}/rows", Append).RequireScope(Scopes.ProjectWrite)
@@ -258,8 +258,26 @@ public static class DatasetsEndpoints
                         await writer.WriteLineAsync(string.Join(',', columns.Select(c => SpreadsheetSafe.CsvField(Format(row.GetValueOrDefault(c))))));
                     }
                 }, "text/csv", $"{d.Name}-v{version.Number}.csv");
+            case "parquet":
+                // Parquet writes its footer last and needs a seekable stream: build it in a temp file, then stream that.
+                var spool = new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 81920,
+                    FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+                try
+                {
+                    await using (var content = artifacts.OpenRead(version.Sha256))
+                    {
+                        await ParquetExport.WriteAsync(DatasetReader.ReadRowsAsync(content, detected, schema, ct), schema, spool, ct);
+                    }
+                    spool.Position = 0;
+                    return Results.Stream(spool, "application/vnd.apache.parquet", $"{d.Name}-v{version.Number}.parquet");
+                }
+                catch
+                {
+                    await spool.DisposeAsync();
+                    throw;
+                }
             default:
-                throw GureumException.Invalid("format", "'format' must be 'original' or 'csv'.");
+                throw GureumException.Invalid("format", "'format' must be 'original', 'csv' or 'parquet'.");
         }
     }
 
