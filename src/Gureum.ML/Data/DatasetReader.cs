@@ -33,7 +33,7 @@ public static class DatasetReader
                 if (options.OnError == OnError.Reject && errors.Count >= limits.MaxReportedErrors) throw RowErrors(errors);
                 continue;
             }
-            profiler.AddRow(source.Columns, source.Row!);
+            profiler.AddRow(source);
         }
         if (options.OnError == OnError.Reject && errors.Count > 0) throw RowErrors(errors);
         if (profiler.RowCount == 0)

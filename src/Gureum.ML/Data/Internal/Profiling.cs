@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
 namespace Gureum.ML.Data.Internal;
@@ -10,14 +11,18 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
     private const int K = 4096;
     private HashSet<string>? _exact = new(StringComparer.Ordinal);
     private SortedSet<ulong>? _kmv;
+    /// <summary>The largest kept hash, once <see cref="K"/> are kept (SortedSet.Max walks the tree).</summary>
+    private ulong _kmvMax;
 
     public bool IsEstimate => _exact is null;
 
-    public void Add(string value)
+    public void Add(string value) => Add(value.AsSpan());
+
+    public void Add(ReadOnlySpan<char> value)
     {
         if (_exact is not null)
         {
-            if (_exact.Add(value) && _exact.Count > exactLimit)
+            if (_exact.GetAlternateLookup<ReadOnlySpan<char>>().Add(value) && _exact.Count > exactLimit)
             {
                 _kmv = [];
                 foreach (var v in _exact) AddHash(Hash(v));
@@ -31,10 +36,16 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
     private void AddHash(ulong h)
     {
         var kmv = _kmv!;
-        if (kmv.Count < K) { kmv.Add(h); return; }
-        if (h >= kmv.Max || kmv.Contains(h)) return;
+        if (kmv.Count < K)
+        {
+            kmv.Add(h);
+            if (kmv.Count == K) _kmvMax = kmv.Max;
+            return;
+        }
+        if (h >= _kmvMax || kmv.Contains(h)) return;
         kmv.Add(h);
-        kmv.Remove(kmv.Max);
+        kmv.Remove(_kmvMax);
+        _kmvMax = kmv.Max;
     }
 
     public long Count
@@ -48,7 +59,9 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
         }
     }
 
-    internal static ulong Hash(string s)
+    internal static ulong Hash(string s) => Hash(s.AsSpan());
+
+    internal static ulong Hash(ReadOnlySpan<char> s)
     {
         var h = 14695981039346656037UL;
         foreach (var c in s)
@@ -73,6 +86,25 @@ internal sealed class TopCounter(int exactLimit, int approxCapacity, bool abando
 
     public bool Abandoned => _counts is null;
 
+    /// <summary>Counts a value; a string is made only for a value not seen before.</summary>
+    public void Add(ReadOnlySpan<char> value)
+    {
+        var counts = _counts;
+        if (counts is null) return;
+        var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (!_approximate && counts.Count < exactLimit)
+        {
+            CollectionsMarshal.GetValueRefOrAddDefault(lookup, value, out _)++;
+            return;
+        }
+        if (lookup.TryGetValue(value, out var c))
+        {
+            lookup[value] = c + 1;
+            return;
+        }
+        Add(value.ToString());
+    }
+
     public void Add(string value)
     {
         var counts = _counts;
@@ -95,6 +127,37 @@ internal sealed class TopCounter(int exactLimit, int approxCapacity, bool abando
     }
 
     public IReadOnlyList<ValueCount>? Top(int n) => _counts?.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
+        .Take(n).Select(kv => new ValueCount(kv.Key, kv.Value)).ToList();
+
+    public int Size => _counts?.Count ?? 0;
+}
+
+/// <summary>
+/// Value counts of a numeric column, keyed by the double's bits (distinct bits, distinct "R" strings), exact up to
+/// <paramref name="exactLimit"/> distinct values, then abandoned. Strings are made only for the result.
+/// </summary>
+internal sealed class NumericTopCounter(int exactLimit)
+{
+    private Dictionary<long, long>? _counts = [];
+
+    public bool Abandoned => _counts is null;
+
+    public void Add(double value)
+    {
+        var counts = _counts;
+        if (counts is null) return;
+        ref var c = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, BitConverter.DoubleToInt64Bits(value), out var exists);
+        if (!exists && counts.Count > exactLimit)
+        {
+            _counts = null;
+            return;
+        }
+        c++;
+    }
+
+    public IReadOnlyList<ValueCount>? Top(int n) => _counts?
+        .Select(kv => (Key: BitConverter.Int64BitsToDouble(kv.Key).ToString("R", CultureInfo.InvariantCulture), kv.Value))
+        .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
         .Take(n).Select(kv => new ValueCount(kv.Key, kv.Value)).ToList();
 
     public int Size => _counts?.Count ?? 0;
@@ -173,17 +236,17 @@ internal sealed class LeakageTracker
     private Dictionary<string, string>? _map = new(StringComparer.Ordinal);
     public long Pairs { get; private set; }
 
-    public void Add(string value, string? target)
+    public void Add(ReadOnlySpan<char> value, string? target)
     {
         if (target is null || _map is null) return;
         Pairs++;
-        if (_map.TryGetValue(value, out var t))
+        if (_map.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(value, out var t))
         {
             if (t != target) _map = null;
             return;
         }
         if (_map.Count >= MaxValues) { _map = null; return; }
-        _map[value] = target;
+        _map[value.ToString()] = target;
     }
 
     /// <summary>True when at least two values each map to one target value, the values repeat, and the target varies.</summary>
@@ -199,6 +262,7 @@ internal sealed partial class ColumnAccumulator
     private long _pendingQuoted;
     private readonly DistinctCounter? _distinct;
     private TopCounter? _top;
+    private NumericTopCounter? _numericTop;
     private NumericStats? _numeric;
     private long _invalid;
     private bool _sawFraction;
@@ -226,11 +290,19 @@ internal sealed partial class ColumnAccumulator
     public LeakageTracker? Leakage { get; }
     public long Invalid => _invalid;
 
-    public void Add(string? raw, string? target)
+    /// <summary>A null value (absent from the row).</summary>
+    public void AddNull()
     {
         Count++;
-        var v = Values.NormalizeOrMissing(raw, out var quoted);
-        if (v is null)
+        Missing++;
+    }
+
+    /// <summary>A raw value (normalised here); nothing is allocated once the type is decided.</summary>
+    public void Add(ReadOnlySpan<char> raw, string? target)
+    {
+        Count++;
+        var v = Values.Normalize(raw, out var quoted);
+        if (Values.IsMissing(v))
         {
             Missing++;
             return;
@@ -240,7 +312,7 @@ internal sealed partial class ColumnAccumulator
         Leakage?.Add(v, target);
         if (_pending is not null)
         {
-            _pending.Add(v);
+            _pending.Add(v.ToString());
             if (quoted) _pendingQuoted++;
             return;
         }
@@ -264,16 +336,16 @@ internal sealed partial class ColumnAccumulator
         _top = Type switch
         {
             ColumnType.Categorical or ColumnType.Boolean => new TopCounter(10_000, 1_000, abandonWhenLarge: false),
-            ColumnType.Integer => new TopCounter(1_000, 0, abandonWhenLarge: true),
             _ => null,
         };
+        if (Type == ColumnType.Integer) _numericTop = new NumericTopCounter(1_000);
         if (Type is ColumnType.Integer or ColumnType.Float) _numeric = new NumericStats();
         _pending = null;
         if (!Ignored)
             foreach (var v in pending) Feed(v);
     }
 
-    private void Feed(string v)
+    private void Feed(ReadOnlySpan<char> v)
     {
         switch (Type)
         {
@@ -284,19 +356,18 @@ internal sealed partial class ColumnAccumulator
                     _numeric!.Add(d);
                     if (Type == ColumnType.Integer)
                     {
-                        if (!Values.TryLong(v, out _) && d != Math.Floor(d)) _sawFraction = true;
-                        if (_top is { Abandoned: false } top) top.Add(d.ToString("R", CultureInfo.InvariantCulture));
+                        if (d != Math.Floor(d) && !Values.TryLong(v, out _)) _sawFraction = true;
+                        _numericTop?.Add(d);
                     }
                 }
                 else Bad();
                 break;
             case ColumnType.Boolean:
-                var b = Values.Convert(v, ColumnType.Boolean, null);
-                if (b is bool x) _top!.Add(x ? "true" : "false");
+                if (Values.TryConvertBoolean(v, out var x)) _top!.Add(x ? "true" : "false");
                 else Bad();
                 break;
             case ColumnType.DateTime:
-                if (Values.Convert(v, ColumnType.DateTime, DateFormat) is DateTimeOffset dt)
+                if (Values.TryConvertDate(v, DateFormat, out var dt))
                 {
                     if (_minDate is null || dt < _minDate) _minDate = dt;
                     if (_maxDate is null || dt > _maxDate) _maxDate = dt;
@@ -319,7 +390,7 @@ internal sealed partial class ColumnAccumulator
         Missing++;
     }
 
-    private void Length(string v)
+    private void Length(ReadOnlySpan<char> v)
     {
         _lengthN++;
         _lengthSum += v.Length;
@@ -351,6 +422,8 @@ internal sealed partial class ColumnAccumulator
         }
         if (_top is { Abandoned: false } top && (type != ColumnType.Integer && type != ColumnType.Float || top.Size <= 20))
             p = p with { TopValues = top.Top(20) };
+        if (_numericTop is { Abandoned: false } numericTop && numericTop.Size <= 20)
+            p = p with { TopValues = numericTop.Top(20) };
         if (type is ColumnType.Text or ColumnType.Categorical or ColumnType.Id && _lengthN > 0)
             p = p with { MinLength = _lengthMin, MaxLength = _lengthMax, MeanLength = (double)_lengthSum / _lengthN };
         if (_minDate is not null)
@@ -443,8 +516,9 @@ internal sealed class Profiler(ReadOptions options)
 
     public long RowCount { get; private set; }
 
-    public void AddRow(IReadOnlyList<string> names, string?[] row)
+    public void AddRow(TableSource source)
     {
+        var names = source.Columns;
         while (_columns.Count < names.Count)
         {
             var name = names[_columns.Count];
@@ -454,14 +528,23 @@ internal sealed class Profiler(ReadOptions options)
         }
         if (++RowCount > options.Limits.MaxRows)
             throw TableSource.Structural(0, null, $"The file has more than MaxRows ({options.Limits.MaxRows}) rows.");
-        var target = _targetIndex >= 0 && _targetIndex < row.Length ? Values.NormalizeOrMissing(row[_targetIndex], out _) : null;
+        var fieldCount = source.FieldCount;
+        string? target = null;
+        if (_targetIndex >= 0 && _targetIndex < fieldCount && source.TryGetField(_targetIndex, out var t))
+        {
+            var normalized = Values.Normalize(t, out _);
+            if (!Values.IsMissing(normalized)) target = normalized.ToString();
+        }
         for (var i = 0; i < _columns.Count; i++)
         {
-            var v = i < row.Length ? row[i] : null;
             var c = _columns[i];
-            c.Add(v, target);
-            if (!_sampled && v is not null) _sampleChars += v.Length + PerValueOverhead;
-            else if (_sampled && !c.Decided && c.PendingCount >= ColumnAccumulator.LateDecisionValues) c.Decide();
+            if (i < fieldCount && source.TryGetField(i, out var v))
+            {
+                c.Add(v, target);
+                if (!_sampled) _sampleChars += v.Length + PerValueOverhead;
+            }
+            else c.AddNull();
+            if (_sampled && !c.Decided && c.PendingCount >= ColumnAccumulator.LateDecisionValues) c.Decide();
         }
         if (!_sampled && (RowCount >= SampleRows || _sampleChars >= SampleChars))
         {

@@ -10,10 +10,16 @@ internal static class Values
         "", "na", "n/a", "null", "nan", "none", "?", "-", "#N/A",
     };
 
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> MissingLookup =
+        MissingTokens.GetAlternateLookup<ReadOnlySpan<char>>();
+
     private static readonly Dictionary<string, bool> BooleanTokens = new(StringComparer.OrdinalIgnoreCase)
     {
         ["true"] = true, ["false"] = false, ["yes"] = true, ["no"] = false, ["t"] = true, ["f"] = false,
     };
+
+    private static readonly Dictionary<string, bool>.AlternateLookup<ReadOnlySpan<char>> BooleanLookup =
+        BooleanTokens.GetAlternateLookup<ReadOnlySpan<char>>();
 
     /// <summary>Candidate date/time formats, most specific first; the first that fits the sample is recorded.</summary>
     internal static readonly string[] DateFormats =
@@ -59,6 +65,19 @@ internal static class Values
         return v;
     }
 
+    /// <summary>The span form of <see cref="Normalize(string, out bool)"/>: a slice, nothing allocated.</summary>
+    internal static ReadOnlySpan<char> Normalize(ReadOnlySpan<char> raw, out bool singleQuoted)
+    {
+        var v = raw.Trim();
+        singleQuoted = false;
+        if (v.Length >= 2 && v[0] == '\'' && v[^1] == '\'')
+        {
+            singleQuoted = true;
+            v = v[1..^1].Trim();
+        }
+        return v;
+    }
+
     internal static string? NormalizeOrMissing(string? raw, out bool singleQuoted)
     {
         singleQuoted = false;
@@ -67,21 +86,52 @@ internal static class Values
         return IsMissing(v) ? null : v;
     }
 
-    internal static bool IsMissing(string normalized) => normalized.Length <= 4 && MissingTokens.Contains(normalized);
+    internal static bool IsMissing(string normalized) => IsMissing(normalized.AsSpan());
 
-    internal static bool TryLong(string v, out long value) =>
+    internal static bool IsMissing(ReadOnlySpan<char> normalized) =>
+        normalized.Length <= 4 && MissingLookup.Contains(normalized);
+
+    internal static bool TryLong(string v, out long value) => TryLong(v.AsSpan(), out value);
+
+    internal static bool TryLong(ReadOnlySpan<char> v, out long value) =>
         long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
 
-    internal static bool TryDouble(string v, out double value) =>
+    internal static bool TryDouble(string v, out double value) => TryDouble(v.AsSpan(), out value);
+
+    internal static bool TryDouble(ReadOnlySpan<char> v, out double value) =>
         double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
 
     internal static bool TryBoolean(string v, out bool value) => BooleanTokens.TryGetValue(v, out value);
 
-    internal static bool TryDate(string v, string? format, out DateTimeOffset value)
+    internal static bool TryBoolean(ReadOnlySpan<char> v, out bool value) => BooleanLookup.TryGetValue(v, out value);
+
+    internal static bool TryDate(string v, string? format, out DateTimeOffset value) => TryDate(v.AsSpan(), format, out value);
+
+    internal static bool TryDate(ReadOnlySpan<char> v, string? format, out DateTimeOffset value)
     {
         if (format is not null)
             return DateTimeOffset.TryParseExact(v, format, CultureInfo.InvariantCulture, DateStyles, out value);
         return DateTimeOffset.TryParse(v, CultureInfo.InvariantCulture, DateStyles, out value);
+    }
+
+    /// <summary><see cref="Convert"/> for <see cref="ColumnType.Boolean"/> without boxing.</summary>
+    internal static bool TryConvertBoolean(ReadOnlySpan<char> v, out bool value)
+    {
+        if (TryBoolean(v, out value)) return true;
+        if (v is "1") { value = true; return true; }
+        if (v is "0") { value = false; return true; }
+        return false;
+    }
+
+    /// <summary><see cref="Convert"/> for <see cref="ColumnType.DateTime"/> without boxing.</summary>
+    internal static bool TryConvertDate(ReadOnlySpan<char> v, string? dateFormat, out DateTimeOffset value)
+    {
+        if (TryDate(v, dateFormat, out value) || (dateFormat is not null && TryDate(v, null, out value)))
+        {
+            value = value.ToUniversalTime();
+            return true;
+        }
+        return false;
     }
 
     internal static bool LooksNumeric(string v) => TryDouble(v, out _);
