@@ -5,14 +5,6 @@ namespace Gureum.ML.Data.Internal;
 /// <summary>How raw text values are normalised, recognised as missing and converted to typed values.</summary>
 internal static class Values
 {
-    private static readonly HashSet<string> MissingTokens = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "", "na", "n/a", "null", "nan", "none", "?", "-", "#N/A",
-    };
-
-    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> MissingLookup =
-        MissingTokens.GetAlternateLookup<ReadOnlySpan<char>>();
-
     private static readonly Dictionary<string, bool> BooleanTokens = new(StringComparer.OrdinalIgnoreCase)
     {
         ["true"] = true, ["false"] = false, ["yes"] = true, ["no"] = false, ["t"] = true, ["f"] = false,
@@ -88,8 +80,20 @@ internal static class Values
 
     internal static bool IsMissing(string normalized) => IsMissing(normalized.AsSpan());
 
-    internal static bool IsMissing(ReadOnlySpan<char> normalized) =>
-        normalized.Length <= 4 && MissingLookup.Contains(normalized);
+    /// <summary>
+    /// Missing-value tokens, case-insensitive: "", "na", "n/a", "null", "nan", "none", "?", "-", "#N/A"
+    /// (compared by hand: this runs for every value).
+    /// </summary>
+    internal static bool IsMissing(ReadOnlySpan<char> normalized) => normalized.Length switch
+    {
+        0 => true,
+        1 => normalized[0] is '?' or '-',
+        2 => normalized.Equals("na", StringComparison.OrdinalIgnoreCase),
+        3 => normalized.Equals("n/a", StringComparison.OrdinalIgnoreCase) || normalized.Equals("nan", StringComparison.OrdinalIgnoreCase),
+        4 => normalized.Equals("null", StringComparison.OrdinalIgnoreCase) || normalized.Equals("none", StringComparison.OrdinalIgnoreCase)
+            || normalized.Equals("#N/A", StringComparison.OrdinalIgnoreCase),
+        _ => false,
+    };
 
     internal static bool TryLong(string v, out long value) => TryLong(v.AsSpan(), out value);
 
@@ -99,7 +103,49 @@ internal static class Values
     internal static bool TryDouble(string v, out double value) => TryDouble(v.AsSpan(), out value);
 
     internal static bool TryDouble(ReadOnlySpan<char> v, out double value) =>
-        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
+        TryPlainDecimal(v, out value)
+        || (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value));
+
+    /// <summary>
+    /// The common case of <see cref="TryDouble(ReadOnlySpan{char}, out double)"/>: [+-]digits[.digits] with at most 15
+    /// digits. The digits are exact in a double and so is 10^k (k &lt;= 15), so one division rounds exactly as
+    /// double.Parse does (Clinger's fast path). Anything else is left to double.TryParse.
+    /// </summary>
+    private static bool TryPlainDecimal(ReadOnlySpan<char> v, out double value)
+    {
+        value = 0;
+        var i = 0;
+        var negative = false;
+        if (v.Length > 0 && v[0] is '-' or '+')
+        {
+            negative = v[0] == '-';
+            i = 1;
+        }
+        long mantissa = 0;
+        int digits = 0, intDigits = 0, scale = 0;
+        var point = false;
+        for (; i < v.Length; i++)
+        {
+            var c = v[i];
+            if ((uint)(c - '0') <= 9)
+            {
+                if (++digits > 15) return false;
+                mantissa = mantissa * 10 + (c - '0');
+                if (point) scale++;
+                else intDigits++;
+            }
+            else if (c == '.' && !point) point = true;
+            else return false;
+        }
+        if (intDigits == 0 || (point && scale == 0)) return false;
+        double d = mantissa;
+        if (scale > 0) d /= Pow10[scale];
+        value = negative ? -d : d;
+        return true;
+    }
+
+    private static readonly double[] Pow10 =
+        [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
     internal static bool TryBoolean(string v, out bool value) => BooleanTokens.TryGetValue(v, out value);
 
@@ -109,9 +155,55 @@ internal static class Values
 
     internal static bool TryDate(ReadOnlySpan<char> v, string? format, out DateTimeOffset value)
     {
+        if (format is not null && TryIsoDate(v, format, out value)) return true;
         if (format is not null)
             return DateTimeOffset.TryParseExact(v, format, CultureInfo.InvariantCulture, DateStyles, out value);
         return DateTimeOffset.TryParse(v, CultureInfo.InvariantCulture, DateStyles, out value);
+    }
+
+    /// <summary>
+    /// The common case of an exact ISO format ("yyyy-MM-dd", "yyyy-MM-dd HH:mm:ss", "yyyy-MM-ddTHH:mm:ss"): every
+    /// digit in place and every field in range, read by hand (UTC, as <see cref="DateStyles"/> assumes). Anything
+    /// else is left to DateTimeOffset.TryParseExact.
+    /// </summary>
+    private static bool TryIsoDate(ReadOnlySpan<char> v, string format, out DateTimeOffset value)
+    {
+        value = default;
+        var withTime = format switch
+        {
+            "yyyy-MM-dd" => false,
+            "yyyy-MM-dd HH:mm:ss" or "yyyy-MM-ddTHH:mm:ss" => true,
+            _ => (bool?)null,
+        };
+        if (withTime is null || v.Length != (withTime.Value ? 19 : 10)) return false;
+        if (v[4] != '-' || v[7] != '-') return false;
+        int year = Digits(v, 0, 4), month = Digits(v, 5, 2), day = Digits(v, 8, 2);
+        int hour = 0, minute = 0, second = 0;
+        if (withTime.Value)
+        {
+            if (v[10] != format[10] || v[13] != ':' || v[16] != ':') return false;
+            hour = Digits(v, 11, 2);
+            minute = Digits(v, 14, 2);
+            second = Digits(v, 17, 2);
+        }
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month)
+            || hour is < 0 or > 23 || minute is < 0 or > 59 || second is < 0 or > 59)
+            return false;
+        value = new DateTimeOffset(year, month, day, hour, minute, second, TimeSpan.Zero);
+        return true;
+    }
+
+    /// <summary>The number in <paramref name="count"/> ASCII digits at <paramref name="start"/>, or -1.</summary>
+    private static int Digits(ReadOnlySpan<char> v, int start, int count)
+    {
+        var n = 0;
+        for (var i = start; i < start + count; i++)
+        {
+            var d = v[i] - '0';
+            if ((uint)d > 9) return -1;
+            n = n * 10 + d;
+        }
+        return n;
     }
 
     /// <summary><see cref="Convert"/> for <see cref="ColumnType.Boolean"/> without boxing.</summary>
