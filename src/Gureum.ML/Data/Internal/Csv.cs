@@ -255,7 +255,7 @@ internal sealed class CsvParser
     public int UnterminatedField { get; private set; } = -1;
     public long UnterminatedLine { get; private set; }
 
-    public async ValueTask<bool> ReadRecordAsync(CancellationToken ct)
+    public ValueTask<bool> ReadRecordAsync(CancellationToken ct)
     {
         _fieldCount = 0;
         _recordLength = 0;
@@ -264,9 +264,14 @@ internal sealed class CsvParser
         _state = State.FieldStart;
         _recordChars = 0;
         _started = false;
+        // Most records end inside the buffer: no async state machine for them.
+        return Scan() ? new ValueTask<bool>(true) : ReadRestAsync(ct);
+    }
+
+    private async ValueTask<bool> ReadRestAsync(CancellationToken ct)
+    {
         while (true)
         {
-            if (Scan()) return true;
             if (_eof || !await FillAsync(ct))
             {
                 if (!_started) return false;
@@ -274,6 +279,7 @@ internal sealed class CsvParser
                 EndField();
                 return true;
             }
+            if (Scan()) return true;
         }
     }
 
@@ -307,27 +313,41 @@ internal sealed class CsvParser
                     else if (c is '\n' or '\r') { Count(1); _pos++; NewLine(c); EndField(); return true; }
                     else if (c == '"') { Count(1); _pos++; _state = State.Quoted; UnterminatedLine = _line; }
                     else if (c == ' ' && _delimiter != ' ') { Count(1); _pos++; }
-                    else _state = State.Unquoted;
+                    else
+                    {
+                        _state = State.Unquoted;
+                        goto case State.Unquoted;
+                    }
                     break;
                 case State.Unquoted:
-                {
-                    var rest = buffer.AsSpan(_pos, _len - _pos);
-                    var i = rest.IndexOfAny(_unquotedStops);
-                    if (i < 0)
+                    // Field after field while each starts with a plain character (the common case).
+                    while (true)
                     {
-                        Count(rest.Length);
-                        Append(rest);
-                        _pos = _len;
-                        return false;
+                        var rest = buffer.AsSpan(_pos, _len - _pos);
+                        var i = rest.IndexOfAny(_unquotedStops);
+                        if (i < 0)
+                        {
+                            Count(rest.Length);
+                            Append(rest);
+                            _pos = _len;
+                            return false;
+                        }
+                        Count(i + 1);
+                        Append(rest[..i]);
+                        c = rest[i];
+                        _pos += i + 1;
+                        if (c != _delimiter)
+                        {
+                            NewLine(c);
+                            EndField();
+                            return true;
+                        }
+                        EndField();
+                        if (_pos < _len && buffer[_pos] is not ('"' or ' ' or '\n' or '\r') && buffer[_pos] != _delimiter) continue;
+                        _state = State.FieldStart;
+                        break;
                     }
-                    Count(i + 1);
-                    Append(rest[..i]);
-                    c = rest[i];
-                    _pos += i + 1;
-                    if (c == _delimiter) { EndField(); _state = State.FieldStart; }
-                    else { NewLine(c); EndField(); return true; }
                     break;
-                }
                 case State.Quoted:
                 {
                     var rest = buffer.AsSpan(_pos, _len - _pos);

@@ -120,14 +120,23 @@ internal sealed class CsvSource : TableSource
         return source;
     }
 
-    public override async ValueTask<bool> NextAsync(CancellationToken ct)
+    public override ValueTask<bool> NextAsync(CancellationToken ct)
     {
         if (_pendingFirst)
         {
             _pendingFirst = false;
-            return true;
+            return new ValueTask<bool>(true);
         }
-        if (!await _parser.ReadRecordAsync(ct)) return false;
+        var read = _parser.ReadRecordAsync(ct);
+        if (!read.IsCompletedSuccessfully) return CheckAsync(read);
+        if (!read.Result) return new ValueTask<bool>(false);
+        Check();
+        return new ValueTask<bool>(true);
+    }
+
+    private async ValueTask<bool> CheckAsync(ValueTask<bool> read)
+    {
+        if (!await read) return false;
         Check();
         return true;
     }

@@ -1,0 +1,45 @@
+using System.Globalization;
+using System.Text;
+using Gureum.ML.Data;
+
+namespace Gureum.ML.Tests;
+
+/// <summary>The CSV parser reads in blocks: records, quotes and CRLF cut by a block boundary read the same.</summary>
+public sealed class CsvBufferBoundaryTests
+{
+    [Fact]
+    public async Task Analyze_RecordsAcrossBlockBoundaries_ReadEveryValue()
+    {
+        var sb = new StringBuilder("id,name,note,amount\r\n");
+        const int rows = 40_000;
+        for (var i = 0; i < rows; i++)
+        {
+            var note = (i % 7) switch
+            {
+                0 => "\"line one\r\nline two, with \"\"quotes\"\"\"",
+                1 => "  plain with leading spaces",
+                2 => "\"quoted\"  ",
+                3 => "",
+                _ => "note " + (i % 13).ToString(CultureInfo.InvariantCulture),
+            };
+            sb.Append(CultureInfo.InvariantCulture, $"{i},name{i % 50},{note},{i % 100}.5\r\n");
+            if (i % 1000 == 0) sb.Append("\r\n");
+        }
+        var text = sb.ToString();
+        Assert.True(text.Length > 1_000_000);
+
+        var a = await TestData.AnalyzeTextAsync(text);
+        Assert.Equal(rows, a.Profile.RowCount);
+        Assert.Equal(0, a.SkippedRows);
+        Assert.Equal(ColumnType.Float, a.SchemaOf("amount").Type);
+        Assert.Equal(0, a.Column("amount").Missing);
+        Assert.Equal(rows / 7 + (rows % 7 > 3 ? 1 : 0), a.Column("note").Missing);
+        await using var s = new MemoryStream(Encoding.UTF8.GetBytes(text));
+        var rowsRead = await TestData.ReadAllAsync(s, a);
+        Assert.Equal(rows, rowsRead.Count);
+        Assert.Equal("line one\nline two, with \"quotes\"", rowsRead[7]["note"]);
+        Assert.Equal("plain with leading spaces", rowsRead[8]["note"]);
+        Assert.Equal("quoted", rowsRead[9]["note"]);
+        Assert.Equal("39999", rowsRead[^1]["id"]?.ToString());
+    }
+}
