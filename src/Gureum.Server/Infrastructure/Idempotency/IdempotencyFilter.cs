@@ -37,6 +37,11 @@ internal sealed class IdempotencyFilter(GureumDbFactory dbFactory, TimeProvider 
         {
             var expired = clock.GetUtcNow() - Retention;
             await db.IdempotencyRecords.Where(r => r.CreatedAt < expired).ExecuteDeleteAsync(http.RequestAborted);
+            // A retry finds its record here; only two first attempts racing each other reach the unique index below.
+            if (await db.IdempotencyRecords.AnyAsync(r => r.ApiKeyId == caller.KeyId && r.Key == key, http.RequestAborted))
+            {
+                return await ReplayAsync(caller.KeyId, key, requestHash, http.RequestAborted);
+            }
             db.IdempotencyRecords.Add(new IdempotencyRecord
             {
                 ApiKeyId = caller.KeyId, Key = key, RequestHash = requestHash, CreatedAt = clock.GetUtcNow(),
