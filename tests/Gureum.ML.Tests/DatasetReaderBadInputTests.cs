@@ -171,7 +171,7 @@ public sealed class DatasetReaderBadInputTests
         var zeros = new byte[200 * 1024 * 1024];
         var bomb = TestData.Gzip(zeros);
         using var inner = new MemoryStream(bomb);
-        var s = new ForwardOnlyStream(inner);
+        var s = new Gureum.ML.Data.Internal.CountingStream(inner);
 
         var e = await Assert.ThrowsAsync<DataFormatException>(() => DatasetReader.AnalyzeAsync(s, new ReadOptions(), TestContext.Current.CancellationToken));
 

@@ -56,7 +56,7 @@ public sealed class DatasetReaderRoundTripTests
     {
         var bytes = TestData.Gzip(await File.ReadAllBytesAsync(TestData.Dataset("penguins.csv"), TestContext.Current.CancellationToken));
         var a = await TestData.AnalyzeBytesAsync(bytes);
-        using var s = new ForwardOnlyStream(new MemoryStream(bytes));
+        using var s = new Gureum.ML.Data.Internal.CountingStream(new MemoryStream(bytes));
 
         var rows = await TestData.ReadAllAsync(s, a);
 
@@ -92,7 +92,7 @@ public sealed class DatasetReaderRoundTripTests
     {
         var bytes = TestData.Gzip(await WriteParquetAsync(300));
         var a = await TestData.AnalyzeBytesAsync(bytes);
-        using var s = new ForwardOnlyStream(new MemoryStream(bytes));
+        using var s = new Gureum.ML.Data.Internal.CountingStream(new MemoryStream(bytes));
 
         var rows = await TestData.ReadAllAsync(s, a);
 

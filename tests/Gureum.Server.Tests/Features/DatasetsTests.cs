@@ -52,7 +52,7 @@ public sealed class DatasetLimitsTests(TightDatasetLimitsApp app) : IClassFixtur
 
 public sealed class DatasetsTests(GureumApp app) : IClassFixture<GureumApp>
 {
-    private static readonly string TestData = Path.Combine(FindRepositoryRoot(), "..", "shared", "testdata", "datasets");
+    private static readonly string TestData = Repository.Datasets;
 
     private async Task<(string Project, string Dataset)> CreateDatasetAsync(string name = "data")
     {
@@ -425,15 +425,5 @@ public sealed class DatasetsTests(GureumApp app) : IClassFixture<GureumApp>
         await Problems.AssertProblemAsync(duplicate, HttpStatusCode.Conflict, "conflict");
         using var traversal = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets", new { name = "../../etc" });
         await Problems.AssertFieldErrorAsync(traversal, "name");
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(dir!.FullName, "Gureum.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        return dir.FullName;
     }
 }

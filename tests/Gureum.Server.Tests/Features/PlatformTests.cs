@@ -89,7 +89,7 @@ public sealed class PlatformTests(GureumApp app) : IClassFixture<GureumApp>
     public async Task OpenApi_MatchesTheCheckedInSnapshot()
     {
         var actual = Normalize(await app.Client().GetStringAsync("/openapi/v1.json"));
-        var source = Path.Combine(FindRepositoryRoot(), "tests", "Gureum.Server.Tests", "openapi.snapshot.json");
+        var source = Path.Combine(Repository.Root, "tests", "Gureum.Server.Tests", "openapi.snapshot.json");
         if (Environment.GetEnvironmentVariable("UPDATE_SNAPSHOTS") == "1")
         {
             await File.WriteAllTextAsync(source, actual);
@@ -103,15 +103,5 @@ public sealed class PlatformTests(GureumApp app) : IClassFixture<GureumApp>
         var node = System.Text.Json.Nodes.JsonNode.Parse(json)!;
         node.AsObject().Remove("servers");
         return node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(dir!.FullName, "Gureum.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        return dir.FullName;
     }
 }

@@ -139,13 +139,8 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>The server built beside this test assembly's configuration (Debug or Release).</summary>
     private static string ServerDll()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        var configuration = dir.Parent!.Name;
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Gureum.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        var path = Path.Combine(dir!.FullName, "src", "Gureum.Server", "bin", configuration, "net10.0", "Gureum.Server.dll");
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var path = Path.Combine(Repository.Root, "src", "Gureum.Server", "bin", configuration, "net10.0", "Gureum.Server.dll");
         return File.Exists(path) ? path : throw new FileNotFoundException("build the server first", path);
     }
 }
