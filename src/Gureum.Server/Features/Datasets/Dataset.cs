@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Gureum.ML.Data;
 using Gureum.Server.Features.Projects;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
@@ -37,6 +39,13 @@ public sealed class DatasetVersion
     public required string Profile { get; init; }
     public required string Errors { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>How the bytes were read, so a later read uses exactly the same settings.</summary>
+    public DetectedFormat ReadFormat() => JsonSerializer.Deserialize<DetectedFormat>(Format, DatasetIngest.StoredJson)!;
+
+    public DatasetSchema ReadSchema() => JsonSerializer.Deserialize<DatasetSchema>(Schema, DatasetIngest.StoredJson)!;
+
+    public List<DataError> ReadErrors() => JsonSerializer.Deserialize<List<DataError>>(Errors, DatasetIngest.StoredJson)!;
 }
 
 /// <summary>A row appended through the API, waiting to be sealed into the next version.</summary>

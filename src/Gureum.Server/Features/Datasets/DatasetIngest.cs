@@ -33,7 +33,7 @@ public sealed class DatasetIngest(GureumDbFactory dbFactory, IArtifactStore arti
     /// <summary>A new version over an earlier version's bytes with the user's column overrides.</summary>
     public async Task<DatasetVersion> RetypeAsync(Dataset dataset, DatasetVersion from, IReadOnlyDictionary<string, ColumnOverride> overrides, string? target, DataLimits limits, CancellationToken ct)
     {
-        var format = JsonSerializer.Deserialize<DetectedFormat>(from.Format, StoredJson)!;
+        var format = from.ReadFormat();
         var options = new ReadOptions
         {
             Format = format.Format, Delimiter = format.Delimiter, HasHeader = format.HasHeader, Encoding = format.Encoding,
@@ -54,6 +54,7 @@ public sealed class DatasetIngest(GureumDbFactory dbFactory, IArtifactStore arti
         {
             throw new GureumException(ProblemCode.Conflict, "No rows were appended since the latest version. Append rows with POST .../rows first.");
         }
+        var latestSchema = latest?.ReadSchema();
         var spool = Path.GetTempFileName();
         try
         {
@@ -61,10 +62,8 @@ public sealed class DatasetIngest(GureumDbFactory dbFactory, IArtifactStore arti
             {
                 if (latest is not null)
                 {
-                    var format = JsonSerializer.Deserialize<DetectedFormat>(latest.Format, StoredJson)!;
-                    var schema = JsonSerializer.Deserialize<DatasetSchema>(latest.Schema, StoredJson)!;
                     await using var previous = artifacts.OpenRead(latest.Sha256);
-                    await foreach (var row in DatasetReader.ReadRowsAsync(previous, format, schema, ct))
+                    await foreach (var row in DatasetReader.ReadRowsAsync(previous, latest.ReadFormat(), latestSchema!, ct))
                     {
                         await writer.WriteLineAsync(JsonSerializer.Serialize(row, StoredJson));
                     }
@@ -79,10 +78,9 @@ public sealed class DatasetIngest(GureumDbFactory dbFactory, IArtifactStore arti
             {
                 blob = await artifacts.PutAsync(file, long.MaxValue, ct);
             }
-            var overrides = latest is null
+            var overrides = latestSchema is null
                 ? new Dictionary<string, ColumnOverride>()
-                : JsonSerializer.Deserialize<DatasetSchema>(latest.Schema, StoredJson)!.Columns
-                    .ToDictionary(c => c.Name, c => new ColumnOverride(c.Type, c.Ignored));
+                : latestSchema.Columns.ToDictionary(c => c.Name, c => new ColumnOverride(c.Type, c.Ignored));
             var options = new ReadOptions { Format = DataFormat.Jsonl, OnError = OnError.Skip, Overrides = overrides, Limits = limits };
             var lastAppend = appends[^1].Id;
             return await AnalyzeAndCommitAsync(dataset, blob, options, "appends", latest?.Number, ct,

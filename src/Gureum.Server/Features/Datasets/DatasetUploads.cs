@@ -148,8 +148,7 @@ public static partial class DatasetUploads
     private static async Task<Created<VersionResponse>> Complete(
         ProjectScope scope, string dataset, string uploadId, HttpRequest request, GureumDb db, DatasetIngest ingest, IOptions<GureumOptions> options, CancellationToken ct)
     {
-        var upload = await FindAsync(db, scope, dataset, uploadId, ct);
-        var d = await DatasetsEndpoints.FindAsync(db, scope, dataset, ct);
+        var (d, upload) = await FindWithDatasetAsync(db, scope, dataset, uploadId, ct);
         var readOptions = DatasetsEndpoints.ReadOptionsFrom(request.Query, "", options.Value.DatasetLimits);
         var path = PathOf(options.Value, upload.Id);
         DatasetVersion version;
@@ -170,11 +169,15 @@ public static partial class DatasetUploads
         return TypedResults.NoContent();
     }
 
-    private static async Task<DatasetUpload> FindAsync(GureumDb db, ProjectScope scope, string dataset, string uploadId, CancellationToken ct)
+    private static async Task<DatasetUpload> FindAsync(GureumDb db, ProjectScope scope, string dataset, string uploadId, CancellationToken ct) =>
+        (await FindWithDatasetAsync(db, scope, dataset, uploadId, ct)).Upload;
+
+    private static async Task<(Dataset Dataset, DatasetUpload Upload)> FindWithDatasetAsync(
+        GureumDb db, ProjectScope scope, string dataset, string uploadId, CancellationToken ct)
     {
         var d = await DatasetsEndpoints.FindAsync(db, scope, dataset, ct);
-        return await db.Set<DatasetUpload>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == uploadId && u.DatasetId == d.Id && u.ProjectId == scope.ProjectId, ct)
-            ?? throw new GureumException(ProblemCode.NotFound, $"Upload '{uploadId}' was not found (sessions expire after a day). Open a new one with POST .../uploads.");
+        return (d, await db.Set<DatasetUpload>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == uploadId && u.DatasetId == d.Id && u.ProjectId == scope.ProjectId, ct)
+            ?? throw new GureumException(ProblemCode.NotFound, $"Upload '{uploadId}' was not found (sessions expire after a day). Open a new one with POST .../uploads."));
     }
 
     private static async Task RemoveExpiredAsync(GureumDb db, GureumOptions options, DateTimeOffset now, CancellationToken ct)

@@ -27,9 +27,7 @@ public sealed record VersionResponse(
 {
     public static VersionResponse From(DatasetVersion v) => new(
         v.Id, v.DatasetId, v.Number, v.Sha256, v.SizeBytes, v.RowCount, v.SkippedRows, v.Source, v.DerivedFrom,
-        JsonSerializer.Deserialize<DetectedFormat>(v.Format, DatasetIngest.StoredJson)!,
-        JsonSerializer.Deserialize<DatasetSchema>(v.Schema, DatasetIngest.StoredJson)!,
-        JsonSerializer.Deserialize<List<DataError>>(v.Errors, DatasetIngest.StoredJson)!,
+        v.ReadFormat(), v.ReadSchema(), v.ReadErrors(),
         v.CreatedAt);
 }
 
@@ -168,7 +166,7 @@ public static class DatasetsEndpoints
             else
             {
                 var from = await FindVersionAsync(db, d, derive.FromVersion!.Value, ct);
-                var known = JsonSerializer.Deserialize<DatasetSchema>(from.Schema, DatasetIngest.StoredJson)!.Columns.Select(c => c.Name).ToHashSet();
+                var known = from.ReadSchema().Columns.Select(c => c.Name).ToHashSet();
                 foreach (var name in (derive.Columns ?? []).Keys.Where(n => !known.Contains(n)))
                 {
                     throw GureumException.Invalid($"columns.{name}", $"Version {from.Number} has no column '{name}'.");
@@ -221,7 +219,7 @@ public static class DatasetsEndpoints
             throw GureumException.Invalid("rows", $"'rows' must be between 1 and {MaxPreviewRows}.");
         }
         var version = await FindVersionAsync(db, await FindAsync(db, scope, dataset, ct), number, ct);
-        var (format, schema) = ReadSettings(version);
+        var (format, schema) = (version.ReadFormat(), version.ReadSchema());
         var result = new List<IReadOnlyDictionary<string, object?>>();
         await using var content = artifacts.OpenRead(version.Sha256);
         await foreach (var row in DatasetReader.ReadRowsAsync(content, format, schema, ct))
@@ -240,7 +238,7 @@ public static class DatasetsEndpoints
     {
         var d = await FindAsync(db, scope, dataset, ct);
         var version = await FindVersionAsync(db, d, number, ct);
-        var (detected, schema) = ReadSettings(version);
+        var (detected, schema) = (version.ReadFormat(), version.ReadSchema());
         switch (format)
         {
             case null or "original":
@@ -290,7 +288,7 @@ public static class DatasetsEndpoints
             throw GureumException.Invalid("testRatio", "'testRatio' must be between 0 and 1 (exclusive).");
         }
         var version = await FindVersionAsync(db, await FindAsync(db, scope, dataset, ct), number, ct);
-        var (format, schema) = ReadSettings(version);
+        var (format, schema) = (version.ReadFormat(), version.ReadSchema());
         if (stratify is not null && !schema.Columns.Any(c => c.Name == stratify && !c.Ignored))
         {
             throw GureumException.Invalid("stratify", $"Version {number} has no column '{stratify}'.");
@@ -340,7 +338,7 @@ public static class DatasetsEndpoints
         }
         var latest = await db.DatasetVersions.AsNoTracking().Where(v => v.DatasetId == d.Id).OrderByDescending(v => v.Number).FirstOrDefaultAsync(ct)
             ?? throw new GureumException(ProblemCode.Conflict, "Appends are checked against the schema of the latest version; upload a first version.");
-        var schema = JsonSerializer.Deserialize<DatasetSchema>(latest.Schema, DatasetIngest.StoredJson)!;
+        var schema = latest.ReadSchema();
         var errors = AppendValidation.Validate(records, schema);
         if (errors.Count > 0)
         {
@@ -407,10 +405,6 @@ public static class DatasetsEndpoints
             Target = target.Length == 0 ? null : target, Limits = limits,
         };
     }
-
-    private static (DetectedFormat Format, DatasetSchema Schema) ReadSettings(DatasetVersion version) => (
-        JsonSerializer.Deserialize<DetectedFormat>(version.Format, DatasetIngest.StoredJson)!,
-        JsonSerializer.Deserialize<DatasetSchema>(version.Schema, DatasetIngest.StoredJson)!);
 
     private static string Format(object? value) => value switch
     {

@@ -8,7 +8,7 @@ namespace Gureum.Server.Infrastructure.Hosting;
 /// Runs before the silo and the web server start (it is registered first): applies migrations, removes temp files
 /// of dead writers, and creates the first admin key. Any host of the app — `gureum serve` or a test — goes through it.
 /// </summary>
-public sealed class StartupTasks(IServiceProvider services, IArtifactStore artifacts) : IHostedService
+public sealed class StartupTasks(IServiceProvider services, IArtifactStore artifacts, Microsoft.Extensions.Options.IOptions<GureumOptions> options) : IHostedService
 {
     /// <summary>The admin key created by this start, to be printed once; null when one already existed.</summary>
     public string? CreatedBootstrapKey { get; private set; }
@@ -19,14 +19,14 @@ public sealed class StartupTasks(IServiceProvider services, IArtifactStore artif
     public async Task StartAsync(CancellationToken ct)
     {
         await services.MigrateGureumDatabaseAsync(ct);
-        RestrictDataFiles(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<GureumOptions>>().Value.FullDataDirectory);
+        RestrictDataFiles(options.Value.FullDataDirectory);
         if (artifacts is LocalArtifactStore local)
         {
             local.RemoveAbandonedTempFiles(TimeSpan.FromHours(1));
         }
         CreatedBootstrapKey = await BootstrapKey.EnsureAsync(services, ct);
         BootstrapKeyWasGiven = CreatedBootstrapKey is not null &&
-            !string.IsNullOrEmpty(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<GureumOptions>>().Value.BootstrapKey);
+            !string.IsNullOrEmpty(options.Value.BootstrapKey);
     }
 
     public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
