@@ -1,0 +1,232 @@
+using Gureum.ML.Data;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Gureum.ML.Training;
+
+/// <summary>Metric names per task, their direction, and their computation from a scored view.</summary>
+internal static class Metrics
+{
+    private static readonly Dictionary<TrainingTask, string[]> Names = new()
+    {
+        [TrainingTask.Binary] = ["auc", "accuracy", "f1", "logLoss"],
+        [TrainingTask.Multiclass] = ["macroAccuracy", "microAccuracy", "logLoss"],
+        [TrainingTask.Regression] = ["rmse", "mae", "r2"],
+    };
+
+    public static string Resolve(TrainingTask task, string? requested)
+    {
+        var names = Names[task];
+        if (requested is null) return names[0];
+        var match = names.FirstOrDefault(n => string.Equals(n, requested, StringComparison.OrdinalIgnoreCase));
+        return match ?? throw new TrainingInputException("metric",
+            $"'{requested}' is not a {task.ToString().ToLowerInvariant()} metric; use one of {string.Join(", ", names)}.");
+    }
+
+    public static bool HigherIsBetter(string metric) => metric is not ("logLoss" or "rmse" or "mae");
+
+    /// <summary>True when <paramref name="a"/> is strictly better than <paramref name="b"/>.</summary>
+    public static bool Better(double a, double b, string metric) => HigherIsBetter(metric) ? a > b : a < b;
+
+    /// <summary>Scalar metrics of a model on a labelled view.</summary>
+    public static Dictionary<string, double> Compute(MLContext ml, ITransformer model, FeatureView view, FeatureState state) =>
+        Evaluate(ml, model, view, state, details: false).Metrics;
+
+    public sealed record Evaluation(Dictionary<string, double> Metrics, ConfusionMatrixReport? Confusion,
+        IReadOnlyList<CurvePoint>? Roc, IReadOnlyList<CurvePoint>? PrecisionRecall, ResidualSummary? Residuals);
+
+    public static Evaluation Evaluate(MLContext ml, ITransformer model, FeatureView view, FeatureState state, bool details)
+    {
+        var scored = model.Transform(view);
+        return state.Task switch
+        {
+            TrainingTask.Binary => Binary(scored, state, details),
+            TrainingTask.Multiclass => Multiclass(ml, scored, state, details),
+            _ => Regression(scored, details),
+        };
+    }
+
+    private static Evaluation Binary(IDataView scored, FeatureState state, bool details)
+    {
+        var labels = new List<bool>();
+        var scores = new List<float>();
+        var predicted = new List<bool>();
+        var probabilities = new List<float>();
+        var hasProbability = scored.Schema.GetColumnOrNull("Probability") is not null;
+        var columns = scored.Schema.Where(c => c.Name is FeatureView.Label or "Score" or "PredictedLabel" or "Probability");
+        using (var cursor = scored.GetRowCursor(columns))
+        {
+            var label = cursor.GetGetter<bool>(scored.Schema[FeatureView.Label]);
+            var score = cursor.GetGetter<float>(scored.Schema["Score"]);
+            var pred = cursor.GetGetter<bool>(scored.Schema["PredictedLabel"]);
+            var prob = hasProbability ? cursor.GetGetter<float>(scored.Schema["Probability"]) : null;
+            bool l = false, p = false;
+            float s = 0, q = 0;
+            while (cursor.MoveNext())
+            {
+                label(ref l);
+                score(ref s);
+                pred(ref p);
+                labels.Add(l);
+                scores.Add(float.IsNaN(s) ? float.MinValue : s);
+                predicted.Add(p);
+                if (prob is not null)
+                {
+                    prob(ref q);
+                    probabilities.Add(q);
+                }
+            }
+        }
+        long tp = 0, fp = 0, tn = 0, fn = 0;
+        for (var i = 0; i < labels.Count; i++)
+        {
+            if (predicted[i]) { if (labels[i]) tp++; else fp++; }
+            else { if (labels[i]) fn++; else tn++; }
+        }
+        var precision = tp + fp == 0 ? 0 : (double)tp / (tp + fp);
+        var recall = tp + fn == 0 ? 0 : (double)tp / (tp + fn);
+        var metrics = new Dictionary<string, double>
+        {
+            ["auc"] = Auc(labels, scores),
+            ["accuracy"] = labels.Count == 0 ? 0 : (double)(tp + tn) / labels.Count,
+            ["precision"] = precision,
+            ["recall"] = recall,
+            ["f1"] = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall),
+        };
+        if (hasProbability)
+        {
+            double loss = 0;
+            for (var i = 0; i < labels.Count; i++)
+            {
+                var pr = Math.Clamp(probabilities[i], 1e-15, 1 - 1e-15);
+                loss -= labels[i] ? Math.Log(pr) : Math.Log(1 - pr);
+            }
+            metrics["logLoss"] = labels.Count == 0 ? 0 : loss / labels.Count;
+        }
+        if (!details) return new Evaluation(metrics, null, null, null, null);
+        var classes = state.Classes!;
+        var negativeRecall = tn + fp == 0 ? 0 : (double)tn / (tn + fp);
+        var negativePrecision = tn + fn == 0 ? 0 : (double)tn / (tn + fn);
+        var confusion = new ConfusionMatrixReport(classes, [[tn, fp], [fn, tp]],
+        [
+            new ClassMetrics(classes[0], negativePrecision, negativeRecall, F1(negativePrecision, negativeRecall), tn + fp),
+            new ClassMetrics(classes[1], precision, recall, F1(precision, recall), tp + fn),
+        ]);
+        var (roc, pr2) = Curves(labels, scores);
+        return new Evaluation(metrics, confusion, roc, pr2, null);
+    }
+
+    private static double F1(double p, double r) => p + r == 0 ? 0 : 2 * p * r / (p + r);
+
+    /// <summary>Area under the ROC curve (Mann–Whitney U; tied scores count half).</summary>
+    internal static double Auc(IReadOnlyList<bool> labels, IReadOnlyList<float> scores)
+    {
+        var order = Enumerable.Range(0, labels.Count).OrderBy(i => scores[i]).ToArray();
+        double positives = labels.Count(l => l), negatives = labels.Count - positives;
+        if (positives == 0 || negatives == 0) return 0.5;
+        double rankSum = 0;
+        var i = 0;
+        while (i < order.Length)
+        {
+            var j = i;
+            while (j + 1 < order.Length && scores[order[j + 1]] == scores[order[i]]) j++;
+            var averageRank = (i + j) / 2.0 + 1;
+            for (var k = i; k <= j; k++)
+            {
+                if (labels[order[k]]) rankSum += averageRank;
+            }
+            i = j + 1;
+        }
+        return (rankSum - positives * (positives + 1) / 2) / (positives * negatives);
+    }
+
+    /// <summary>ROC (x: false positive rate, y: true positive rate) and precision–recall (x: recall, y: precision), ≤ 101 points each.</summary>
+    private static (IReadOnlyList<CurvePoint> Roc, IReadOnlyList<CurvePoint> Pr) Curves(IReadOnlyList<bool> labels, IReadOnlyList<float> scores)
+    {
+        var order = Enumerable.Range(0, labels.Count).OrderByDescending(i => scores[i]).ToArray();
+        double positives = Math.Max(1, labels.Count(l => l)), negatives = Math.Max(1, labels.Count - labels.Count(l => l));
+        var roc = new List<CurvePoint> { new(0, 0, double.PositiveInfinity) };
+        var pr = new List<CurvePoint>();
+        long tp = 0, fp = 0;
+        var step = Math.Max(1, order.Length / 100);
+        for (var k = 0; k < order.Length; k++)
+        {
+            if (labels[order[k]]) tp++; else fp++;
+            var last = k == order.Length - 1;
+            if (!last && (scores[order[k + 1]] == scores[order[k]] || (k + 1) % step != 0)) continue;
+            roc.Add(new CurvePoint(fp / negatives, tp / positives, scores[order[k]]));
+            pr.Add(new CurvePoint(tp / positives, (double)tp / (tp + fp), scores[order[k]]));
+        }
+        return (roc, pr);
+    }
+
+    private static Evaluation Multiclass(MLContext ml, IDataView scored, FeatureState state, bool details)
+    {
+        var m = ml.MulticlassClassification.Evaluate(scored, FeatureView.Label, "Score", "PredictedLabel");
+        var metrics = new Dictionary<string, double>
+        {
+            ["macroAccuracy"] = m.MacroAccuracy,
+            ["microAccuracy"] = m.MicroAccuracy,
+            ["logLoss"] = m.LogLoss,
+        };
+        if (!details) return new Evaluation(metrics, null, null, null, null);
+        var classes = state.Classes!;
+        var counts = m.ConfusionMatrix.Counts.Select(row => (IReadOnlyList<long>)[.. row.Select(c => (long)Math.Round(c))]).ToList();
+        var perClass = classes.Select((c, i) =>
+        {
+            var p = m.ConfusionMatrix.PerClassPrecision[i];
+            var r = m.ConfusionMatrix.PerClassRecall[i];
+            return new ClassMetrics(c, p, r, F1(p, r), counts[i].Sum());
+        }).ToList();
+        return new Evaluation(metrics, new ConfusionMatrixReport(classes, counts, perClass), null, null, null);
+    }
+
+    private static Evaluation Regression(IDataView scored, bool details)
+    {
+        var actual = new List<double>();
+        var predicted = new List<double>();
+        using (var cursor = scored.GetRowCursor(scored.Schema.Where(c => c.Name is FeatureView.Label or "Score")))
+        {
+            var label = cursor.GetGetter<float>(scored.Schema[FeatureView.Label]);
+            var score = cursor.GetGetter<float>(scored.Schema["Score"]);
+            float l = 0, s = 0;
+            while (cursor.MoveNext())
+            {
+                label(ref l);
+                score(ref s);
+                actual.Add(l);
+                predicted.Add(s);
+            }
+        }
+        var n = Math.Max(1, actual.Count);
+        var residuals = actual.Select((a, i) => a - predicted[i]).ToArray();
+        var mean = actual.Average();
+        var ssRes = residuals.Sum(r => r * r);
+        var ssTot = actual.Sum(a => (a - mean) * (a - mean));
+        var metrics = new Dictionary<string, double>
+        {
+            ["rmse"] = Math.Sqrt(ssRes / n),
+            ["mae"] = residuals.Sum(Math.Abs) / n,
+            ["r2"] = ssTot == 0 ? 0 : 1 - ssRes / ssTot,
+        };
+        if (!details) return new Evaluation(metrics, null, null, null, null);
+        var sorted = residuals.Order().ToArray();
+        double Q(double q) => sorted[(int)Math.Clamp(Math.Round(q * (sorted.Length - 1)), 0, sorted.Length - 1)];
+        var rMean = residuals.Average();
+        var std = Math.Sqrt(residuals.Sum(r => (r - rMean) * (r - rMean)) / n);
+        var (lo, hi) = (Q(0.01), Q(0.99));
+        var bins = new long[20];
+        var width = hi > lo ? (hi - lo) / bins.Length : 1;
+        foreach (var r in residuals)
+        {
+            bins[Math.Clamp((int)((r - lo) / width), 0, bins.Length - 1)]++;
+        }
+        var histogram = bins.Select((c, i) => new HistogramBin(lo + i * width, lo + (i + 1) * width, c)).ToList();
+        var every = Math.Max(1, actual.Count / 200);
+        var points = Enumerable.Range(0, actual.Count).Where(i => i % every == 0).Select(i => new CurvePoint(actual[i], predicted[i], 0)).ToList();
+        var summary = new ResidualSummary(rMean, std, metrics["mae"],
+            new Dictionary<string, double> { ["p05"] = Q(0.05), ["p25"] = Q(0.25), ["p50"] = Q(0.5), ["p75"] = Q(0.75), ["p95"] = Q(0.95) },
+            histogram, points);
+        return new Evaluation(metrics, null, null, null, summary);
+    }
+}

@@ -1,0 +1,148 @@
+using Gureum.ML.Data;
+
+namespace Gureum.ML.Training;
+
+/// <summary>
+/// What will be trained, decided from the dataset's schema and profile before any row is read: the task, the metric,
+/// and each raw column's featurization (or why it is dropped). Every problem is a <see cref="TrainingInputException"/>
+/// naming the request field, so a server can answer 400 before a job is queued.
+/// </summary>
+public sealed record TrainingPlan(
+    TrainingTask Task,
+    string Metric,
+    string Target,
+    ColumnType TargetType,
+    IReadOnlyList<ModelInput> Inputs,
+    IReadOnlyList<string> Dropped)
+{
+    public const int MinimumRows = 10;
+    public const int MaximumClasses = 200;
+    /// <summary>Categoricals with at most this many distinct values are one-hot encoded; above it they are hashed.</summary>
+    public const int OneHotLimit = 64;
+    public const int MaximumBudgetSeconds = 24 * 3600;
+
+    public static TrainingPlan Create(DatasetSchema schema, DatasetProfile profile, TrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.BudgetSeconds is < 1 or > MaximumBudgetSeconds)
+        {
+            throw new TrainingInputException("budgetSeconds", $"'budgetSeconds' must be between 1 and {MaximumBudgetSeconds} (24 hours); it was {options.BudgetSeconds}.");
+        }
+        if (options.TestFraction is < 0.05 or > 0.5)
+        {
+            throw new TrainingInputException("testFraction", "'testFraction' must be between 0.05 and 0.5.");
+        }
+        var columns = schema.Columns.ToDictionary(c => c.Name, StringComparer.Ordinal);
+        var profiles = profile.Columns.ToDictionary(c => c.Name, StringComparer.Ordinal);
+        if (string.IsNullOrWhiteSpace(options.Target))
+        {
+            throw new TrainingInputException("target", "'target' is required: the column to predict.");
+        }
+        if (!columns.TryGetValue(options.Target, out var target))
+        {
+            throw new TrainingInputException("target", $"The dataset has no column '{options.Target}'. Columns: {Names(schema.Columns.Select(c => c.Name))}.");
+        }
+        if (target.Ignored)
+        {
+            throw new TrainingInputException("target", $"Column '{target.Name}' is marked ignored in this version's schema; it cannot be the target.");
+        }
+        var targetProfile = profiles[target.Name];
+        var labelled = profile.RowCount - targetProfile.Missing;
+        if (labelled < MinimumRows)
+        {
+            throw new TrainingInputException("target",
+                $"Only {labelled} row(s) have a value in '{target.Name}'; training needs at least {MinimumRows}. Upload more rows.");
+        }
+        if (targetProfile.Distinct <= 1)
+        {
+            throw new TrainingInputException("target", $"Column '{target.Name}' has a single value in every row; there is nothing to predict. Choose another target.");
+        }
+        var task = options.Task ?? InferTask(target, targetProfile);
+        CheckTarget(task, target, targetProfile);
+        var metric = Metrics.Resolve(task, options.Metric);
+
+        foreach (var name in options.IgnoreColumns)
+        {
+            if (!columns.ContainsKey(name))
+            {
+                throw new TrainingInputException("ignoreColumns", $"'ignoreColumns' names '{name}', which is not a column of the dataset.");
+            }
+        }
+        var ignored = options.IgnoreColumns.ToHashSet(StringComparer.Ordinal);
+        var inputs = new List<ModelInput>();
+        var dropped = new List<string>();
+        foreach (var column in schema.Columns)
+        {
+            if (column.Name == target.Name) continue;
+            var p = profiles[column.Name];
+            string? reason = column.Ignored ? "ignored in the schema"
+                : ignored.Contains(column.Name) ? "ignored by the request"
+                : column.Type == ColumnType.Id ? "id-like (unique per row)"
+                : p.Distinct <= 1 ? "constant"
+                : null;
+            if (reason is not null)
+            {
+                dropped.Add($"{column.Name}: {reason}");
+                continue;
+            }
+            inputs.Add(new ModelInput(column.Name, column.Type, column.Type switch
+            {
+                ColumnType.Integer or ColumnType.Float or ColumnType.Boolean => "numeric",
+                ColumnType.Categorical => p.Distinct <= OneHotLimit && !p.DistinctIsEstimate ? "one-hot" : "hashed",
+                ColumnType.DateTime => "datetime",
+                _ => "text",
+            }));
+        }
+        if (inputs.Count == 0)
+        {
+            throw new TrainingInputException("ignoreColumns",
+                $"No feature columns are left to learn from ({string.Join("; ", dropped)}). Un-ignore at least one column.");
+        }
+        return new TrainingPlan(task, metric, target.Name, target.Type, inputs, dropped);
+    }
+
+    private static TrainingTask InferTask(ColumnSchema target, ColumnProfile p) => target.Type switch
+    {
+        ColumnType.Boolean => TrainingTask.Binary,
+        _ when p.Distinct == 2 => TrainingTask.Binary,
+        ColumnType.Categorical => TrainingTask.Multiclass,
+        ColumnType.Integer when p.Distinct <= 10 => TrainingTask.Multiclass,
+        ColumnType.Integer or ColumnType.Float => TrainingTask.Regression,
+        _ => TrainingTask.Multiclass,
+    };
+
+    private static void CheckTarget(TrainingTask task, ColumnSchema target, ColumnProfile p)
+    {
+        if (target.Type is ColumnType.Id or ColumnType.DateTime)
+        {
+            throw new TrainingInputException("target", $"Column '{target.Name}' is {Describe(target.Type)}; it cannot be a target. Choose a label or a numeric column.");
+        }
+        switch (task)
+        {
+            case TrainingTask.Regression when target.Type is not (ColumnType.Integer or ColumnType.Float):
+                throw new TrainingInputException("task", $"Regression needs a numeric target; '{target.Name}' is {Describe(target.Type)}. Use task 'binary' or 'multiclass'.");
+            case TrainingTask.Binary when p.Distinct != 2:
+                throw new TrainingInputException("task", $"Binary classification needs exactly 2 classes; '{target.Name}' has {p.Distinct}. Use task 'multiclass'{(target.Type is ColumnType.Integer or ColumnType.Float ? " or 'regression'" : "")}.");
+            case TrainingTask.Multiclass when p.Distinct > MaximumClasses || p.DistinctIsEstimate:
+                throw new TrainingInputException("target",
+                    $"'{target.Name}' has {(p.DistinctIsEstimate ? "about " : "")}{p.Distinct} distinct values; classification supports at most {MaximumClasses} classes. " +
+                    (target.Type is ColumnType.Integer or ColumnType.Float ? "Use task 'regression'." : "Choose a coarser target."));
+        }
+    }
+
+    private static string Describe(ColumnType type) => type switch
+    {
+        ColumnType.Id => "id-like (unique per row)",
+        ColumnType.DateTime => "a date/time",
+        ColumnType.Text => "free text",
+        _ => type.ToString().ToLowerInvariant(),
+    };
+
+    private static string Names(IEnumerable<string> names)
+    {
+        var list = names.ToList();
+        return string.Join(", ", list.Take(20).Select(n => $"'{n}'")) + (list.Count > 20 ? $" and {list.Count - 20} more" : "");
+    }
+}

@@ -1,0 +1,111 @@
+using System.Text.Json;
+using Gureum.ML.Training;
+
+namespace Gureum.ML.Tests.Training;
+
+public sealed class AutoMLTests
+{
+    [Fact]
+    public async Task Titanic_binary_search_finds_a_good_model_explains_it_and_predicts_raw_rows()
+    {
+        // 'alive' restates the target: ignored, as a user would after the profile's leakage warning.
+        var options = new TrainingOptions { Target = "survived", IgnoreColumns = ["alive"], BudgetSeconds = 20, Seed = 3 };
+        var (outcome, trials) = await TrainingHarness.TrainFileAsync("titanic.csv", options);
+        var report = outcome.Report;
+
+        Assert.Equal(TrainingTask.Binary, report.Task);
+        Assert.Equal("auc", report.Metric);
+        Assert.Equal("5-fold cross-validation", report.Validation);
+        Assert.True(report.TestMetrics["auc"] > 0.8, $"test AUC {report.TestMetrics["auc"]}");
+        Assert.True(report.DurationSeconds < options.BudgetSeconds + 5, $"took {report.DurationSeconds:F1}s for a {options.BudgetSeconds}s budget");
+        // Every trainer for the task ran with its defaults first, and the leaderboard holds every trial.
+        Assert.Equal(["lightGbm", "fastTree", "fastForest", "sdca", "lbfgs"], trials.Where(t => t.Stage == "default").Select(t => t.Trainer));
+        Assert.Equal(report.Trials, trials.Count);
+        Assert.All(trials.Where(t => t.Status == "succeeded"), t => Assert.InRange(t.Metrics["auc"], 0.5, 1));
+        Assert.Equal(trials.Where(t => t.Score is not null).Max(t => t.Score), report.Best.Score);
+        // The test split: 20% of 891 rows, stratified.
+        Assert.Equal(178, report.TestRows);
+        Assert.Equal(891 - 178, report.TrainRows);
+        Assert.NotNull(report.ConfusionMatrix);
+        Assert.Equal(178, report.ConfusionMatrix!.Counts.Sum(r => r.Sum()));
+        Assert.True(report.Roc!.Count > 10);
+        // Importance is on raw columns; sex (or its restatements who/adult_male) leads.
+        Assert.Contains(report.FeatureImportance[0].Column, new[] { "sex", "who", "adult_male", "pclass", "class", "fare" });
+        Assert.Contains(report.FeatureImportance, f => f.Column == "age");
+        Assert.Contains("alive: ignored by the request", report.DroppedColumns);
+
+        var model = outcome.Model;
+        using var saved = new MemoryStream();
+        model.Save(saved);
+        saved.Position = 0;
+        var loaded = TrainedModel.Load(saved);
+        var rows = loaded.RowsFromJson(JsonDocument.Parse("""
+            [{"pclass": 1, "sex": "female", "age": 29, "fare": 211.3, "embarked": "S", "class": "First", "who": "woman", "adult_male": false, "alone": true, "sibsp": 0, "parch": 0, "embark_town": "Southampton", "deck": "B"},
+             {"pclass": 3, "sex": "male", "age": 40, "fare": 7.9, "class": "Third", "who": "man", "adult_male": true, "alone": true}]
+            """).RootElement, 100);
+        var predictions = loaded.Predict(rows, explain: loaded.SupportsContributions);
+        Assert.Equal("1", predictions[0].Label);
+        Assert.Equal("0", predictions[1].Label);
+        var original = model.Predict(rows);
+        Assert.Equal(original.Select(p => p.Score), predictions.Select(p => p.Score));
+        if (loaded.SupportsContributions)
+        {
+            Assert.Equal(loaded.Signature.Inputs.Select(i => i.Name).Order(), predictions[0].Contributions!.Keys.Order());
+        }
+    }
+
+    [Fact]
+    public async Task Penguins_multiclass_reaches_high_accuracy_with_class_probabilities()
+    {
+        var (outcome, _) = await TrainingHarness.TrainFileAsync("penguins.csv", new TrainingOptions { Target = "species", BudgetSeconds = 15 });
+        var report = outcome.Report;
+        Assert.Equal(TrainingTask.Multiclass, report.Task);
+        Assert.True(report.TestMetrics["microAccuracy"] > 0.93, $"accuracy {report.TestMetrics["microAccuracy"]}");
+        Assert.Equal(["Adelie", "Chinstrap", "Gentoo"], report.Signature.Classes);
+        Assert.Equal(3, report.ConfusionMatrix!.Counts.Count);
+        var rows = outcome.Model.RowsFromJson(JsonDocument.Parse("""
+            [{"island": "Biscoe", "bill_length_mm": 47.5, "bill_depth_mm": 15.0, "flipper_length_mm": 218, "body_mass_g": 4950, "sex": "MALE"}]
+            """).RootElement, 10);
+        var prediction = outcome.Model.Predict(rows).Single();
+        Assert.Equal("Gentoo", prediction.Label);
+        Assert.Equal(1.0, prediction.Probabilities!.Values.Sum(), 3);
+    }
+
+    [Fact]
+    public async Task Diamonds_regression_with_manual_trainer_reports_residuals()
+    {
+        var options = new TrainingOptions
+        {
+            Target = "price", Trainer = "lightGbm", BudgetSeconds = 60,
+            Hyperparameters = new Dictionary<string, double> { ["numberOfIterations"] = 200, ["numberOfLeaves"] = 63 },
+        };
+        var (outcome, trials) = await TrainingHarness.TrainFileAsync("diamonds.csv", options);
+        var report = outcome.Report;
+        Assert.Equal(TrainingTask.Regression, report.Task);
+        Assert.Equal("20% holdout", report.Validation);
+        var trial = Assert.Single(trials);
+        Assert.Equal("manual", trial.Stage);
+        Assert.Equal(200, trial.Hyperparameters["numberOfIterations"]);
+        Assert.True(report.TestMetrics["r2"] > 0.97, $"R² {report.TestMetrics["r2"]}");
+        Assert.InRange(report.TestMetrics["rmse"], 300, 700);
+        Assert.NotNull(report.Residuals);
+        Assert.Equal(report.TestRows, report.Residuals!.Histogram.Sum(b => b.Count));
+        Assert.Equal("carat", report.FeatureImportance.Take(2).Select(f => f.Column).Intersect(["carat", "y", "x"]).Any() ? "carat" : report.FeatureImportance[0].Column);
+        Assert.True(outcome.Model.SupportsContributions);
+    }
+
+    [Fact]
+    public async Task Same_data_seed_and_patience_give_the_same_trials_and_best_trainer()
+    {
+        // A patience-bound search does not depend on the machine's speed, so its sequence must repeat exactly.
+        var options = new TrainingOptions { Target = "species", BudgetSeconds = 600, Seed = 11, Patience = 3 };
+        var (first, firstTrials) = await TrainingHarness.TrainFileAsync("iris.csv", options);
+        var (second, secondTrials) = await TrainingHarness.TrainFileAsync("iris.csv", options);
+        Assert.Equal(firstTrials.Select(t => (t.Trainer, Json(t.Hyperparameters), t.Score)), secondTrials.Select(t => (t.Trainer, Json(t.Hyperparameters), t.Score)));
+        Assert.Equal(first.Report.Best.Trainer, second.Report.Best.Trainer);
+        Assert.Equal(first.Report.TestMetrics, second.Report.TestMetrics);
+        Assert.StartsWith("no improvement in 3 trials", first.Report.StopReason);
+    }
+
+    private static string Json(IReadOnlyDictionary<string, double> hp) => JsonSerializer.Serialize(hp.OrderBy(p => p.Key));
+}
