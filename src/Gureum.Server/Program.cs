@@ -2,6 +2,7 @@ using Gureum.Server.Features.Datasets;
 using Gureum.Server.Features.Jobs;
 using Gureum.Server.Features.Keys;
 using Gureum.Server.Features.Projects;
+using Gureum.Server.Features.Training;
 using Gureum.Server.Infrastructure.Hosting;
 
 // Content root beside the binary: appsettings.json is found whatever the working directory.
@@ -9,6 +10,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 builder.AddGureumInfrastructure(args);
 builder.Services.AddJobs();
 builder.Services.AddDatasets();
+builder.Services.AddTraining();
 
 var app = builder.Build();
 app.UseGureumInfrastructure();
@@ -16,6 +18,7 @@ app.MapProjects();
 app.MapKeys();
 app.MapJobs();
 app.MapDatasets();
+app.MapTraining();
 await app.RunGureumAsync();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>

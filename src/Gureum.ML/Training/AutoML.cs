@@ -114,9 +114,7 @@ public static class AutoML
         var validation = folds.Count > 1 ? $"{folds.Count}-fold cross-validation" : "20% holdout";
 
         // The search.
-        var specs = options.Trainer is { } manual
-            ? [Trainers.Find(task, manual) ?? throw new TrainingInputException("trainer", $"Unknown trainer '{manual}' for {Lower(task)}; use one of {string.Join(", ", Trainers.For(task).Select(t => t.Name))}.")]
-            : Trainers.For(task);
+        var specs = options.Trainer is { } manual ? [TrainingPlan.ManualTrainer(task, manual)] : Trainers.For(task);
         var metric = plan.Metric;
         var history = priorTrials.ToList();
         var rng = new Random(options.Seed);
@@ -154,17 +152,7 @@ public static class AutoML
         if (options.Trainer is not null)
         {
             var spec = specs[0];
-            var hp = spec.Defaults(task);
-            foreach (var (name, value) in options.Hyperparameters ?? new Dictionary<string, double>())
-            {
-                var h = spec.SpaceFor(task).FirstOrDefault(x => string.Equals(x.Name, name, StringComparison.OrdinalIgnoreCase))
-                    ?? throw new TrainingInputException($"hyperparameters.{name}", $"{spec.Name} has no hyperparameter '{name}'; it has {string.Join(", ", spec.SpaceFor(task).Select(x => x.Name))}.");
-                if (value < h.Min || value > h.Max)
-                {
-                    throw new TrainingInputException($"hyperparameters.{name}", $"'{name}' must be between {h.Min} and {h.Max}; it was {value}.");
-                }
-                hp[h.Name] = h.Clamp(value);
-            }
+            var hp = TrainingPlan.ManualHyperparameters(spec, task, options);
             if (history.Count == 0) await Run(spec, hp, "manual");
             stopReason = "manual mode: one configuration";
         }
@@ -282,8 +270,6 @@ public static class AutoML
 
     private static string Preview(IReadOnlyList<string>? classes) =>
         classes is null ? "" : string.Join(", ", classes.Take(5).Select(c => $"'{c}'")) + (classes.Count > 5 ? ", ..." : "");
-
-    private static string Lower(TrainingTask task) => task.ToString().ToLowerInvariant();
 
     private static Task Report(TrainingCallbacks callbacks, double percent, string message) =>
         callbacks.OnProgress?.Invoke(Math.Clamp(percent, 0, 100), message) ?? Task.CompletedTask;

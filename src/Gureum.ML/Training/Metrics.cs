@@ -38,12 +38,18 @@ internal static class Metrics
     public static Evaluation Evaluate(MLContext ml, ITransformer model, FeatureView view, FeatureState state, bool details)
     {
         var scored = model.Transform(view);
-        return state.Task switch
+        var evaluation = state.Task switch
         {
             TrainingTask.Binary => Binary(scored, state, details),
             TrainingTask.Multiclass => Multiclass(ml, scored, state, details),
             _ => Regression(scored, details),
         };
+        // A degenerate model (e.g. constant scores, infinite log-loss) must not poison JSON or comparisons.
+        foreach (var (name, value) in evaluation.Metrics.Where(m => !double.IsFinite(m.Value)).ToList())
+        {
+            evaluation.Metrics[name] = HigherIsBetter(name) ? 0 : double.MaxValue;
+        }
+        return evaluation;
     }
 
     private static Evaluation Binary(IDataView scored, FeatureState state, bool details)
@@ -145,7 +151,7 @@ internal static class Metrics
     {
         var order = Enumerable.Range(0, labels.Count).OrderByDescending(i => scores[i]).ToArray();
         double positives = Math.Max(1, labels.Count(l => l)), negatives = Math.Max(1, labels.Count - labels.Count(l => l));
-        var roc = new List<CurvePoint> { new(0, 0, double.PositiveInfinity) };
+        var roc = new List<CurvePoint> { new(0, 0, order.Length == 0 ? 0 : scores[order[0]]) };
         var pr = new List<CurvePoint>();
         long tp = 0, fp = 0;
         var step = Math.Max(1, order.Length / 100);

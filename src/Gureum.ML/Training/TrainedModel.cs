@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Gureum.ML.Data;
 using Gureum.ML.Data.Internal;
 using Microsoft.ML;
+using Microsoft.ML.Calibrators;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers;
 
@@ -61,12 +62,39 @@ public sealed class TrainedModel
         var empty = new FeatureView(new FeatureTable(manifest.State.Inputs), manifest.State, [], withLabel: false);
         var featurized = model.GetOutputSchema(empty.Schema);
         _slotInputs = Featurizer.SlotInputs(manifest.State, featurized);
-        if (model is TransformerChain<ITransformer> chain && chain.LastTransformer is ISingleFeaturePredictionTransformer<ICalculateFeatureContribution> predictor
-            && manifest.State.Task != TrainingTask.Multiclass)
+        if (manifest.State.Task != TrainingTask.Multiclass && model is TransformerChain<ITransformer> chain)
         {
-            _contributions = _ml.Transforms.CalculateFeatureContribution(predictor, _slotInputs.Length, _slotInputs.Length, normalize: false)
-                .Fit(model.Transform(empty));
+            _contributions = ContributionCalculator(ml, chain.LastTransformer, _slotInputs.Length)?.Fit(model.Transform(empty));
         }
+    }
+
+    /// <summary>
+    /// ML.NET's feature contributions for tree and linear models. Calibrated binary models (a score model wrapped with a
+    /// Platt calibrator) need the generic overload, whose type arguments are only known at run time.
+    /// </summary>
+    private static IEstimator<ITransformer>? ContributionCalculator(MLContext ml, ITransformer predictor, int slots)
+    {
+        if (predictor is ISingleFeaturePredictionTransformer<ICalculateFeatureContribution> direct)
+        {
+            return ml.Transforms.CalculateFeatureContribution(direct, slots, slots, normalize: false);
+        }
+        for (var t = predictor.GetType().GetProperty("Model")?.GetValue(predictor)?.GetType(); t is not null; t = t.BaseType)
+        {
+            if (!t.IsGenericType || t.GetGenericTypeDefinition() != typeof(CalibratedModelParametersBase<,>)) continue;
+            var args = t.GetGenericArguments();
+            if (!typeof(ICalculateFeatureContribution).IsAssignableFrom(args[0])) return null;
+            var method = typeof(ExplainabilityCatalog).GetMethods()
+                .Single(m => m.Name == nameof(ExplainabilityCatalog.CalculateFeatureContribution) && m.IsGenericMethodDefinition);
+            try
+            {
+                return (IEstimator<ITransformer>?)method.MakeGenericMethod(args).Invoke(null, [ml.Transforms, predictor, slots, slots, false]);
+            }
+            catch (ArgumentException)
+            {
+                return null; // the transformer is typed with a different model interface: no contributions
+            }
+        }
+        return null;
     }
 
     public ModelSignature Signature => _manifest.Signature;

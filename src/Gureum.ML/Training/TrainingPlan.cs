@@ -2,6 +2,10 @@ using Gureum.ML.Data;
 
 namespace Gureum.ML.Training;
 
+public sealed record HyperparameterInfo(string Name, double Min, double Max, double Default, bool LogScale, bool Integer);
+
+public sealed record TrainerInfo(string Name, IReadOnlyList<HyperparameterInfo> Hyperparameters);
+
 /// <summary>
 /// What will be trained, decided from the dataset's schema and profile before any row is read: the task, the metric,
 /// and each raw column's featurization (or why it is dropped). Every problem is a <see cref="TrainingInputException"/>
@@ -100,7 +104,41 @@ public sealed record TrainingPlan(
             throw new TrainingInputException("ignoreColumns",
                 $"No feature columns are left to learn from ({string.Join("; ", dropped)}). Un-ignore at least one column.");
         }
+        if (options.Trainer is { } manual)
+        {
+            ManualHyperparameters(ManualTrainer(task, manual), task, options);
+        }
+        else if (options.Hyperparameters is { Count: > 0 })
+        {
+            throw new TrainingInputException("hyperparameters", "'hyperparameters' needs 'trainer' (manual mode); without a trainer the search chooses them.");
+        }
         return new TrainingPlan(task, metric, target.Name, target.Type, inputs, dropped);
+    }
+
+    /// <summary>The trainers the search uses for a task, with their hyperparameters' ranges and defaults.</summary>
+    public static IReadOnlyList<TrainerInfo> TrainersFor(TrainingTask task) =>
+        [.. Trainers.For(task).Select(t => new TrainerInfo(t.Name, [.. t.SpaceFor(task).Select(h => new HyperparameterInfo(h.Name, h.Min, h.Max, h.Default, h.Log, h.Integer))]))];
+
+    internal static TrainerSpec ManualTrainer(TrainingTask task, string name) =>
+        Trainers.Find(task, name) ?? throw new TrainingInputException("trainer",
+            $"Unknown trainer '{name}' for {task.ToString().ToLowerInvariant()}; use one of {string.Join(", ", Trainers.For(task).Select(t => t.Name))}.");
+
+    /// <summary>The trainer's defaults with the request's values on top, each checked against its range.</summary>
+    internal static Dictionary<string, double> ManualHyperparameters(TrainerSpec spec, TrainingTask task, TrainingOptions options)
+    {
+        var space = spec.SpaceFor(task);
+        var hp = spec.Defaults(task);
+        foreach (var (name, value) in options.Hyperparameters ?? new Dictionary<string, double>())
+        {
+            var h = space.FirstOrDefault(x => string.Equals(x.Name, name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new TrainingInputException($"hyperparameters.{name}", $"{spec.Name} has no hyperparameter '{name}'; it has {string.Join(", ", space.Select(x => x.Name))}.");
+            if (double.IsNaN(value) || value < h.Min || value > h.Max)
+            {
+                throw new TrainingInputException($"hyperparameters.{name}", $"'{name}' must be between {h.Min} and {h.Max}; it was {value}.");
+            }
+            hp[h.Name] = h.Clamp(value);
+        }
+        return hp;
     }
 
     private static TrainingTask InferTask(ColumnSchema target, ColumnProfile p) => target.Type switch
@@ -118,6 +156,10 @@ public sealed record TrainingPlan(
         if (target.Type is ColumnType.Id or ColumnType.DateTime)
         {
             throw new TrainingInputException("target", $"Column '{target.Name}' is {Describe(target.Type)}; it cannot be a target. Choose a label or a numeric column.");
+        }
+        if (target.Type == ColumnType.Text && p.Distinct * 2 > p.Count)
+        {
+            throw new TrainingInputException("target", $"Column '{target.Name}' is free text ({p.Distinct} distinct values in {p.Count} rows); it cannot be a class label. Choose a categorical or numeric column.");
         }
         switch (task)
         {

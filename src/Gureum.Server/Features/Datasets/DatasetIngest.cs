@@ -148,17 +148,7 @@ public sealed class DatasetIngest(GureumDbFactory dbFactory, IArtifactStore arti
     }
 
     /// <summary>Deletes blobs that no version references any more (blobs are shared by content, so check first).</summary>
-    public async Task ReleaseBlobsAsync(IEnumerable<string> digests)
-    {
-        await using var db = dbFactory.Create();
-        foreach (var sha256 in digests.Distinct())
-        {
-            if (!await db.DatasetVersions.AnyAsync(v => v.Sha256 == sha256))
-            {
-                artifacts.Delete(sha256);
-            }
-        }
-    }
+    public Task ReleaseBlobsAsync(IEnumerable<string> digests) => BlobReferences.ReleaseAsync(dbFactory, artifacts, digests);
 
     private Task ForgetBlobAsync(string sha256) => ReleaseBlobsAsync([sha256]);
 

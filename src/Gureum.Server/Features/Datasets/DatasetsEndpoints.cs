@@ -139,6 +139,7 @@ public static class DatasetsEndpoints
     private static async Task<NoContent> Delete(ProjectScope scope, string dataset, GureumDb db, DatasetIngest ingest, CancellationToken ct)
     {
         var d = await FindAsync(db, scope, dataset, ct);
+        await RefuseIfTrainedOnAsync(db, scope, d.Id, null, ct);
         var blobs = await db.DatasetVersions.Where(v => v.DatasetId == d.Id).Select(v => v.Sha256).ToListAsync(ct);
         await db.Datasets.Where(x => x.Id == d.Id && x.ProjectId == scope.ProjectId).ExecuteDeleteAsync(ct);
         await ingest.ReleaseBlobsAsync(blobs);
@@ -320,6 +321,7 @@ public static class DatasetsEndpoints
     private static async Task<NoContent> DeleteVersion(ProjectScope scope, string dataset, int number, GureumDb db, DatasetIngest ingest, CancellationToken ct)
     {
         var version = await FindVersionAsync(db, await FindAsync(db, scope, dataset, ct), number, ct);
+        await RefuseIfTrainedOnAsync(db, scope, version.DatasetId, version, ct);
         await db.DatasetVersions.Where(v => v.Id == version.Id && v.ProjectId == scope.ProjectId).ExecuteDeleteAsync(ct);
         await ingest.ReleaseBlobsAsync([version.Sha256]);
         return TypedResults.NoContent();
@@ -414,6 +416,21 @@ public static class DatasetsEndpoints
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
     };
+
+    /// <summary>Versions that trained a model stay: the model's lineage and retraining need its data (409 names the training jobs).</summary>
+    private static async Task RefuseIfTrainedOnAsync(GureumDb db, ProjectScope scope, string datasetId, DatasetVersion? version, CancellationToken ct)
+    {
+        var users = await db.TrainingJobs.AsNoTracking()
+            .Where(t => t.ProjectId == scope.ProjectId && t.DatasetId == datasetId
+                && (version == null || t.DatasetVersionId == version.Id || t.TestVersionId == version.Id))
+            .OrderBy(t => t.Id).Select(t => t.Id).Take(5).ToListAsync(ct);
+        if (users.Count > 0)
+        {
+            var what = version is null ? "This dataset" : $"Version {version.Number}";
+            throw new GureumException(ProblemCode.Conflict,
+                $"{what} trained model(s) of training job(s) {string.Join(", ", users.Select(u => $"'{u}'"))}. Delete those training jobs first (DELETE .../training-jobs/{{id}}).");
+        }
+    }
 
     internal static async Task<Dataset> FindAsync(GureumDb db, ProjectScope scope, string reference, CancellationToken ct) =>
         await db.Datasets.AsNoTracking().FirstOrDefaultAsync(d => d.ProjectId == scope.ProjectId && (d.Id == reference || d.Name == reference), ct)

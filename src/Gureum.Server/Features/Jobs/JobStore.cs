@@ -13,7 +13,8 @@ public sealed class JobStore(GureumDbFactory dbFactory, TimeProvider clock, JobS
 {
     public DateTimeOffset Now => clock.GetUtcNow();
 
-    public async Task<Job> CreateAsync(string projectId, string kind, JsonElement? input, CancellationToken ct)
+    /// <param name="alsoAdd">Adds rows that must commit together with the job (a capability's own record of it).</param>
+    public async Task<Job> CreateAsync(string projectId, string kind, JsonElement? input, CancellationToken ct, Action<GureumDb, Job>? alsoAdd = null)
     {
         var job = new Job
         {
@@ -23,6 +24,7 @@ public sealed class JobStore(GureumDbFactory dbFactory, TimeProvider clock, JobS
         await using var db = dbFactory.Create();
         db.Jobs.Add(job);
         db.JobEvents.Add(StatusEvent(job, 1));
+        alsoAdd?.Invoke(db, job);
         await db.SaveChangesAsync(ct);
         return job;
     }

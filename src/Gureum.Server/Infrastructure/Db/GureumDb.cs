@@ -2,6 +2,7 @@ using Gureum.Server.Features.Datasets;
 using Gureum.Server.Features.Jobs;
 using Gureum.Server.Features.Keys;
 using Gureum.Server.Features.Projects;
+using Gureum.Server.Features.Training;
 using Gureum.Server.Infrastructure.Idempotency;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
@@ -23,6 +24,8 @@ public abstract class GureumDb(DbContextOptions options) : DbContext(options)
     public DbSet<Dataset> Datasets => Set<Dataset>();
     public DbSet<DatasetVersion> DatasetVersions => Set<DatasetVersion>();
     public DbSet<DatasetAppend> DatasetAppends => Set<DatasetAppend>();
+    public DbSet<TrainingJob> TrainingJobs => Set<TrainingJob>();
+    public DbSet<TrainingTrial> TrainingTrials => Set<TrainingTrial>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(GureumDb).Assembly);

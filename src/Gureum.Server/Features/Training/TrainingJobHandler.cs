@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Text.Json;
+using Gureum.ML.Data;
+using Gureum.ML.Training;
+using Gureum.Server.Features.Datasets;
+using Gureum.Server.Features.Jobs;
+using Gureum.Server.Infrastructure.Artifacts;
+using Gureum.Server.Infrastructure.Db;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gureum.Server.Features.Training;
+
+/// <summary>
+/// <c>training</c>: reads the dataset version's rows, runs the AutoML search and stores the best model. Each finished
+/// trial is a row at once (the live leaderboard) and an event on the job's stream. After a restart the trials already
+/// recorded count: the search resumes with what is left of the budget instead of starting over.
+/// </summary>
+internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactStore artifacts, TimeProvider clock) : IJobHandler
+{
+    public const string JobKind = "training";
+    private const long MaxModelBytes = 2L * 1024 * 1024 * 1024;
+
+    public string Kind => JobKind;
+    public bool UserSubmittable => false;
+
+    public string? Validate(JsonElement? input) => null;
+
+    public async Task<JsonElement?> RunAsync(JobContext context, CancellationToken ct)
+    {
+        TrainingJob training;
+        DatasetVersion version;
+        DatasetVersion? testVersion;
+        List<TrainingTrial> prior;
+        await using (var db = dbFactory.Create())
+        {
+            training = await db.TrainingJobs.AsNoTracking().FirstOrDefaultAsync(t => t.Id == context.JobId, ct)
+                ?? throw new JobFailedException("The training request behind this job is gone.");
+            version = await db.DatasetVersions.AsNoTracking().FirstOrDefaultAsync(v => v.Id == training.DatasetVersionId, ct)
+                ?? throw new JobFailedException($"Version {training.VersionNumber} of the dataset was deleted before training could read it.");
+            testVersion = training.TestVersionId is null ? null
+                : await db.DatasetVersions.AsNoTracking().FirstOrDefaultAsync(v => v.Id == training.TestVersionId, ct)
+                    ?? throw new JobFailedException($"Test version {training.TestVersionNumber} of the dataset was deleted before training could read it.");
+            prior = await db.TrainingTrials.AsNoTracking().Where(t => t.TrainingJobId == training.Id).OrderBy(t => t.Number).ToListAsync(ct);
+        }
+        var options = TrainingRequests.ToOptions(JsonSerializer.Deserialize<TrainingRequest>(training.Request, DatasetIngest.StoredJson)!);
+        var schema = version.ReadSchema();
+        var profile = JsonSerializer.Deserialize<DatasetProfile>(version.Profile, DatasetIngest.StoredJson)!;
+        TrainingPlan plan;
+        try
+        {
+            plan = TrainingPlan.Create(schema, profile, options);
+        }
+        catch (TrainingInputException e)
+        {
+            throw new JobFailedException(e.Message);
+        }
+
+        await context.ReportProgressAsync(0, $"reading {version.RowCount:N0} rows of version {version.Number}");
+        await using var trainStream = artifacts.OpenRead(version.Sha256);
+        await using var testStream = testVersion is null ? null : artifacts.OpenRead(testVersion.Sha256);
+        var data = await TrainingData.LoadAsync(plan,
+            DatasetReader.ReadRowsAsync(trainStream, version.ReadFormat(), schema, ct),
+            testStream is null ? null : DatasetReader.ReadRowsAsync(testStream, testVersion!.ReadFormat(), schema, ct), ct);
+        if (prior.Count > 0)
+        {
+            await context.LogAsync($"resuming: {prior.Count} trial(s) from earlier attempts count toward the budget");
+        }
+
+        TrainingOutcome outcome;
+        try
+        {
+            outcome = await AutoML.RunAsync(plan, options, data, [.. prior.Select(ToResult)], prior.Sum(t => t.DurationSeconds), new TrainingCallbacks
+            {
+                OnTrial = trial => RecordTrialAsync(context, training, trial, plan.Metric),
+                OnProgress = (percent, message) => context.ReportProgressAsync(percent, message),
+            }, ct);
+        }
+        catch (Exception e) when (e is TrainingInputException or TrainingFailedException)
+        {
+            throw new JobFailedException(e.Message);
+        }
+
+        var bundle = new MemoryStream();
+        outcome.Model.Save(bundle);
+        bundle.Position = 0;
+        var stored = await artifacts.PutAsync(bundle, MaxModelBytes, ct);
+        var report = outcome.Report;
+        var testScore = report.TestMetrics[report.Metric];
+        await using (var db = dbFactory.Create())
+        {
+            await db.TrainingJobs.Where(t => t.Id == training.Id).ExecuteUpdateAsync(s => s
+                .SetProperty(t => t.Report, JsonSerializer.Serialize(report, DatasetIngest.StoredJson))
+                .SetProperty(t => t.ModelSha256, stored.Sha256)
+                .SetProperty(t => t.ModelSizeBytes, stored.Length)
+                .SetProperty(t => t.BestTrainer, report.Best.Trainer)
+                .SetProperty(t => t.TestScore, testScore), ct);
+        }
+        return JsonSerializer.SerializeToElement(new
+        {
+            trainer = report.Best.Trainer,
+            metric = report.Metric,
+            testScore,
+            trials = report.Trials,
+            stopReason = report.StopReason,
+            modelSha256 = stored.Sha256,
+        }, DatasetIngest.StoredJson);
+    }
+
+    private async Task RecordTrialAsync(JobContext context, TrainingJob training, TrialResult trial, string metric)
+    {
+        await using (var db = dbFactory.Create())
+        {
+            db.TrainingTrials.Add(new TrainingTrial
+            {
+                TrainingJobId = training.Id,
+                ProjectId = training.ProjectId,
+                Number = trial.Number,
+                Attempt = context.Attempt,
+                Trainer = trial.Trainer,
+                Stage = trial.Stage,
+                Hyperparameters = JsonSerializer.Serialize(trial.Hyperparameters),
+                Metrics = JsonSerializer.Serialize(trial.Metrics),
+                Score = trial.Score,
+                DurationSeconds = trial.DurationSeconds,
+                Status = trial.Status,
+                Error = trial.Error is { Length: > 2000 } e ? e[..2000] : trial.Error,
+                FinishedAt = clock.GetUtcNow(),
+            });
+            await db.SaveChangesAsync();
+        }
+        var score = trial.Score is { } s ? s.ToString("G5", CultureInfo.InvariantCulture) : trial.Status;
+        await context.LogAsync($"trial {trial.Number}: {trial.Trainer} ({trial.Stage}) {metric}={score} in {trial.DurationSeconds:F1}s");
+    }
+
+    internal static TrialResult ToResult(TrainingTrial t) => new(
+        t.Number, t.Trainer,
+        JsonSerializer.Deserialize<Dictionary<string, double>>(t.Hyperparameters)!,
+        JsonSerializer.Deserialize<Dictionary<string, double>>(t.Metrics)!,
+        t.Score, t.DurationSeconds, t.Status, t.Error, t.Stage);
+}
