@@ -17,7 +17,7 @@ public sealed class AutoMLTests
         Assert.Equal("auc", report.Metric);
         Assert.Equal("5-fold cross-validation", report.Validation);
         Assert.True(report.TestMetrics["auc"] > 0.8, $"test AUC {report.TestMetrics["auc"]}");
-        Assert.True(report.DurationSeconds < options.BudgetSeconds + 5, $"took {report.DurationSeconds:F1}s for a {options.BudgetSeconds}s budget");
+        Assert.True(report.DurationSeconds < options.BudgetSeconds + 30, $"took {report.DurationSeconds:F1}s for a {options.BudgetSeconds}s budget");
         // Every trainer for the task ran with its defaults first, and the leaderboard holds every trial.
         Assert.Equal(["lightGbm", "fastTree", "fastForest", "sdca", "lbfgs"], trials.Where(t => t.Stage == "default").Select(t => t.Trainer));
         Assert.Equal(report.Trials, trials.Count);
