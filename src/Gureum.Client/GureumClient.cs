@@ -306,6 +306,42 @@ public sealed class GureumClient : IDisposable
     // ---- health ----
 
     /// <summary>Readiness; answers the report for 200 (ready) and 503 (not ready) alike.</summary>
+    // ---- training ----
+
+    public Task<TrainingJob> SubmitTrainingAsync(string project, TrainingSubmission request, CancellationToken ct = default) =>
+        SendAsync<TrainingJob>(HttpMethod.Post, ProjectPath(project, "training-jobs"), request, ct);
+
+    public Task<Page<TrainingJob>> ListTrainingJobsAsync(string project, int? limit = null, string? after = null, CancellationToken ct = default) =>
+        SendAsync<Page<TrainingJob>>(HttpMethod.Get, ProjectPath(project, "training-jobs")
+            + Query(("limit", limit?.ToString(CultureInfo.InvariantCulture)), ("before", after)), null, ct);
+
+    public Task<TrainingJob> GetTrainingJobAsync(string project, string id, CancellationToken ct = default) =>
+        SendAsync<TrainingJob>(HttpMethod.Get, TrainingPath(project, id), null, ct);
+
+    /// <param name="orderBy">score (best first, the default) or number (in the order they ran).</param>
+    public Task<Leaderboard> GetLeaderboardAsync(string project, string id, string? orderBy = null, CancellationToken ct = default) =>
+        SendAsync<Leaderboard>(HttpMethod.Get, TrainingPath(project, id, "trials") + Query(("orderBy", orderBy)), null, ct);
+
+    public Task<TrainingJob> CancelTrainingAsync(string project, string id, CancellationToken ct = default) =>
+        SendAsync<TrainingJob>(HttpMethod.Post, TrainingPath(project, id, "cancel"), null, ct);
+
+    /// <summary>Copies the trained model file (a zip) into <paramref name="destination"/>.</summary>
+    public async Task DownloadModelAsync(string project, string id, Stream destination, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        using var request = NewRequest(HttpMethod.Get, TrainingPath(project, id, "model"), null);
+        using var response = await SendTimedAsync(request, HttpCompletionOption.ResponseHeadersRead, RequestTimeout, ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await GureumApiException.FromResponseAsync(response, ct);
+        }
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        await body.CopyToAsync(destination, ct);
+    }
+
+    private static string TrainingPath(string project, string id, string? tail = null) =>
+        $"v1/projects/{Uri.EscapeDataString(project)}/training-jobs/{Uri.EscapeDataString(id)}" + (tail is null ? "" : "/" + tail);
+
     public async Task<HealthReport> GetReadyAsync(CancellationToken ct = default)
     {
         using var request = NewRequest(HttpMethod.Get, "health/ready", null);

@@ -114,3 +114,33 @@ public sealed record DatasetUploadOptions(
 
 /// <summary>A per column change for a derived version: force a <see cref="Type"/>, or leave the column out.</summary>
 public sealed record ColumnOverride(string? Type = null, bool Ignored = false);
+
+/// <summary>
+/// A training request: <see cref="Dataset"/> (id or name) and <see cref="Target"/> are required; the rest is chosen from
+/// the data. <see cref="Trainer"/> (+ <see cref="Hyperparameters"/>) trains one configuration instead of searching.
+/// </summary>
+public sealed record TrainingSubmission(
+    string Dataset, string Target, int? Version = null, int? TestVersion = null, string? Task = null, string? Metric = null,
+    int? BudgetSeconds = null, int? Seed = null, IReadOnlyList<string>? IgnoreColumns = null, string? Trainer = null,
+    IReadOnlyDictionary<string, double>? Hyperparameters = null);
+
+public sealed record TrainingDatasetReference(string Id, int Version, int? TestVersion);
+
+public sealed record TrainedModelReference(string Sha256, long SizeBytes, string Download);
+
+/// <summary>A training job; <see cref="Report"/> (the full report as JSON) is set on a single get once it succeeded.</summary>
+public sealed record TrainingJob(
+    string Id, string ProjectId, JobStatus Status, double Percent, string? Message, string? Error,
+    TrainingDatasetReference Dataset, string Target, string Task, string Metric, int BudgetSeconds, int Seed,
+    string? BestTrainer, double? TestScore, TrainedModelReference? Model, JsonElement? Report,
+    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt)
+{
+    public bool IsTerminal => Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled;
+}
+
+public sealed record TrainingTrial(
+    int Number, string Trainer, string Stage, IReadOnlyDictionary<string, double> Hyperparameters, IReadOnlyDictionary<string, double> Metrics,
+    double? Score, double DurationSeconds, string Status, string? Error, int Attempt, DateTimeOffset FinishedAt);
+
+/// <summary>Every trial of a training job, best first (or in the order they ran).</summary>
+public sealed record Leaderboard(string Metric, bool HigherIsBetter, JobStatus Status, IReadOnlyList<TrainingTrial> Trials);
