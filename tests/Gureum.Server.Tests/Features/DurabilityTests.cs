@@ -62,6 +62,49 @@ public sealed class DurabilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task KillDashNine_MidTraining_TheSearchResumesKeepingItsTrials_AndProducesAModel()
+    {
+        string project, id;
+        int trialsBefore;
+        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        {
+            var admin = first.Admin();
+            using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "durable-training" });
+            project = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            (await admin.PostAsJsonAsync($"/v1/projects/{project}/datasets", new { name = "titanic" })).Dispose();
+            using (var upload = await admin.PostAsync($"/v1/projects/{project}/datasets/titanic/versions",
+                new StringContent(File.ReadAllText(Path.Combine(Repository.Datasets, "titanic.csv")), System.Text.Encoding.UTF8, "text/csv")))
+            {
+                upload.EnsureSuccessStatusCode();
+            }
+            using var submitted = await admin.PostAsJsonAsync($"/v1/projects/{project}/training-jobs",
+                new { dataset = "titanic", target = "survived", budgetSeconds = 15, ignoreColumns = new[] { "alive" } });
+            id = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while ((trialsBefore = (await admin.GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/training-jobs/{id}/trials"))
+                .GetProperty("trials").GetArrayLength()) < 2)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "no trials recorded");
+                await Task.Delay(100);
+            }
+            await first.KillAsync();
+        }
+        await using var second = await ServerProcess.StartAsync(_data, _database);
+        var done = await WaitForAsync(second.Admin(), project, id, j => j.GetProperty("status").GetString() is "succeeded" or "failed", TimeSpan.FromSeconds(120));
+        Assert.True(done.GetProperty("status").GetString() == "succeeded", done.ToString());
+        Assert.Equal(2, done.GetProperty("attempts").GetInt32());
+        var board = await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/training-jobs/{id}/trials?orderBy=number");
+        var trials = board.GetProperty("trials").EnumerateArray().ToList();
+        // The first attempt's trials are kept and numbered on; the second attempt continued the search.
+        Assert.True(trials.Count(t => t.GetProperty("attempt").GetInt32() == 1) >= trialsBefore, board.ToString());
+        Assert.Contains(trials, t => t.GetProperty("attempt").GetInt32() == 2);
+        Assert.Equal(Enumerable.Range(1, trials.Count), trials.Select(t => t.GetProperty("number").GetInt32()));
+        var training = await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/training-jobs/{id}");
+        Assert.Equal(trials.Count, training.GetProperty("report").GetProperty("trials").GetInt32());
+        AssertSqliteIntact();
+    }
+
+    [Fact]
     public async Task Sigterm_MidJob_ExitsZero_CheckpointsAndResumesWithoutUsingAnAttempt()
     {
         string project, job;
