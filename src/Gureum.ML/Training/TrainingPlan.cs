@@ -24,6 +24,8 @@ public sealed record TrainingPlan(
     /// <summary>Categoricals with at most this many distinct values are one-hot encoded; above it they are hashed.</summary>
     public const int OneHotLimit = 64;
     public const int MaximumBudgetSeconds = 24 * 3600;
+    /// <summary>Training holds the rows in memory (about 8 bytes per number and cell), so a version above this is refused.</summary>
+    public const long MaximumRows = 5_000_000;
 
     public static TrainingPlan Create(DatasetSchema schema, DatasetProfile profile, TrainingOptions options)
     {
@@ -51,6 +53,10 @@ public sealed record TrainingPlan(
         if (target.Ignored)
         {
             throw new TrainingInputException("target", $"Column '{target.Name}' is marked ignored in this version's schema; it cannot be the target.");
+        }
+        if (profile.RowCount > MaximumRows)
+        {
+            throw new TrainingInputException("version", $"The version has {profile.RowCount:N0} rows; training reads at most {MaximumRows:N0} into memory. Derive a sample as a new version and train on it.");
         }
         var targetProfile = profiles[target.Name];
         var labelled = profile.RowCount - targetProfile.Missing;

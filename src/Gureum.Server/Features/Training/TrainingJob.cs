@@ -60,7 +60,6 @@ internal sealed class TrainingJobConfiguration : IEntityTypeConfiguration<Traini
         b.ToTable("training_jobs");
         b.HasKey(t => t.Id);
         b.Property(t => t.Id).HasMaxLength(26);
-        b.Property(t => t.Target).HasMaxLength(256);
         b.Property(t => t.Task).HasMaxLength(16);
         b.Property(t => t.Metric).HasMaxLength(32);
         b.Property(t => t.ModelSha256).HasMaxLength(64);

@@ -411,8 +411,7 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
 
                     b.Property<string>("Target")
                         .IsRequired()
-                        .HasMaxLength(256)
-                        .HasColumnType("character varying(256)");
+                        .HasColumnType("text");
 
                     b.Property<string>("Task")
                         .IsRequired()

@@ -401,7 +401,6 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
 
                     b.Property<string>("Target")
                         .IsRequired()
-                        .HasMaxLength(256)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Task")

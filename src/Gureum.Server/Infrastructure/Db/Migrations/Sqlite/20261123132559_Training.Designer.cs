@@ -10,7 +10,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteGureumDb))]
-    [Migration("20261123131125_Training")]
+    [Migration("20261123132559_Training")]
     partial class Training
     {
         /// <inheritdoc />
@@ -404,7 +404,6 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
 
                     b.Property<string>("Target")
                         .IsRequired()
-                        .HasMaxLength(256)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Task")

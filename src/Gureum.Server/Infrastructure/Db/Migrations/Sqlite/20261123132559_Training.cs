@@ -21,7 +21,7 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
                     VersionNumber = table.Column<int>(type: "INTEGER", nullable: false),
                     TestVersionId = table.Column<string>(type: "TEXT", nullable: true),
                     TestVersionNumber = table.Column<int>(type: "INTEGER", nullable: true),
-                    Target = table.Column<string>(type: "TEXT", maxLength: 256, nullable: false),
+                    Target = table.Column<string>(type: "TEXT", nullable: false),
                     Task = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
                     Metric = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false),
                     BudgetSeconds = table.Column<int>(type: "INTEGER", nullable: false),

@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
 {
     [DbContext(typeof(PostgresGureumDb))]
-    [Migration("20261123131128_Training")]
+    [Migration("20261123132603_Training")]
     partial class Training
     {
         /// <inheritdoc />
@@ -414,8 +414,7 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
 
                     b.Property<string>("Target")
                         .IsRequired()
-                        .HasMaxLength(256)
-                        .HasColumnType("character varying(256)");
+                        .HasColumnType("text");
 
                     b.Property<string>("Task")
                         .IsRequired()

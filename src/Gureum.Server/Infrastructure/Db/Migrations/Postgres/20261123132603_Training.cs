@@ -23,7 +23,7 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
                     VersionNumber = table.Column<int>(type: "integer", nullable: false),
                     TestVersionId = table.Column<string>(type: "text", nullable: true),
                     TestVersionNumber = table.Column<int>(type: "integer", nullable: true),
-                    Target = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    Target = table.Column<string>(type: "text", nullable: false),
                     Task = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
                     Metric = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
                     BudgetSeconds = table.Column<int>(type: "integer", nullable: false),
