@@ -1,6 +1,6 @@
 // The AutoML benchmark's .NET side: one dataset, one JSON line on stdout.
 //   AutoMLBench --train FILE --test FILE --target COL [--task binary|multiclass|regression] [--metric M]
-//               [--budget SECONDS] [--seed N] [--ignore a,b] [--trials]
+//               [--budget SECONDS] [--seed N] [--ignore a,b] [--trials] [--trainer NAME --params k=v,...]
 // Both files are read as the server reads an upload (format, schema, typed rows). "seconds" is the wall time of
 // AutoML.RunAsync (search, refit, test evaluation, permutation importance); reading the files is reported apart.
 using System.Diagnostics;
@@ -12,7 +12,7 @@ var options = new Dictionary<string, string>();
 for (var i = 0; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
 if (!options.ContainsKey("train") || !options.ContainsKey("test") || !options.ContainsKey("target"))
 {
-    Console.Error.WriteLine("usage: AutoMLBench --train FILE --test FILE --target COL [--task T] [--metric M] [--budget S] [--seed N] [--ignore a,b] [--trials 1]");
+    Console.Error.WriteLine("usage: AutoMLBench --train FILE --test FILE --target COL [--task T] [--metric M] [--budget S] [--seed N] [--ignore a,b] [--trials 1] [--trainer NAME --params k=v,k=v]");
     return 2;
 }
 var ct = CancellationToken.None;
@@ -25,6 +25,10 @@ var training = new TrainingOptions
     BudgetSeconds = int.Parse(options.GetValueOrDefault("budget", "60")),
     Seed = int.Parse(options.GetValueOrDefault("seed", "1")),
     IgnoreColumns = options.TryGetValue("ignore", out var ignore) ? ignore.Split(',') : [],
+    Trainer = options.GetValueOrDefault("trainer"),
+    Hyperparameters = options.TryGetValue("params", out var hp)
+        ? hp.Split(',').Select(p => p.Split('=')).ToDictionary(p => p[0], p => double.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture))
+        : null,
 };
 var train = await AnalyzeAsync(options["train"]);
 var test = await AnalyzeAsync(options["test"]);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using Gureum.ML.Data;
 using Microsoft.ML;
 
@@ -217,7 +218,7 @@ public static class AutoML
         {
             var spec = Trainers.Find(task, best.Trainer)!;
             var ml = new MLContext(options.Seed);
-            var model = Fit(ml, spec, best.Hyperparameters, table, state, trainRows, options.Seed, task);
+            var model = Fit(ml, spec, best.Hyperparameters, table, state, trainRows, options.Seed, task, Environment.ProcessorCount);
             var testView = new FeatureView(testTable, state, testRows, withLabel: true);
             var evaluation = Metrics.Evaluate(ml, model, testView, state, details: true);
             return (ml, model, evaluation);
@@ -292,28 +293,39 @@ public static class AutoML
     }
 
     private static ITransformer Fit(MLContext ml, TrainerSpec spec, IReadOnlyDictionary<string, double> hp, FeatureTable table, FeatureState state,
-        int[] rows, int seed, TrainingTask task)
+        int[] rows, int seed, TrainingTask task, int threads)
     {
         var weight = task != TrainingTask.Regression && hp.GetValueOrDefault(Trainers.BalancedClasses) >= 0.5 ? FeatureView.Weight : null;
-        var pipeline = Featurizer.Build(ml, state, spec.NeedsNormalization).Append(spec.Create(ml, task, hp, seed, weight));
+        var pipeline = Featurizer.Build(ml, state, spec.NeedsNormalization).Append(spec.Create(ml, task, hp, new TrainerRun(seed, weight, threads)));
         return pipeline.Fit(new FeatureView(table, state, rows, withLabel: true));
     }
 
+    /// <summary>
+    /// The mean of each metric over the folds. Folds run side by side, one thread each (one fit per core beats one fit
+    /// on all cores for small data, and a single-threaded fit is reproducible); a holdout fit uses every core.
+    /// </summary>
     private static Dictionary<string, double> CrossValidate(TrainerSpec spec, IReadOnlyDictionary<string, double> hp, FeatureTable table,
         FeatureState state, List<(int[] Train, int[] Valid)> folds, int seed, TrainingTask task, CancellationToken ct)
     {
-        var sums = new Dictionary<string, double>();
-        foreach (var (train, valid) in folds)
+        var parallel = Math.Min(folds.Count, Environment.ProcessorCount);
+        var threads = folds.Count > 1 ? 1 : Environment.ProcessorCount;
+        var results = new Dictionary<string, double>[folds.Count];
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            var ml = new MLContext(seed);
-            var model = Fit(ml, spec, hp, table, state, train, seed, task);
-            foreach (var (name, value) in Metrics.Compute(ml, model, new FeatureView(table, state, valid, withLabel: true), state))
+            Parallel.For(0, folds.Count, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = ct }, k =>
             {
-                sums[name] = sums.GetValueOrDefault(name) + value;
-            }
+                var (train, valid) = folds[k];
+                var ml = new MLContext(seed);
+                var model = Fit(ml, spec, hp, table, state, train, seed, task, threads);
+                results[k] = Metrics.Compute(ml, model, new FeatureView(table, state, valid, withLabel: true), state);
+            });
         }
-        return sums.ToDictionary(p => p.Key, p => p.Value / folds.Count);
+        catch (AggregateException e)
+        {
+            // Report the fit's own error (the trial records its message), not the wrapper.
+            ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
+        return results[0].Keys.ToDictionary(name => name, name => results.Average(r => r[name]));
     }
 
     private static TrainerSpec Draw(List<TrainerSpec> ranked, Random rng)

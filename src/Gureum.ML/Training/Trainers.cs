@@ -32,7 +32,7 @@ internal sealed record TrainerSpec(
     IReadOnlyList<TrainingTask> Tasks,
     bool NeedsNormalization,
     IReadOnlyList<Hyperparameter> Space,
-    Func<MLContext, TrainingTask, IReadOnlyDictionary<string, double>, int, string?, IEstimator<ITransformer>> Create)
+    Func<MLContext, TrainingTask, IReadOnlyDictionary<string, double>, TrainerRun, IEstimator<ITransformer>> Create)
 {
     public Dictionary<string, double> Defaults(TrainingTask task) =>
         SpaceFor(task).ToDictionary(h => h.Name, h => h.Default);
@@ -43,11 +43,13 @@ internal sealed record TrainerSpec(
         : [.. Space, new Hyperparameter(Trainers.BalancedClasses, 0, 1, 0, Integer: true)];
 }
 
+/// <summary>How one fit runs: its seed, the weight column (balanced classes) or none, and how many threads it may use.</summary>
+internal sealed record TrainerRun(int Seed, string? WeightColumn, int Threads);
+
 internal static class Trainers
 {
     public const string BalancedClasses = "balancedClasses";
 
-    private static int Threads => Math.Max(1, Environment.ProcessorCount);
 
     public static readonly IReadOnlyList<TrainerSpec> All =
     [
@@ -99,8 +101,9 @@ internal static class Trainers
     private static float F(IReadOnlyDictionary<string, double> h, string name) => (float)h[name];
 
     // The option classes of each family share no settable base, so each task's options are filled alike by hand.
-    private static IEstimator<ITransformer> LightGbm(MLContext ml, TrainingTask task, IReadOnlyDictionary<string, double> h, int seed, string? weight)
+    private static IEstimator<ITransformer> LightGbm(MLContext ml, TrainingTask task, IReadOnlyDictionary<string, double> h, TrainerRun run)
     {
+        var (seed, weight, threads) = (run.Seed, run.WeightColumn, run.Threads);
         GradientBooster.Options Booster() => new()
         {
             FeatureFraction = h["featureFraction"],
@@ -114,28 +117,29 @@ internal static class Trainers
             TrainingTask.Binary => ml.BinaryClassification.Trainers.LightGbm(new LightGbmBinaryTrainer.Options
             {
                 NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = minLeaf, LearningRate = rate, NumberOfIterations = iterations,
-                Booster = Booster(), Seed = seed, Deterministic = true, NumberOfThreads = Threads, Silent = true, ExampleWeightColumnName = weight,
+                Booster = Booster(), Seed = seed, Deterministic = true, NumberOfThreads = threads, Silent = true, ExampleWeightColumnName = weight,
             }),
             TrainingTask.Multiclass => ml.MulticlassClassification.Trainers.LightGbm(new LightGbmMulticlassTrainer.Options
             {
                 NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = minLeaf, LearningRate = rate, NumberOfIterations = iterations,
-                Booster = Booster(), Seed = seed, Deterministic = true, NumberOfThreads = Threads, Silent = true, ExampleWeightColumnName = weight,
+                Booster = Booster(), Seed = seed, Deterministic = true, NumberOfThreads = threads, Silent = true, ExampleWeightColumnName = weight,
             }),
             _ => ml.Regression.Trainers.LightGbm(new LightGbmRegressionTrainer.Options
             {
                 NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = minLeaf, LearningRate = rate, NumberOfIterations = iterations,
-                Booster = Booster(), Seed = seed, Deterministic = true, NumberOfThreads = Threads, Silent = true,
+                Booster = Booster(), Seed = seed, Deterministic = true, NumberOfThreads = threads, Silent = true,
             }),
         };
     }
 
-    private static IEstimator<ITransformer> FastTree(MLContext ml, TrainingTask task, IReadOnlyDictionary<string, double> h, int seed, string? weight)
+    private static IEstimator<ITransformer> FastTree(MLContext ml, TrainingTask task, IReadOnlyDictionary<string, double> h, TrainerRun run)
     {
+        var (seed, weight, threads) = (run.Seed, run.WeightColumn, run.Threads);
         var (leaves, minLeaf, rate, trees, fraction) = (I(h, "numberOfLeaves"), I(h, "minimumExampleCountPerLeaf"), h["learningRate"], I(h, "numberOfTrees"), h["featureFraction"]);
         FastTreeBinaryTrainer.Options BinaryOptions(string? w) => new()
         {
             NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = minLeaf, LearningRate = rate, NumberOfTrees = trees, FeatureFraction = fraction,
-            Seed = seed, NumberOfThreads = Threads, ExampleWeightColumnName = w,
+            Seed = seed, NumberOfThreads = threads, ExampleWeightColumnName = w,
         };
         return task switch
         {
@@ -145,32 +149,34 @@ internal static class Trainers
             _ => ml.Regression.Trainers.FastTree(new FastTreeRegressionTrainer.Options
             {
                 NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = minLeaf, LearningRate = rate, NumberOfTrees = trees, FeatureFraction = fraction,
-                Seed = seed, NumberOfThreads = Threads,
+                Seed = seed, NumberOfThreads = threads,
             }),
         };
     }
 
-    private static IEstimator<ITransformer> FastForest(MLContext ml, TrainingTask task, IReadOnlyDictionary<string, double> h, int seed, string? weight)
+    private static IEstimator<ITransformer> FastForest(MLContext ml, TrainingTask task, IReadOnlyDictionary<string, double> h, TrainerRun run)
     {
+        var (seed, weight, threads) = (run.Seed, run.WeightColumn, run.Threads);
         var (leaves, minLeaf, trees, fraction) = (I(h, "numberOfLeaves"), I(h, "minimumExampleCountPerLeaf"), I(h, "numberOfTrees"), h["featureFraction"]);
         return task switch
         {
             TrainingTask.Binary => ml.BinaryClassification.Trainers.FastForest(new FastForestBinaryTrainer.Options
             {
                 NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = minLeaf, NumberOfTrees = trees, FeatureFraction = fraction,
-                Seed = seed, NumberOfThreads = Threads, ExampleWeightColumnName = weight,
+                Seed = seed, NumberOfThreads = threads, ExampleWeightColumnName = weight,
             }),
             _ => ml.Regression.Trainers.FastForest(new FastForestRegressionTrainer.Options
             {
                 NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = minLeaf, NumberOfTrees = trees, FeatureFraction = fraction,
-                Seed = seed, NumberOfThreads = Threads,
+                Seed = seed, NumberOfThreads = threads,
             }),
         };
     }
 
     // One thread: SDCA and L-BFGS are not reproducible with several.
-    private static IEstimator<ITransformer> Sdca(MLContext ml, TrainingTask task, IReadOnlyDictionary<string, double> h, int seed, string? weight)
+    private static IEstimator<ITransformer> Sdca(MLContext ml, TrainingTask task, IReadOnlyDictionary<string, double> h, TrainerRun run)
     {
+        var (seed, weight, threads) = (run.Seed, run.WeightColumn, run.Threads);
         var (l2, l1, iterations) = (F(h, "l2Regularization"), F(h, "l1Regularization"), I(h, "maximumNumberOfIterations"));
         return task switch
         {
@@ -189,8 +195,9 @@ internal static class Trainers
         };
     }
 
-    private static IEstimator<ITransformer> Lbfgs(MLContext ml, TrainingTask task, IReadOnlyDictionary<string, double> h, int seed, string? weight)
+    private static IEstimator<ITransformer> Lbfgs(MLContext ml, TrainingTask task, IReadOnlyDictionary<string, double> h, TrainerRun run)
     {
+        var (seed, weight, threads) = (run.Seed, run.WeightColumn, run.Threads);
         var (l2, l1) = (F(h, "l2Regularization"), F(h, "l1Regularization"));
         return task switch
         {
