@@ -197,8 +197,9 @@ internal static class CsvDetector
 /// <summary>
 /// A streaming RFC 4180 parser over decoded text: quoted fields with delimiters, doubled quotes and newlines,
 /// leading spaces after a delimiter skipped, blank lines skipped. Memory is bounded by <c>MaxLineBytes</c>.
-/// Runs of ordinary characters are found with a vectorized search and copied into one buffer per record;
-/// fields are slices of it (no string per field).
+/// Runs of ordinary characters are found with a vectorized search and copied into one buffer; fields are slices of
+/// it (no string per field). Records that the caller keeps (<see cref="KeepRecord"/>) stay in the buffer as a
+/// <see cref="RowBatch"/> until <see cref="TakeBatch"/>, so the profile can work on many rows at once.
 /// </summary>
 internal sealed class CsvParser
 {
@@ -220,10 +221,17 @@ internal sealed class CsvParser
     private long _line = 1;
     private long _invalidAttributed;
 
-    // The record being read: its field contents back to back in _record, field i ending at _ends[i].
+    // The kept records and the one being read: field contents back to back in _record, field i ending at _ends[i].
+    // The current record starts at char _recordStart and field _firstField; a record that is not kept is dropped
+    // when the next one is read.
     private char[] _record = new char[4096];
     private int _recordLength;
     private int[] _ends = new int[64];
+    private int _fieldTotal;
+    private int _recordStart;
+    private int _firstField;
+    private bool _kept;
+    private int _keptRows;
     private int _fieldCount;
     private State _state;
     private bool _started;
@@ -243,8 +251,36 @@ internal sealed class CsvParser
     /// <summary>Field <paramref name="index"/> of the current record (valid until the next read).</summary>
     public ReadOnlySpan<char> Field(int index)
     {
-        var start = index == 0 ? 0 : _ends[index - 1];
-        return _record.AsSpan(start, _ends[index] - start);
+        var start = index == 0 ? _recordStart : _ends[_firstField + index - 1];
+        return _record.AsSpan(start, _ends[_firstField + index] - start);
+    }
+
+    /// <summary>Keeps the current record in the batch (every kept record must have the same number of fields).</summary>
+    public void KeepRecord()
+    {
+        _kept = true;
+        _keptRows++;
+    }
+
+    public int KeptRows => _keptRows;
+    public int KeptChars => _recordLength;
+
+    /// <summary>
+    /// Hands the kept records over as a batch (the current record, if not kept, is dropped); the parser goes on with
+    /// the buffers of <paramref name="recycled"/>, a batch it handed out earlier and that is no longer used.
+    /// </summary>
+    public RowBatch TakeBatch(int columns, RowBatch? recycled)
+    {
+        if (!_kept)
+        {
+            _recordLength = _recordStart;
+            _fieldTotal = _firstField;
+        }
+        var batch = new RowBatch(_record, _ends, _keptRows, columns);
+        (_record, _ends) = recycled is null ? (new char[_record.Length], new int[_ends.Length]) : (recycled.Data, recycled.Ends);
+        _recordLength = _recordStart = _fieldTotal = _firstField = _keptRows = 0;
+        _kept = false;
+        return batch;
     }
 
     /// <summary>1-based line on which the current record starts.</summary>
@@ -257,8 +293,15 @@ internal sealed class CsvParser
 
     public ValueTask<bool> ReadRecordAsync(CancellationToken ct)
     {
+        if (!_kept)
+        {
+            _recordLength = _recordStart;
+            _fieldTotal = _firstField;
+        }
+        _kept = false;
+        _recordStart = _recordLength;
+        _firstField = _fieldTotal;
         _fieldCount = 0;
-        _recordLength = 0;
         InvalidField = -1;
         UnterminatedField = -1;
         _state = State.FieldStart;
@@ -419,15 +462,16 @@ internal sealed class CsvParser
 
     private void EndField()
     {
-        var start = _fieldCount == 0 ? 0 : _ends[_fieldCount - 1];
+        var start = _fieldCount == 0 ? _recordStart : _ends[_fieldTotal - 1];
         if (InvalidField < 0 && _fallback is not null && _fallback.Count > _invalidAttributed
             && _record.AsSpan(start, _recordLength - start).Contains('\uFFFD'))
         {
             _invalidAttributed++;
             InvalidField = _fieldCount;
         }
-        if (_fieldCount == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
-        _ends[_fieldCount++] = _recordLength;
+        if (_fieldTotal == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
+        _ends[_fieldTotal++] = _recordLength;
+        _fieldCount++;
         if (_fieldCount > _limits.MaxColumns)
         {
             var message = $"Line {RecordLine} has more than MaxColumns ({_limits.MaxColumns}) fields.";
@@ -441,5 +485,24 @@ internal sealed class CsvParser
         _len = await _reader.ReadAsync(_buffer.AsMemory(), ct);
         if (_len == 0) _eof = true;
         return _len > 0;
+    }
+}
+
+/// <summary>
+/// Rows of one CSV file, each with exactly <see cref="Columns"/> fields: field c of row r is
+/// <c>Data[Ends[r * Columns + c - 1] .. Ends[r * Columns + c]]</c> (the first starts at 0).
+/// </summary>
+internal sealed class RowBatch(char[] data, int[] ends, int rows, int columns)
+{
+    public char[] Data { get; } = data;
+    public int[] Ends { get; } = ends;
+    public int Rows { get; } = rows;
+    public int Columns { get; } = columns;
+
+    public ReadOnlySpan<char> Field(int row, int column)
+    {
+        var i = row * Columns + column;
+        var start = i == 0 ? 0 : Ends[i - 1];
+        return Data.AsSpan(start, Ends[i] - start);
     }
 }

@@ -266,17 +266,18 @@ internal sealed class LeakageTracker
     private Dictionary<string, string>? _map = new(StringComparer.Ordinal);
     public long Pairs { get; private set; }
 
-    public void Add(ReadOnlySpan<char> value, string? target)
+    /// <summary>Records one (value, non-missing target) pair; strings are made only for a value not seen before.</summary>
+    public void Add(ReadOnlySpan<char> value, ReadOnlySpan<char> target)
     {
-        if (target is null || _map is null) return;
+        if (_map is null) return;
         Pairs++;
         if (_map.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(value, out var t))
         {
-            if (t != target) _map = null;
+            if (!target.SequenceEqual(t)) _map = null;
             return;
         }
         if (_map.Count >= MaxValues) { _map = null; return; }
-        _map[value.ToString()] = target;
+        _map[value.ToString()] = target.ToString();
     }
 
     /// <summary>True when at least two values each map to one target value, the values repeat, and the target varies.</summary>
@@ -328,7 +329,7 @@ internal sealed partial class ColumnAccumulator
     }
 
     /// <summary>A raw value (normalised here); nothing is allocated once the type is decided.</summary>
-    public void Add(ReadOnlySpan<char> raw, string? target)
+    public void Add(ReadOnlySpan<char> raw, ReadOnlySpan<char> target, bool hasTarget)
     {
         Count++;
         var v = Values.Normalize(raw, out var quoted);
@@ -339,7 +340,7 @@ internal sealed partial class ColumnAccumulator
         }
         if (Ignored && Type is not null) return;
         _distinct?.Add(v);
-        Leakage?.Add(v, target);
+        if (hasTarget) Leakage?.Add(v, target);
         if (_pending is not null)
         {
             _pending.Add(v.ToString());
@@ -531,7 +532,11 @@ internal sealed partial class ColumnAccumulator
     }
 }
 
-/// <summary>One pass over the rows: a type decision from a sample, then the profile of every row.</summary>
+/// <summary>
+/// One pass over the rows: a type decision from a sample, then the profile of every row. Rows come one at a time
+/// (<see cref="AddRow"/>) or in batches (<see cref="AddBatchAsync"/>): after the sample, a batch is profiled column
+/// by column, the columns shared between a worker and the caller, while the caller reads the next batch.
+/// </summary>
 internal sealed class Profiler(ReadOptions options)
 {
     internal const int SampleRows = 10_000;
@@ -543,12 +548,73 @@ internal sealed class Profiler(ReadOptions options)
     private long _sampleChars;
     private bool _sampled;
     private int _targetIndex = -1;
+    private ColumnJob? _job;
 
     public long RowCount { get; private set; }
 
     public void AddRow(TableSource source)
     {
-        var names = source.Columns;
+        CheckRowLimit(RowCount + 1);
+        AddRowCore(source.Columns, new SourceRow(source));
+    }
+
+    /// <summary>Throws once more than MaxRows rows were read (checked as rows are read, before they are profiled).</summary>
+    public void CheckRowLimit(long rows)
+    {
+        if (rows > options.Limits.MaxRows)
+            throw TableSource.Structural(0, null, $"The file has more than MaxRows ({options.Limits.MaxRows}) rows.");
+    }
+
+    /// <summary>
+    /// Profiles <paramref name="batch"/> (its rows follow every row added before): the sample part at once, the rest
+    /// in the background. Returns a batch whose profile is done, for its buffers to be reused, or null.
+    /// </summary>
+    public async ValueTask<RowBatch?> AddBatchAsync(RowBatch batch, List<string> names)
+    {
+        var done = await FinishJobAsync();
+        var first = 0;
+        for (; first < batch.Rows && !_sampled; first++) AddRowCore(names, new BatchRow(batch, first));
+        if (first == batch.Rows) return done ?? batch;
+        RowCount += batch.Rows - first;
+        _job = new ColumnJob(this, batch, first);
+        _job.Start();
+        return done;
+    }
+
+    /// <summary>Waits for the batch in the background, helping with its columns; returns it.</summary>
+    private async ValueTask<RowBatch?> FinishJobAsync()
+    {
+        if (_job is not { } job) return null;
+        _job = null;
+        job.Run();
+        await job.Completion;
+        return job.Batch;
+    }
+
+    private interface IRow
+    {
+        int FieldCount { get; }
+        bool TryGetField(int index, out ReadOnlySpan<char> value);
+    }
+
+    private readonly struct SourceRow(TableSource source) : IRow
+    {
+        public int FieldCount => source.FieldCount;
+        public bool TryGetField(int index, out ReadOnlySpan<char> value) => source.TryGetField(index, out value);
+    }
+
+    private readonly struct BatchRow(RowBatch batch, int row) : IRow
+    {
+        public int FieldCount => batch.Columns;
+        public bool TryGetField(int index, out ReadOnlySpan<char> value)
+        {
+            value = batch.Field(row, index);
+            return true;
+        }
+    }
+
+    private void AddRowCore<TRow>(List<string> names, TRow row) where TRow : IRow
+    {
         while (_columns.Count < names.Count)
         {
             var name = names[_columns.Count];
@@ -556,21 +622,17 @@ internal sealed class Profiler(ReadOptions options)
             if (name == options.Target) _targetIndex = _columns.Count;
             _columns.Add(new ColumnAccumulator(name, o, options.Target is not null && name != options.Target, RowCount));
         }
-        if (++RowCount > options.Limits.MaxRows)
-            throw TableSource.Structural(0, null, $"The file has more than MaxRows ({options.Limits.MaxRows}) rows.");
-        var fieldCount = source.FieldCount;
-        string? target = null;
-        if (_targetIndex >= 0 && _targetIndex < fieldCount && source.TryGetField(_targetIndex, out var t))
-        {
-            var normalized = Values.Normalize(t, out _);
-            if (!Values.IsMissing(normalized)) target = normalized.ToString();
-        }
+        RowCount++;
+        var fieldCount = row.FieldCount;
+        var target = ReadOnlySpan<char>.Empty;
+        var hasTarget = _targetIndex >= 0 && _targetIndex < fieldCount && row.TryGetField(_targetIndex, out target)
+            && TargetValue(ref target);
         for (var i = 0; i < _columns.Count; i++)
         {
             var c = _columns[i];
-            if (i < fieldCount && source.TryGetField(i, out var v))
+            if (i < fieldCount && row.TryGetField(i, out var v))
             {
-                c.Add(v, target);
+                c.Add(v, target, hasTarget);
                 if (!_sampled) _sampleChars += v.Length + PerValueOverhead;
             }
             else c.AddNull();
@@ -583,8 +645,54 @@ internal sealed class Profiler(ReadOptions options)
         }
     }
 
-    public (DatasetSchema Schema, DatasetProfile Profile) Finish()
+    /// <summary>Normalises a raw target value; false when it is missing.</summary>
+    private static bool TargetValue(ref ReadOnlySpan<char> value)
     {
+        value = Values.Normalize(value, out _);
+        return !Values.IsMissing(value);
+    }
+
+    /// <summary>
+    /// The rows of a batch after the sample, column by column: the worker and the caller take columns in turn, so
+    /// each column sees its values in file order (one batch at a time).
+    /// </summary>
+    private sealed class ColumnJob(Profiler profiler, RowBatch batch, int firstRow)
+    {
+        private int _next = -1;
+        public RowBatch Batch => batch;
+        public Task Completion { get; private set; } = Task.CompletedTask;
+
+        public void Start() => Completion = Task.Run(Run);
+
+        public void Run()
+        {
+            int c;
+            while ((c = Interlocked.Increment(ref _next)) < batch.Columns) Profile(c);
+        }
+
+        private void Profile(int column)
+        {
+            var accumulator = profiler._columns[column];
+            var targetIndex = profiler._targetIndex;
+            var trackTarget = accumulator.Leakage is not null && targetIndex >= 0;
+            var target = ReadOnlySpan<char>.Empty;
+            var hasTarget = false;
+            for (var r = firstRow; r < batch.Rows; r++)
+            {
+                if (trackTarget)
+                {
+                    target = batch.Field(r, targetIndex);
+                    hasTarget = TargetValue(ref target);
+                }
+                accumulator.Add(batch.Field(r, column), target, hasTarget);
+                if (!accumulator.Decided && accumulator.PendingCount >= ColumnAccumulator.LateDecisionValues) accumulator.Decide();
+            }
+        }
+    }
+
+    public async ValueTask<(DatasetSchema Schema, DatasetProfile Profile)> FinishAsync()
+    {
+        await FinishJobAsync();
         foreach (var c in _columns) c.Decide();
         var warnings = new List<ProfileWarning>();
         var profiles = new List<ColumnProfile>();
