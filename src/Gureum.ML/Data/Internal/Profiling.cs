@@ -14,7 +14,7 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
 {
     internal const int DefaultExactLimit = 100_000;
     private const int K = 4096;
-    private HashSet<ulong>? _exact = [];
+    private ULongSet? _exact = new();
     private SortedSet<ulong>? _kmv;
     /// <summary>The largest kept hash, once <see cref="K"/> are kept (SortedSet.Max walks the tree).</summary>
     private ulong _kmvMax;
@@ -31,7 +31,7 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
             if (_exact.Add(h) && _exact.Count > exactLimit)
             {
                 _kmv = [];
-                foreach (var x in _exact) AddHash(x);
+                _exact.ForEach(AddHash);
                 _exact = null;
             }
             return;
@@ -95,6 +95,63 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
         h *= 0x94d049bb133111ebUL;
         h ^= h >> 31;
         return h;
+    }
+}
+
+/// <summary>
+/// A set of 64-bit values in one open-addressed table (linear probing): one cache line per lookup, where a
+/// HashSet takes two (bucket, then entry); a large exact distinct set is probed once per value.
+/// </summary>
+internal sealed class ULongSet
+{
+    private ulong[] _slots = new ulong[64];
+    private bool _hasZero;
+    private int _used;
+
+    public int Count => _used + (_hasZero ? 1 : 0);
+
+    /// <summary>True when <paramref name="x"/> was not in the set (0 marks an empty slot, so it is kept aside).</summary>
+    public bool Add(ulong x)
+    {
+        if (x == 0)
+        {
+            if (_hasZero) return false;
+            return _hasZero = true;
+        }
+        var mask = _slots.Length - 1;
+        // The values are hashes already: their high bits pick the slot.
+        var i = (int)(x >> 32) & mask;
+        while (true)
+        {
+            var s = _slots[i];
+            if (s == x) return false;
+            if (s == 0) break;
+            i = (i + 1) & mask;
+        }
+        _slots[i] = x;
+        if (++_used * 2 > _slots.Length) Grow();
+        return true;
+    }
+
+    private void Grow()
+    {
+        var old = _slots;
+        _slots = new ulong[old.Length * 2];
+        var mask = _slots.Length - 1;
+        foreach (var x in old)
+        {
+            if (x == 0) continue;
+            var i = (int)(x >> 32) & mask;
+            while (_slots[i] != 0) i = (i + 1) & mask;
+            _slots[i] = x;
+        }
+    }
+
+    public void ForEach(Action<ulong> action)
+    {
+        if (_hasZero) action(0);
+        foreach (var x in _slots)
+            if (x != 0) action(x);
     }
 }
 
