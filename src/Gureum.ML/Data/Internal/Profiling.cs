@@ -84,8 +84,13 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
         }
         if (bytes.Length > 0)
         {
-            ulong tail = 0;
-            for (var i = 0; i < bytes.Length; i++) tail |= (ulong)bytes[i] << (8 * i);
+            // The last 2, 4 or 6 bytes, little-endian (two overlapping reads for 6: the shared bytes are equal).
+            var tail = bytes.Length switch
+            {
+                2 => BinaryPrimitives.ReadUInt16LittleEndian(bytes),
+                4 => BinaryPrimitives.ReadUInt32LittleEndian(bytes),
+                _ => BinaryPrimitives.ReadUInt32LittleEndian(bytes) | (ulong)BinaryPrimitives.ReadUInt32LittleEndian(bytes[2..]) << 16,
+            };
             h = (h ^ tail) * 0xbf58476d1ce4e5b9UL;
             h ^= h >> 29;
         }
@@ -182,6 +187,12 @@ internal sealed class TopCounter(int exactLimit, int approxCapacity, bool abando
         Add(value.ToString());
     }
 
+    /// <summary>Counts <paramref name="count"/> occurrences of a value at once (while exact).</summary>
+    public void Add(string value, long count)
+    {
+        if (_counts is { } counts) CollectionsMarshal.GetValueRefOrAddDefault(counts, value, out _) += count;
+    }
+
     public void Add(string value)
     {
         var counts = _counts;
@@ -202,6 +213,13 @@ internal sealed class TopCounter(int exactLimit, int approxCapacity, bool abando
         counts.Remove(minKey);
         counts[value] = min + 1;
     }
+
+    /// <summary>True while every value counted so far, and <paramref name="value"/>, have their own exact count.</summary>
+    public bool CountsExactly(ReadOnlySpan<char> value) =>
+        _counts is { } counts && !_approximate && (counts.Count < exactLimit || counts.GetAlternateLookup<ReadOnlySpan<char>>().ContainsKey(value));
+
+    /// <summary>The values counted (all of them while <see cref="CountsExactly"/>).</summary>
+    public IEnumerable<string> Values => _counts?.Keys ?? Enumerable.Empty<string>();
 
     public IReadOnlyList<ValueCount>? Top(int n) => _counts?.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
         .Take(n).Select(kv => new ValueCount(kv.Key, kv.Value)).ToList();
@@ -355,7 +373,14 @@ internal sealed partial class ColumnAccumulator
     private long _invalid;
     private bool _sawFraction;
     private long _lengthMin = long.MaxValue, _lengthMax, _lengthSum, _lengthN;
-    private DateTimeOffset? _minDate, _maxDate;
+    /// <summary>
+    /// A categorical column's distinct values are the top counter's keys while it counts exactly: they are hashed
+    /// into <see cref="_distinct"/> only when it stops (or at the end), not once per value.
+    /// </summary>
+    private bool _distinctFromTop;
+    private long _trues, _falses;
+    /// <summary>UTC ticks of the earliest and latest date (no date yet while <c>_minDate &gt; _maxDate</c>).</summary>
+    private long _minDate = long.MaxValue, _maxDate = long.MinValue;
 
     public ColumnAccumulator(string name, ColumnOverride? columnOverride, bool trackLeakage, long priorRows)
     {
@@ -396,7 +421,7 @@ internal sealed partial class ColumnAccumulator
             return;
         }
         if (Ignored && Type is not null) return;
-        _distinct?.Add(v);
+        if (!_distinctFromTop) _distinct?.Add(v);
         if (hasTarget) Leakage?.Add(v, target);
         if (_pending is not null)
         {
@@ -428,6 +453,7 @@ internal sealed partial class ColumnAccumulator
         };
         if (Type == ColumnType.Integer) _numericTop = new NumericTopCounter(1_000);
         if (Type is ColumnType.Integer or ColumnType.Float) _numeric = new NumericStats();
+        _distinctFromTop = Type == ColumnType.Categorical && _distinct is not null;
         _pending = null;
         if (!Ignored)
             foreach (var v in pending) Feed(v);
@@ -451,18 +477,25 @@ internal sealed partial class ColumnAccumulator
                 else Bad();
                 break;
             case ColumnType.Boolean:
-                if (Values.TryConvertBoolean(v, out var x)) _top!.Add(x ? "true" : "false");
-                else Bad();
+                if (!Values.TryConvertBoolean(v, out var x)) Bad();
+                else if (x) _trues++;
+                else _falses++;
                 break;
             case ColumnType.DateTime:
                 if (Values.TryConvertDate(v, DateFormat, out var dt))
                 {
-                    if (_minDate is null || dt < _minDate) _minDate = dt;
-                    if (_maxDate is null || dt > _maxDate) _maxDate = dt;
+                    var ticks = dt.UtcTicks;
+                    if (ticks < _minDate) _minDate = ticks;
+                    if (ticks > _maxDate) _maxDate = ticks;
                 }
                 else Bad();
                 break;
             case ColumnType.Categorical:
+                if (_distinctFromTop && !_top!.CountsExactly(v))
+                {
+                    DistinctFromTop();
+                    _distinct!.Add(v);
+                }
                 _top!.Add(v);
                 Length(v);
                 break;
@@ -470,6 +503,12 @@ internal sealed partial class ColumnAccumulator
                 Length(v);
                 break;
         }
+    }
+
+    private void DistinctFromTop()
+    {
+        foreach (var value in _top!.Values) _distinct!.Add(value);
+        _distinctFromTop = false;
     }
 
     private void Bad()
@@ -494,6 +533,7 @@ internal sealed partial class ColumnAccumulator
     {
         var type = FinalType;
         if (Ignored) return new ColumnProfile { Name = Name, Type = type, Count = Count, Missing = Missing };
+        if (_distinctFromTop) DistinctFromTop();
         var p = new ColumnProfile
         {
             Name = Name,
@@ -508,14 +548,18 @@ internal sealed partial class ColumnAccumulator
             var (q, h) = n.Distribution();
             p = p with { Min = n.Min, Max = n.Max, Mean = n.Mean, Std = n.Std, Quantiles = q, Histogram = h };
         }
+        // Booleans are counted in two numbers; their top values are the same as if each had been counted by name.
+        if (_trues > 0) _top?.Add("true", _trues);
+        if (_falses > 0) _top?.Add("false", _falses);
+        _trues = _falses = 0;
         if (_top is { Abandoned: false } top && (type != ColumnType.Integer && type != ColumnType.Float || top.Size <= 20))
             p = p with { TopValues = top.Top(20) };
         if (_numericTop is { Abandoned: false } numericTop && numericTop.Size <= 20)
             p = p with { TopValues = numericTop.Top(20) };
         if (type is ColumnType.Text or ColumnType.Categorical or ColumnType.Id && _lengthN > 0)
             p = p with { MinLength = _lengthMin, MaxLength = _lengthMax, MeanLength = (double)_lengthSum / _lengthN };
-        if (_minDate is not null)
-            p = p with { MinDate = Values.FormatDate(_minDate.Value), MaxDate = Values.FormatDate(_maxDate!.Value) };
+        if (_minDate <= _maxDate)
+            p = p with { MinDate = Values.FormatDate(new DateTimeOffset(_minDate, TimeSpan.Zero)), MaxDate = Values.FormatDate(new DateTimeOffset(_maxDate, TimeSpan.Zero)) };
         return p;
     }
 

@@ -71,8 +71,8 @@ internal sealed class CsvSource : TableSource
     public override int FieldCount => _parser.FieldCount;
 
     /// <summary>A batch is handed to the profile at about this many rows or chars (a few MB, bounded).</summary>
-    private const int BatchRows = 16 * 1024;
-    private const int BatchChars = 1024 * 1024;
+    private const int BatchRows = 4 * 1024;
+    private const int BatchChars = 256 * 1024;
 
     /// <summary>Keeps the current (valid) row for the next batch; true when the batch is full.</summary>
     public bool KeepRow()

@@ -10,9 +10,6 @@ internal static class Values
         ["true"] = true, ["false"] = false, ["yes"] = true, ["no"] = false, ["t"] = true, ["f"] = false,
     };
 
-    private static readonly Dictionary<string, bool>.AlternateLookup<ReadOnlySpan<char>> BooleanLookup =
-        BooleanTokens.GetAlternateLookup<ReadOnlySpan<char>>();
-
     /// <summary>Candidate date/time formats, most specific first; the first that fits the sample is recorded.</summary>
     internal static readonly string[] DateFormats =
     [
@@ -60,6 +57,12 @@ internal static class Values
     /// <summary>The span form of <see cref="Normalize(string, out bool)"/>: a slice, nothing allocated.</summary>
     internal static ReadOnlySpan<char> Normalize(ReadOnlySpan<char> raw, out bool singleQuoted)
     {
+        // Most values start and end with a printable ASCII character other than a single quote: nothing to trim.
+        if (raw.Length > 0 && (uint)(raw[0] - '!') < 0x5E && (uint)(raw[^1] - '!') < 0x5E && raw[0] != '\'')
+        {
+            singleQuoted = false;
+            return raw;
+        }
         var v = raw.Trim();
         singleQuoted = false;
         if (v.Length >= 2 && v[0] == '\'' && v[^1] == '\'')
@@ -87,6 +90,8 @@ internal static class Values
     internal static bool IsMissing(ReadOnlySpan<char> normalized) => normalized.Length switch
     {
         0 => true,
+        // Every token of two or more characters starts with n, N or #: most values are decided by their first one.
+        > 1 when normalized[0] is not ('n' or 'N' or '#') => false,
         1 => normalized[0] is '?' or '-',
         2 => normalized.Equals("na", StringComparison.OrdinalIgnoreCase),
         3 => normalized.Equals("n/a", StringComparison.OrdinalIgnoreCase) || normalized.Equals("nan", StringComparison.OrdinalIgnoreCase),
@@ -149,7 +154,27 @@ internal static class Values
 
     internal static bool TryBoolean(string v, out bool value) => BooleanTokens.TryGetValue(v, out value);
 
-    internal static bool TryBoolean(ReadOnlySpan<char> v, out bool value) => BooleanLookup.TryGetValue(v, out value);
+    /// <summary><see cref="BooleanTokens"/> compared by hand (the same OrdinalIgnoreCase comparisons, no hashing).</summary>
+    internal static bool TryBoolean(ReadOnlySpan<char> v, out bool value)
+    {
+        value = false;
+        switch (v.Length)
+        {
+            case 1:
+                if (v.Equals("t", StringComparison.OrdinalIgnoreCase)) return value = true;
+                return v.Equals("f", StringComparison.OrdinalIgnoreCase);
+            case 2:
+                return v.Equals("no", StringComparison.OrdinalIgnoreCase);
+            case 3:
+                return value = v.Equals("yes", StringComparison.OrdinalIgnoreCase);
+            case 4:
+                return value = v.Equals("true", StringComparison.OrdinalIgnoreCase);
+            case 5:
+                return v.Equals("false", StringComparison.OrdinalIgnoreCase);
+            default:
+                return false;
+        }
+    }
 
     internal static bool TryDate(string v, string? format, out DateTimeOffset value) => TryDate(v.AsSpan(), format, out value);
 
