@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
@@ -23,6 +24,7 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
 
     public void Add(string value) => Add(value.AsSpan());
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add(ReadOnlySpan<char> value)
     {
         var h = Hash(value);
@@ -36,6 +38,8 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
             }
             return;
         }
+        // Once K hashes are kept, most values are above the largest one: no call for them.
+        if (_kmvMax != 0 && h >= _kmvMax) return;
         AddHash(h);
     }
 
@@ -116,6 +120,7 @@ internal sealed class ULongSet
     public int Count => _used + (_hasZero ? 1 : 0);
 
     /// <summary>True when <paramref name="x"/> was not in the set (0 marks an empty slot, so it is kept aside).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Add(ulong x)
     {
         if (x == 0)
@@ -459,6 +464,28 @@ internal sealed partial class ColumnAccumulator
             foreach (var v in pending) Feed(v);
     }
 
+    /// <summary>
+    /// Values <paramref name="first"/>.. of column <paramref name="column"/> of a batch, for a decided column with no
+    /// target to track: the steps of <see cref="Add"/>, in one loop.
+    /// </summary>
+    public void AddColumn(RowBatch batch, int column, int first)
+    {
+        Count += batch.Rows - first;
+        for (var r = first; r < batch.Rows; r++)
+        {
+            var v = Values.Normalize(batch.Field(r, column), out _);
+            if (Values.IsMissing(v))
+            {
+                Missing++;
+                continue;
+            }
+            if (Ignored) continue;
+            if (!_distinctFromTop) _distinct?.Add(v);
+            Feed(v);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Feed(ReadOnlySpan<char> v)
     {
         switch (Type)
@@ -776,6 +803,11 @@ internal sealed class Profiler(ReadOptions options)
             var accumulator = profiler._columns[column];
             var targetIndex = profiler._targetIndex;
             var trackTarget = accumulator.Leakage is not null && targetIndex >= 0;
+            if (accumulator.Decided && !trackTarget)
+            {
+                accumulator.AddColumn(batch, column, firstRow);
+                return;
+            }
             var target = ReadOnlySpan<char>.Empty;
             var hasTarget = false;
             for (var r = firstRow; r < batch.Rows; r++)

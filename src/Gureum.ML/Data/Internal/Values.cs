@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Gureum.ML.Data.Internal;
 
@@ -55,6 +56,7 @@ internal static class Values
     }
 
     /// <summary>The span form of <see cref="Normalize(string, out bool)"/>: a slice, nothing allocated.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static ReadOnlySpan<char> Normalize(ReadOnlySpan<char> raw, out bool singleQuoted)
     {
         // Most values start and end with a printable ASCII character other than a single quote: nothing to trim.
@@ -87,6 +89,7 @@ internal static class Values
     /// Missing-value tokens, case-insensitive: "", "na", "n/a", "null", "nan", "none", "?", "-", "#N/A"
     /// (compared by hand: this runs for every value).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool IsMissing(ReadOnlySpan<char> normalized) => normalized.Length switch
     {
         0 => true,
