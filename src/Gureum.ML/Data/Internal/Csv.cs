@@ -207,6 +207,7 @@ internal sealed class CsvParser
 
     private const int BufferChars = 256 * 1024;
     private static readonly SearchValues<char> QuotedStops = SearchValues.Create("\"\n\r");
+    private static readonly SearchValues<char> LineStops = QuotedStops;
 
     private readonly TextReader _reader;
     private readonly char _delimiter;
@@ -221,7 +222,8 @@ internal sealed class CsvParser
     private long _line = 1;
     private long _invalidAttributed;
 
-    // The kept records and the one being read: field contents back to back in _record, field i ending at _ends[i].
+    // The kept records and the one being read: field contents in _record, each followed by one separator char
+    // (as in the line: a whole plain line is copied at once), field i ending at _ends[i].
     // The current record starts at char _recordStart and field _firstField; a record that is not kept is dropped
     // when the next one is read.
     private char[] _record = new char[4096];
@@ -251,7 +253,7 @@ internal sealed class CsvParser
     /// <summary>Field <paramref name="index"/> of the current record (valid until the next read).</summary>
     public ReadOnlySpan<char> Field(int index)
     {
-        var start = index == 0 ? _recordStart : _ends[_firstField + index - 1];
+        var start = index == 0 ? _recordStart : _ends[_firstField + index - 1] + 1;
         return _record.AsSpan(start, _ends[_firstField + index] - start);
     }
 
@@ -348,6 +350,7 @@ internal sealed class CsvParser
                 }
                 _started = true;
                 RecordLine = _line;
+                if (ScanPlainLine()) return true;
             }
             switch (_state)
             {
@@ -428,6 +431,48 @@ internal sealed class CsvParser
         return false;
     }
 
+    /// <summary>
+    /// The common record, read at once: one line in the buffer with no quote, no field starting with a space and
+    /// nothing left to report. It is copied whole and its fields end at the delimiters; anything else (or a limit
+    /// passed) is left to the state machine, which reads it from the start as before.
+    /// </summary>
+    private bool ScanPlainLine()
+    {
+        if (_fallback is not null && _fallback.Count > _invalidAttributed) return false;
+        var rest = _buffer.AsSpan(_pos, _len - _pos);
+        var end = rest.IndexOfAny(LineStops);
+        if (end < 0 || rest[end] == '"' || end + 1 > _limits.MaxLineBytes) return false;
+        var line = rest[..end];
+        var skipSpace = _delimiter != ' ';
+        if (skipSpace && line.Length > 0 && line[0] == ' ') return false;
+        if (_recordLength + end + 1 > _record.Length) Grow(end + 1);
+        var fieldTotal = _fieldTotal;
+        var start = 0;
+        while (true)
+        {
+            var i = line[start..].IndexOf(_delimiter);
+            if (fieldTotal == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
+            if (i < 0)
+            {
+                _ends[fieldTotal++] = _recordLength + line.Length;
+                break;
+            }
+            start += i + 1;
+            _ends[fieldTotal++] = _recordLength + start - 1;
+            if (skipSpace && start < line.Length && line[start] == ' ') return false;
+        }
+        var fields = fieldTotal - _fieldTotal;
+        if (fields > _limits.MaxColumns) return false;
+        rest[..(end + 1)].CopyTo(_record.AsSpan(_recordLength));
+        _recordLength += end + 1;
+        _fieldTotal = fieldTotal;
+        _fieldCount = fields;
+        _recordChars = end + 1;
+        _pos += end + 1;
+        NewLine(rest[end]);
+        return true;
+    }
+
     /// <summary>Counts characters of the current record against MaxLineBytes (before they are buffered).</summary>
     private void Count(int n, bool quoted = false)
     {
@@ -462,7 +507,7 @@ internal sealed class CsvParser
 
     private void EndField()
     {
-        var start = _fieldCount == 0 ? _recordStart : _ends[_fieldTotal - 1];
+        var start = _fieldCount == 0 ? _recordStart : _ends[_fieldTotal - 1] + 1;
         if (InvalidField < 0 && _fallback is not null && _fallback.Count > _invalidAttributed
             && _record.AsSpan(start, _recordLength - start).Contains('\uFFFD'))
         {
@@ -472,6 +517,7 @@ internal sealed class CsvParser
         if (_fieldTotal == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
         _ends[_fieldTotal++] = _recordLength;
         _fieldCount++;
+        Append(_delimiter);
         if (_fieldCount > _limits.MaxColumns)
         {
             var message = $"Line {RecordLine} has more than MaxColumns ({_limits.MaxColumns}) fields.";
@@ -490,7 +536,8 @@ internal sealed class CsvParser
 
 /// <summary>
 /// Rows of one CSV file, each with exactly <see cref="Columns"/> fields: field c of row r is
-/// <c>Data[Ends[r * Columns + c - 1] .. Ends[r * Columns + c]]</c> (the first starts at 0).
+/// <c>Data[Ends[r * Columns + c - 1] + 1 .. Ends[r * Columns + c]]</c> (one separator char between fields; the
+/// first starts at 0).
 /// </summary>
 internal sealed class RowBatch(char[] data, int[] ends, int rows, int columns)
 {
@@ -502,7 +549,7 @@ internal sealed class RowBatch(char[] data, int[] ends, int rows, int columns)
     public ReadOnlySpan<char> Field(int row, int column)
     {
         var i = row * Columns + column;
-        var start = i == 0 ? 0 : Ends[i - 1];
+        var start = i == 0 ? 0 : Ends[i - 1] + 1;
         return Data.AsSpan(start, Ends[i] - start);
     }
 }
