@@ -1,4 +1,8 @@
 using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 
 namespace Gureum.ML.Data.Internal;
@@ -207,13 +211,19 @@ internal sealed class CsvParser
 
     private const int BufferChars = 256 * 1024;
     private static readonly SearchValues<char> QuotedStops = SearchValues.Create("\"\n\r");
-    private static readonly SearchValues<char> LineStops = QuotedStops;
+    private static readonly Vector128<ushort> LineFeeds = Vector128.Create((ushort)'\n');
+    private static readonly Vector128<ushort> CarriageReturns = Vector128.Create((ushort)'\r');
+    private static readonly Vector128<ushort> Quotes = Vector128.Create((ushort)'"');
+    private static readonly Vector128<ushort> Spaces = Vector128.Create((ushort)' ');
 
     private readonly TextReader _reader;
     private readonly char _delimiter;
     private readonly DataLimits _limits;
     private readonly FlaggingDecoderFallback? _fallback;
     private readonly SearchValues<char> _unquotedStops;
+    private readonly Vector128<ushort> _delimiters;
+    /// <summary>Whether <see cref="ScanPlainLine"/> applies (not with a delimiter that is also a line end or a quote).</summary>
+    private readonly bool _plainLines;
     private readonly char[] _buffer = new char[BufferChars];
     private int _pos;
     private int _len;
@@ -246,6 +256,8 @@ internal sealed class CsvParser
         _limits = limits;
         _fallback = fallback;
         _unquotedStops = SearchValues.Create([delimiter, '\n', '\r']);
+        _delimiters = Vector128.Create((ushort)delimiter);
+        _plainLines = delimiter is not ('"' or '\n' or '\r');
     }
 
     public int FieldCount => _fieldCount;
@@ -433,36 +445,62 @@ internal sealed class CsvParser
 
     /// <summary>
     /// The common record, read at once: one line in the buffer with no quote, no field starting with a space and
-    /// nothing left to report. It is copied whole and its fields end at the delimiters; anything else (or a limit
-    /// passed) is left to the state machine, which reads it from the start as before.
+    /// nothing left to report. One vectorized pass finds its end and its delimiters; the line is copied whole.
+    /// Anything else (or a limit passed) is left to the state machine, which reads the record from its start.
     /// </summary>
     private bool ScanPlainLine()
     {
-        if (_fallback is not null && _fallback.Count > _invalidAttributed) return false;
+        if (!_plainLines || (_fallback is not null && _fallback.Count > _invalidAttributed)) return false;
         var rest = _buffer.AsSpan(_pos, _len - _pos);
-        var end = rest.IndexOfAny(LineStops);
-        if (end < 0 || rest[end] == '"' || end + 1 > _limits.MaxLineBytes) return false;
-        var line = rest[..end];
         var skipSpace = _delimiter != ' ';
-        if (skipSpace && line.Length > 0 && line[0] == ' ') return false;
-        if (_recordLength + end + 1 > _record.Length) Grow(end + 1);
+        if (skipSpace && rest[0] == ' ') return false;
         var fieldTotal = _fieldTotal;
-        var start = 0;
-        while (true)
+        var end = -1;
+        var afterDelimiter = 0u; // 1 when the previous block ended with a delimiter
+        ref var chars = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(rest));
+        var i = 0;
+        for (; i + Vector128<ushort>.Count <= rest.Length && end < 0; i += Vector128<ushort>.Count)
         {
-            var i = line[start..].IndexOf(_delimiter);
-            if (fieldTotal == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
-            if (i < 0)
+            var v = Vector128.LoadUnsafe(ref chars, (nuint)i);
+            var stops = (Vector128.Equals(v, LineFeeds) | Vector128.Equals(v, CarriageReturns) | Vector128.Equals(v, Quotes)).ExtractMostSignificantBits();
+            var delimiters = Vector128.Equals(v, _delimiters).ExtractMostSignificantBits();
+            var spaces = skipSpace ? Vector128.Equals(v, Spaces).ExtractMostSignificantBits() : 0;
+            if (stops != 0)
             {
-                _ends[fieldTotal++] = _recordLength + line.Length;
-                break;
+                var k = BitOperations.TrailingZeroCount(stops);
+                end = i + k;
+                var before = (1u << k) - 1;
+                delimiters &= before;
+                spaces &= before | (1u << k);
             }
-            start += i + 1;
-            _ends[fieldTotal++] = _recordLength + start - 1;
-            if (skipSpace && start < line.Length && line[start] == ' ') return false;
+            if ((((delimiters << 1) | afterDelimiter) & spaces) != 0) return false;
+            afterDelimiter = (delimiters >> (Vector128<ushort>.Count - 1)) & 1;
+            while (delimiters != 0)
+            {
+                if (fieldTotal == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
+                _ends[fieldTotal++] = _recordLength + i + BitOperations.TrailingZeroCount(delimiters);
+                delimiters &= delimiters - 1;
+            }
         }
+        for (; end < 0 && i < rest.Length; i++)
+        {
+            var c = rest[i];
+            if (c is '\n' or '\r' or '"') end = i;
+            else if (c == _delimiter)
+            {
+                if (skipSpace && i + 1 < rest.Length && rest[i + 1] == ' ') return false;
+                if (fieldTotal == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
+                _ends[fieldTotal++] = _recordLength + i;
+            }
+            else if (afterDelimiter != 0 && c == ' ') return false;
+            afterDelimiter = 0;
+        }
+        if (end < 0 || rest[end] == '"' || end + 1 > _limits.MaxLineBytes) return false;
+        if (fieldTotal == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
+        _ends[fieldTotal++] = _recordLength + end;
         var fields = fieldTotal - _fieldTotal;
         if (fields > _limits.MaxColumns) return false;
+        if (_recordLength + end + 1 > _record.Length) Grow(end + 1);
         rest[..(end + 1)].CopyTo(_record.AsSpan(_recordLength));
         _recordLength += end + 1;
         _fieldTotal = fieldTotal;
