@@ -363,6 +363,7 @@ internal sealed class CsvParser
                 _started = true;
                 RecordLine = _line;
                 if (ScanPlainLine()) return true;
+                continue; // it may have taken the fields before a quote
             }
             switch (_state)
             {
@@ -495,20 +496,31 @@ internal sealed class CsvParser
             else if (afterDelimiter != 0 && c == ' ') return false;
             afterDelimiter = 0;
         }
-        if (end < 0 || rest[end] == '"' || end + 1 > _limits.MaxLineBytes) return false;
+        if (end < 0 || end + 1 > _limits.MaxLineBytes || fieldTotal - _fieldTotal >= _limits.MaxColumns) return false;
+        if (rest[end] == '"')
+        {
+            // A quoted field: the plain fields before it are kept, the state machine goes on from its quote.
+            if (end > 0 && rest[end - 1] != _delimiter) return false;
+            Take(rest[..end], fieldTotal);
+            return false;
+        }
         if (fieldTotal == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
         _ends[fieldTotal++] = _recordLength + end;
-        var fields = fieldTotal - _fieldTotal;
-        if (fields > _limits.MaxColumns) return false;
-        if (_recordLength + end + 1 > _record.Length) Grow(end + 1);
-        rest[..(end + 1)].CopyTo(_record.AsSpan(_recordLength));
-        _recordLength += end + 1;
-        _fieldTotal = fieldTotal;
-        _fieldCount = fields;
-        _recordChars = end + 1;
-        _pos += end + 1;
+        Take(rest[..(end + 1)], fieldTotal);
         NewLine(rest[end]);
         return true;
+    }
+
+    /// <summary>Consumes <paramref name="chars"/>, whose fields end where <c>_ends[.. fieldTotal]</c> say.</summary>
+    private void Take(ReadOnlySpan<char> chars, int fieldTotal)
+    {
+        if (_recordLength + chars.Length > _record.Length) Grow(chars.Length);
+        chars.CopyTo(_record.AsSpan(_recordLength));
+        _recordLength += chars.Length;
+        _fieldCount += fieldTotal - _fieldTotal;
+        _fieldTotal = fieldTotal;
+        _recordChars += chars.Length;
+        _pos += chars.Length;
     }
 
     /// <summary>Counts characters of the current record against MaxLineBytes (before they are buffered).</summary>

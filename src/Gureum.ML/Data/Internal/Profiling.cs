@@ -32,8 +32,11 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
         {
             if (_exact.Add(h) && _exact.Count > exactLimit)
             {
-                _kmv = [];
-                _exact.ForEach(AddHash);
+                // The K smallest hashes, as adding them one by one would keep (sorted once instead).
+                var all = _exact.ToArray();
+                Array.Sort(all);
+                _kmv = new SortedSet<ulong>(all.Take(K));
+                if (_kmv.Count == K) _kmvMax = _kmv.Max;
                 _exact = null;
             }
             return;
@@ -139,7 +142,8 @@ internal sealed class ULongSet
             i = (i + 1) & mask;
         }
         _slots[i] = x;
-        if (++_used * 2 > _slots.Length) Grow();
+        // Up to 13/16 full: 100k hashes fit in 1 MB (linear probing stays short at that load).
+        if (++_used > _slots.Length / 16 * 13) Grow();
         return true;
     }
 
@@ -157,11 +161,14 @@ internal sealed class ULongSet
         }
     }
 
-    public void ForEach(Action<ulong> action)
+    public ulong[] ToArray()
     {
-        if (_hasZero) action(0);
+        var all = new ulong[Count];
+        var n = 0;
+        if (_hasZero) all[n++] = 0;
         foreach (var x in _slots)
-            if (x != 0) action(x);
+            if (x != 0) all[n++] = x;
+        return all;
     }
 }
 
