@@ -159,4 +159,21 @@ public sealed class IngestFastPathTests
         Assert.Equal(expected, Values.TryBoolean(text.AsSpan(), out var actual));
         Assert.Equal(e, actual);
     }
+
+    [Theory]
+    [InlineData("2024-02-29", "yyyy-MM-dd")]
+    [InlineData("2023-02-29", "yyyy-MM-dd")]
+    [InlineData("2024-01-02 03:04:05", "yyyy-MM-dd HH:mm:ss")]
+    [InlineData("2024-01-02T03:04:05", "yyyy-MM-ddTHH:mm:ss")]
+    [InlineData("2024-01-02T03:04:05+09:00", "yyyy-MM-ddTHH:mm:ssK")]
+    [InlineData("01/02/2024", "MM/dd/yyyy")]
+    [InlineData("2024-01-02", "MM/dd/yyyy")]
+    [InlineData("not a date", "yyyy-MM-dd")]
+    [InlineData("2024-01-02 03:04", null)]
+    public void TryConvertDateTicks_MatchesTryConvertDate(string text, string? format)
+    {
+        var expected = Values.TryConvertDate(text.AsSpan(), format, out var e);
+        Assert.Equal(expected, Values.TryConvertDateTicks(text.AsSpan(), format, out var ticks));
+        if (expected) Assert.Equal(e.UtcTicks, ticks);
+    }
 }

@@ -535,9 +535,8 @@ internal sealed partial class ColumnAccumulator
                 else _falses++;
                 break;
             case ColumnType.DateTime:
-                if (Values.TryConvertDate(v, DateFormat, out var dt))
+                if (Values.TryConvertDateTicks(v, DateFormat, out var ticks))
                 {
-                    var ticks = dt.UtcTicks;
                     if (ticks < _minDate) _minDate = ticks;
                     if (ticks > _maxDate) _maxDate = ticks;
                 }

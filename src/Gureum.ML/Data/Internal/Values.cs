@@ -196,7 +196,15 @@ internal static class Values
     /// </summary>
     private static bool TryIsoDate(ReadOnlySpan<char> v, string format, out DateTimeOffset value)
     {
-        value = default;
+        var ok = TryIsoDateTicks(v, format, out var ticks);
+        value = ok ? new DateTimeOffset(ticks, TimeSpan.Zero) : default;
+        return ok;
+    }
+
+    /// <summary><see cref="TryIsoDate"/> as UTC ticks (no DateTimeOffset to build and convert).</summary>
+    private static bool TryIsoDateTicks(ReadOnlySpan<char> v, string format, out long ticks)
+    {
+        ticks = 0;
         var withTime = format switch
         {
             "yyyy-MM-dd" => false,
@@ -217,7 +225,7 @@ internal static class Values
         if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month)
             || hour is < 0 or > 23 || minute is < 0 or > 59 || second is < 0 or > 59)
             return false;
-        value = new DateTimeOffset(year, month, day, hour, minute, second, TimeSpan.Zero);
+        ticks = new DateTime(year, month, day, hour, minute, second).Ticks;
         return true;
     }
 
@@ -241,6 +249,15 @@ internal static class Values
         if (v is "1") { value = true; return true; }
         if (v is "0") { value = false; return true; }
         return false;
+    }
+
+    /// <summary><see cref="TryConvertDate"/> as UTC ticks, the ISO fast path without a DateTimeOffset.</summary>
+    internal static bool TryConvertDateTicks(ReadOnlySpan<char> v, string? dateFormat, out long utcTicks)
+    {
+        if (dateFormat is not null && TryIsoDateTicks(v, dateFormat, out utcTicks)) return true;
+        var ok = TryConvertDate(v, dateFormat, out var value);
+        utcTicks = ok ? value.UtcTicks : 0;
+        return ok;
     }
 
     /// <summary><see cref="Convert"/> for <see cref="ColumnType.DateTime"/> without boxing.</summary>
