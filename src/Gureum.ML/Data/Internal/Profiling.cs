@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -702,6 +703,9 @@ internal sealed class Profiler(ReadOptions options)
     private bool _sampled;
     private int _targetIndex = -1;
     private ColumnJob? _job;
+    /// <summary>The order in which a batch's columns are taken, and what each took last time (Stopwatch ticks).</summary>
+    private int[] _columnOrder = [];
+    private long[] _columnTicks = [];
 
     public long RowCount { get; private set; }
 
@@ -729,6 +733,11 @@ internal sealed class Profiler(ReadOptions options)
         for (; first < batch.Rows && !_sampled; first++) AddRowCore(names, new BatchRow(batch, first));
         if (first == batch.Rows) return done ?? batch;
         RowCount += batch.Rows - first;
+        if (_columnOrder.Length != batch.Columns)
+        {
+            _columnOrder = [.. Enumerable.Range(0, batch.Columns)];
+            _columnTicks = new long[batch.Columns];
+        }
         _job = new ColumnJob(this, batch, first);
         _job.Start();
         return done;
@@ -741,6 +750,8 @@ internal sealed class Profiler(ReadOptions options)
         _job = null;
         job.Run();
         await job.Completion;
+        // Longest first next time (both threads are done with the columns: no race on the arrays).
+        Array.Sort(_columnOrder, (a, b) => _columnTicks[b].CompareTo(_columnTicks[a]));
         return job.Batch;
     }
 
@@ -807,7 +818,8 @@ internal sealed class Profiler(ReadOptions options)
 
     /// <summary>
     /// The rows of a batch after the sample, column by column: the worker and the caller take columns in turn, so
-    /// each column sees its values in file order (one batch at a time).
+    /// each column sees its values in file order (one batch at a time). The columns that took longest in the last
+    /// batch are taken first, so that the last ones taken are short and neither thread waits long for the other.
     /// </summary>
     private sealed class ColumnJob(Profiler profiler, RowBatch batch, int firstRow)
     {
@@ -819,8 +831,15 @@ internal sealed class Profiler(ReadOptions options)
 
         public void Run()
         {
-            int c;
-            while ((c = Interlocked.Increment(ref _next)) < batch.Columns) Profile(c);
+            var order = profiler._columnOrder;
+            int i;
+            while ((i = Interlocked.Increment(ref _next)) < batch.Columns)
+            {
+                var column = order[i];
+                var start = Stopwatch.GetTimestamp();
+                Profile(column);
+                profiler._columnTicks[column] = Stopwatch.GetTimestamp() - start;
+            }
         }
 
         private void Profile(int column)
