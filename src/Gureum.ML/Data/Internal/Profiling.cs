@@ -188,6 +188,8 @@ internal sealed class ULongSet
 internal sealed class TopCounter(int exactLimit, int approxCapacity, bool abandonWhenLarge)
 {
     private Dictionary<string, long>? _counts = new(StringComparer.Ordinal);
+    private Dictionary<string, long>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private Dictionary<string, long>? _lookupOf;
     private bool _approximate;
 
     public bool Abandoned => _counts is null;
@@ -197,7 +199,13 @@ internal sealed class TopCounter(int exactLimit, int approxCapacity, bool abando
     {
         var counts = _counts;
         if (counts is null) return;
-        var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
+        // Asking the dictionary for its span lookup checks its comparer's type: once per dictionary, not per value.
+        if (_lookupOf != counts)
+        {
+            _lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
+            _lookupOf = counts;
+        }
+        var lookup = _lookup;
         if (!_approximate && counts.Count < exactLimit)
         {
             CollectionsMarshal.GetValueRefOrAddDefault(lookup, value, out _)++;
