@@ -251,7 +251,7 @@ internal sealed class TopCounter(int exactLimit, int approxCapacity, bool abando
         _counts is { } counts && !_approximate && (counts.Count < exactLimit || counts.GetAlternateLookup<ReadOnlySpan<char>>().ContainsKey(value));
 
     /// <summary>The values counted (all of them while <see cref="CountsExactly"/>).</summary>
-    public IEnumerable<string> Values => _counts?.Keys ?? Enumerable.Empty<string>();
+    public IEnumerable<string> Keys => _counts?.Keys ?? Enumerable.Empty<string>();
 
     public IReadOnlyList<ValueCount>? Top(int n) => _counts?.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
         .Take(n).Select(kv => new ValueCount(kv.Key, kv.Value)).ToList();
@@ -568,7 +568,7 @@ internal sealed partial class ColumnAccumulator
 
     private void DistinctFromTop()
     {
-        foreach (var value in _top!.Values) _distinct!.Add(value);
+        foreach (var value in _top!.Keys) _distinct!.Add(value);
         _distinctFromTop = false;
     }
 
