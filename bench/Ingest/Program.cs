@@ -1,5 +1,7 @@
 // The dataset ingest benchmark's .NET side. One run, one file, one JSON line on stdout:
-//   Ingest gureum FILE   DatasetReader.AnalyzeAsync: detect format, infer schema, profile every column (the peer)
+//   Ingest gureum FILE   DatasetReader.AnalyzeAsync: detect format, infer schema, profile every column (the peer);
+//                        then again in the same process, up to 10 times while under 2 s in all, and the last of
+//                        those is reported as "warm_*" (JIT tiering done, as in the long-running server)
 //   Ingest raw FILE      the same bytes read with the same 1 MB buffer and split into lines and fields with a
 //                        vectorized IndexOfAny (no quotes, no decoding, no types): the limit
 // "seconds" is measured in-process from opening the file to the result (runtime start-up is not included;
@@ -32,13 +34,21 @@ string extra;
 
 if (mode == "gureum")
 {
-    await using var stream = Open(path);
-    var analysis = await DatasetReader.AnalyzeAsync(stream, new ReadOptions(), CancellationToken.None);
+    var analysis = await AnalyzeAsync(path);
     clock.Stop();
     rows = analysis.Profile.RowCount;
     columns = analysis.Schema.Columns.Count;
     var types = string.Join(",", analysis.Schema.Columns.Select(c => $"{c.Name}:{c.Type}"));
-    extra = $",\"skipped\":{analysis.SkippedRows},\"types\":\"{types}\"";
+    var repeats = Stopwatch.StartNew();
+    var warm = new Stopwatch();
+    for (var i = 0; i < 10 && (i == 0 || repeats.Elapsed.TotalSeconds < 2); i++)
+    {
+        warm.Restart();
+        await AnalyzeAsync(path);
+        warm.Stop();
+    }
+    extra = string.Create(CultureInfo.InvariantCulture,
+        $",\"warm_seconds\":{warm.Elapsed.TotalSeconds:F4},\"warm_mbps\":{bytes / 1e6 / warm.Elapsed.TotalSeconds:F2},\"skipped\":{analysis.SkippedRows},\"types\":\"{types}\"");
 }
 else
 {
@@ -102,6 +112,12 @@ var json = new StringBuilder()
     .Append('}');
 Console.WriteLine(json.ToString());
 return 0;
+
+static async Task<DatasetAnalysis> AnalyzeAsync(string path)
+{
+    await using var stream = Open(path);
+    return await DatasetReader.AnalyzeAsync(stream, new ReadOptions(), CancellationToken.None);
+}
 
 static long CurrentRssKb()
 {

@@ -86,5 +86,11 @@ public sealed class ValuesFastPathTests
     [InlineData("nana", false)]
     [InlineData("0", false)]
     [InlineData("nulls", false)]
+    [InlineData("n", false)]
+    [InlineData("N", false)]
+    [InlineData("#", false)]
+    [InlineData("Na", true)]
+    [InlineData("none ", false)]
+    [InlineData("xna", false)]
     public void IsMissing_KnowsTheTokens(string text, bool missing) => Assert.Equal(missing, Values.IsMissing(text.AsSpan()));
 }

@@ -24,6 +24,10 @@ public static class DatasetReader
         var profiler = new Profiler(options);
         var errors = new List<DataError>();
         long skipped = 0;
+        // CSV rows go to the profile in batches (profiled in the background while the next batch is read).
+        var csv = source as CsvSource;
+        RowBatch? spare = null;
+        long rows = 0;
         while (await source.NextAsync(ct))
         {
             if (source.Error is { } error)
@@ -33,15 +37,22 @@ public static class DatasetReader
                 if (options.OnError == OnError.Reject && errors.Count >= limits.MaxReportedErrors) throw RowErrors(errors);
                 continue;
             }
-            profiler.AddRow(source);
+            if (csv is null)
+            {
+                profiler.AddRow(source);
+                continue;
+            }
+            profiler.CheckRowLimit(++rows);
+            if (csv.KeepRow()) spare = await profiler.AddBatchAsync(csv.TakeBatch(spare), csv.Columns);
         }
+        if (csv is not null) await profiler.AddBatchAsync(csv.TakeBatch(spare), csv.Columns);
         if (options.OnError == OnError.Reject && errors.Count > 0) throw RowErrors(errors);
         if (profiler.RowCount == 0)
         {
             const string message = "The file has no data rows.";
             throw new DataFormatException(message, [.. errors, new DataError(0, null, message)]);
         }
-        var (schema, profile) = profiler.Finish();
+        var (schema, profile) = await profiler.FinishAsync();
         return new DatasetAnalysis(source.Format, schema, profile, skipped, errors);
     }
 

@@ -1,4 +1,8 @@
 using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 
 namespace Gureum.ML.Data.Internal;
@@ -197,8 +201,9 @@ internal static class CsvDetector
 /// <summary>
 /// A streaming RFC 4180 parser over decoded text: quoted fields with delimiters, doubled quotes and newlines,
 /// leading spaces after a delimiter skipped, blank lines skipped. Memory is bounded by <c>MaxLineBytes</c>.
-/// Runs of ordinary characters are found with a vectorized search and copied into one buffer per record;
-/// fields are slices of it (no string per field).
+/// Runs of ordinary characters are found with a vectorized search and copied into one buffer; fields are slices of
+/// it (no string per field). Records that the caller keeps (<see cref="KeepRecord"/>) stay in the buffer as a
+/// <see cref="RowBatch"/> until <see cref="TakeBatch"/>, so the profile can work on many rows at once.
 /// </summary>
 internal sealed class CsvParser
 {
@@ -206,12 +211,19 @@ internal sealed class CsvParser
 
     private const int BufferChars = 256 * 1024;
     private static readonly SearchValues<char> QuotedStops = SearchValues.Create("\"\n\r");
+    private static readonly Vector128<ushort> LineFeeds = Vector128.Create((ushort)'\n');
+    private static readonly Vector128<ushort> CarriageReturns = Vector128.Create((ushort)'\r');
+    private static readonly Vector128<ushort> Quotes = Vector128.Create((ushort)'"');
+    private static readonly Vector128<ushort> Spaces = Vector128.Create((ushort)' ');
 
     private readonly TextReader _reader;
     private readonly char _delimiter;
     private readonly DataLimits _limits;
     private readonly FlaggingDecoderFallback? _fallback;
     private readonly SearchValues<char> _unquotedStops;
+    private readonly Vector128<ushort> _delimiters;
+    /// <summary>Whether <see cref="ScanPlainLine"/> applies (not with a delimiter that is also a line end or a quote).</summary>
+    private readonly bool _plainLines;
     private readonly char[] _buffer = new char[BufferChars];
     private int _pos;
     private int _len;
@@ -220,10 +232,18 @@ internal sealed class CsvParser
     private long _line = 1;
     private long _invalidAttributed;
 
-    // The record being read: its field contents back to back in _record, field i ending at _ends[i].
+    // The kept records and the one being read: field contents in _record, each followed by one separator char
+    // (as in the line: a whole plain line is copied at once), field i ending at _ends[i].
+    // The current record starts at char _recordStart and field _firstField; a record that is not kept is dropped
+    // when the next one is read.
     private char[] _record = new char[4096];
     private int _recordLength;
     private int[] _ends = new int[64];
+    private int _fieldTotal;
+    private int _recordStart;
+    private int _firstField;
+    private bool _kept;
+    private int _keptRows;
     private int _fieldCount;
     private State _state;
     private bool _started;
@@ -236,6 +256,8 @@ internal sealed class CsvParser
         _limits = limits;
         _fallback = fallback;
         _unquotedStops = SearchValues.Create([delimiter, '\n', '\r']);
+        _delimiters = Vector128.Create((ushort)delimiter);
+        _plainLines = delimiter is not ('"' or '\n' or '\r');
     }
 
     public int FieldCount => _fieldCount;
@@ -243,8 +265,36 @@ internal sealed class CsvParser
     /// <summary>Field <paramref name="index"/> of the current record (valid until the next read).</summary>
     public ReadOnlySpan<char> Field(int index)
     {
-        var start = index == 0 ? 0 : _ends[index - 1];
-        return _record.AsSpan(start, _ends[index] - start);
+        var start = index == 0 ? _recordStart : _ends[_firstField + index - 1] + 1;
+        return _record.AsSpan(start, _ends[_firstField + index] - start);
+    }
+
+    /// <summary>Keeps the current record in the batch (every kept record must have the same number of fields).</summary>
+    public void KeepRecord()
+    {
+        _kept = true;
+        _keptRows++;
+    }
+
+    public int KeptRows => _keptRows;
+    public int KeptChars => _recordLength;
+
+    /// <summary>
+    /// Hands the kept records over as a batch (the current record, if not kept, is dropped); the parser goes on with
+    /// the buffers of <paramref name="recycled"/>, a batch it handed out earlier and that is no longer used.
+    /// </summary>
+    public RowBatch TakeBatch(int columns, RowBatch? recycled)
+    {
+        if (!_kept)
+        {
+            _recordLength = _recordStart;
+            _fieldTotal = _firstField;
+        }
+        var batch = new RowBatch(_record, _ends, _keptRows, columns);
+        (_record, _ends) = recycled is null ? (new char[_record.Length], new int[_ends.Length]) : (recycled.Data, recycled.Ends);
+        _recordLength = _recordStart = _fieldTotal = _firstField = _keptRows = 0;
+        _kept = false;
+        return batch;
     }
 
     /// <summary>1-based line on which the current record starts.</summary>
@@ -257,8 +307,15 @@ internal sealed class CsvParser
 
     public ValueTask<bool> ReadRecordAsync(CancellationToken ct)
     {
+        if (!_kept)
+        {
+            _recordLength = _recordStart;
+            _fieldTotal = _firstField;
+        }
+        _kept = false;
+        _recordStart = _recordLength;
+        _firstField = _fieldTotal;
         _fieldCount = 0;
-        _recordLength = 0;
         InvalidField = -1;
         UnterminatedField = -1;
         _state = State.FieldStart;
@@ -305,6 +362,8 @@ internal sealed class CsvParser
                 }
                 _started = true;
                 RecordLine = _line;
+                if (ScanPlainLine()) return true;
+                continue; // it may have taken the fields before a quote
             }
             switch (_state)
             {
@@ -385,6 +444,94 @@ internal sealed class CsvParser
         return false;
     }
 
+    /// <summary>
+    /// The common record, read at once: one line in the buffer with no quote, no field starting with a space and
+    /// nothing left to report. One vectorized pass finds its end and its delimiters; the line is copied whole.
+    /// Anything else (or a limit passed) is left to the state machine, which reads the record from its start.
+    /// </summary>
+    private bool ScanPlainLine()
+    {
+        if (!_plainLines || (_fallback is not null && _fallback.Count > _invalidAttributed)) return false;
+        var rest = _buffer.AsSpan(_pos, _len - _pos);
+        var skipSpace = _delimiter != ' ';
+        if (skipSpace && rest[0] == ' ') return false;
+        var fieldTotal = _fieldTotal;
+        var end = -1;
+        var afterDelimiter = 0u; // 1 when the previous block ended with a delimiter
+        ref var chars = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(rest));
+        var i = 0;
+        // 16 chars per step, as two halves whose 8-bit masks are joined.
+        const int Step = 2 * 8;
+        for (; i + Step <= rest.Length && end < 0; i += Step)
+        {
+            var lo = Vector128.LoadUnsafe(ref chars, (nuint)i);
+            var hi = Vector128.LoadUnsafe(ref chars, (nuint)(i + 8));
+            var stops = Mask(Vector128.Equals(lo, LineFeeds) | Vector128.Equals(lo, CarriageReturns) | Vector128.Equals(lo, Quotes),
+                Vector128.Equals(hi, LineFeeds) | Vector128.Equals(hi, CarriageReturns) | Vector128.Equals(hi, Quotes));
+            var delimiters = Mask(Vector128.Equals(lo, _delimiters), Vector128.Equals(hi, _delimiters));
+            var spaces = skipSpace ? Mask(Vector128.Equals(lo, Spaces), Vector128.Equals(hi, Spaces)) : 0;
+            if (stops != 0)
+            {
+                var k = BitOperations.TrailingZeroCount(stops);
+                end = i + k;
+                var before = (1u << k) - 1;
+                delimiters &= before;
+                spaces &= before | (1u << k);
+            }
+            if ((((delimiters << 1) | afterDelimiter) & spaces) != 0) return false;
+            afterDelimiter = (delimiters >> (Step - 1)) & 1;
+            while (delimiters != 0)
+            {
+                if (fieldTotal == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
+                _ends[fieldTotal++] = _recordLength + i + BitOperations.TrailingZeroCount(delimiters);
+                delimiters &= delimiters - 1;
+            }
+        }
+        for (; end < 0 && i < rest.Length; i++)
+        {
+            var c = rest[i];
+            if (c is '\n' or '\r' or '"') end = i;
+            else if (c == _delimiter)
+            {
+                if (skipSpace && i + 1 < rest.Length && rest[i + 1] == ' ') return false;
+                if (fieldTotal == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
+                _ends[fieldTotal++] = _recordLength + i;
+            }
+            else if (afterDelimiter != 0 && c == ' ') return false;
+            afterDelimiter = 0;
+        }
+        if (end < 0 || end + 1 > _limits.MaxLineBytes || fieldTotal - _fieldTotal >= _limits.MaxColumns) return false;
+        if (rest[end] == '"')
+        {
+            // A quoted field: the plain fields before it are kept, the state machine goes on from its quote.
+            if (end > 0 && rest[end - 1] != _delimiter) return false;
+            Take(rest[..end], fieldTotal);
+            return false;
+        }
+        if (fieldTotal == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
+        _ends[fieldTotal++] = _recordLength + end;
+        Take(rest[..(end + 1)], fieldTotal);
+        NewLine(rest[end]);
+        return true;
+    }
+
+    /// <summary>One bit per char of two 8-char comparison results, the first in the low bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Mask(Vector128<ushort> lo, Vector128<ushort> hi) =>
+        Vector128.Narrow(lo, hi).ExtractMostSignificantBits();
+
+    /// <summary>Consumes <paramref name="chars"/>, whose fields end where <c>_ends[.. fieldTotal]</c> say.</summary>
+    private void Take(ReadOnlySpan<char> chars, int fieldTotal)
+    {
+        if (_recordLength + chars.Length > _record.Length) Grow(chars.Length);
+        chars.CopyTo(_record.AsSpan(_recordLength));
+        _recordLength += chars.Length;
+        _fieldCount += fieldTotal - _fieldTotal;
+        _fieldTotal = fieldTotal;
+        _recordChars += chars.Length;
+        _pos += chars.Length;
+    }
+
     /// <summary>Counts characters of the current record against MaxLineBytes (before they are buffered).</summary>
     private void Count(int n, bool quoted = false)
     {
@@ -419,15 +566,17 @@ internal sealed class CsvParser
 
     private void EndField()
     {
-        var start = _fieldCount == 0 ? 0 : _ends[_fieldCount - 1];
+        var start = _fieldCount == 0 ? _recordStart : _ends[_fieldTotal - 1] + 1;
         if (InvalidField < 0 && _fallback is not null && _fallback.Count > _invalidAttributed
             && _record.AsSpan(start, _recordLength - start).Contains('\uFFFD'))
         {
             _invalidAttributed++;
             InvalidField = _fieldCount;
         }
-        if (_fieldCount == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
-        _ends[_fieldCount++] = _recordLength;
+        if (_fieldTotal == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
+        _ends[_fieldTotal++] = _recordLength;
+        _fieldCount++;
+        Append(_delimiter);
         if (_fieldCount > _limits.MaxColumns)
         {
             var message = $"Line {RecordLine} has more than MaxColumns ({_limits.MaxColumns}) fields.";
@@ -441,5 +590,25 @@ internal sealed class CsvParser
         _len = await _reader.ReadAsync(_buffer.AsMemory(), ct);
         if (_len == 0) _eof = true;
         return _len > 0;
+    }
+}
+
+/// <summary>
+/// Rows of one CSV file, each with exactly <see cref="Columns"/> fields: field c of row r is
+/// <c>Data[Ends[r * Columns + c - 1] + 1 .. Ends[r * Columns + c]]</c> (one separator char between fields; the
+/// first starts at 0).
+/// </summary>
+internal sealed class RowBatch(char[] data, int[] ends, int rows, int columns)
+{
+    public char[] Data { get; } = data;
+    public int[] Ends { get; } = ends;
+    public int Rows { get; } = rows;
+    public int Columns { get; } = columns;
+
+    public ReadOnlySpan<char> Field(int row, int column)
+    {
+        var i = row * Columns + column;
+        var start = i == 0 ? 0 : Ends[i - 1] + 1;
+        return Data.AsSpan(start, Ends[i] - start);
     }
 }

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
@@ -14,7 +16,7 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
 {
     internal const int DefaultExactLimit = 100_000;
     private const int K = 4096;
-    private HashSet<ulong>? _exact = [];
+    private ULongSet? _exact = new();
     private SortedSet<ulong>? _kmv;
     /// <summary>The largest kept hash, once <see cref="K"/> are kept (SortedSet.Max walks the tree).</summary>
     private ulong _kmvMax;
@@ -23,23 +25,40 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
 
     public void Add(string value) => Add(value.AsSpan());
 
-    public void Add(ReadOnlySpan<char> value)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Add(ReadOnlySpan<char> value) => AddHash(Hash(value));
+
+    /// <summary>
+    /// Adds the hashes of many values (the same count as adding them one by one). In a tight loop the CPU overlaps
+    /// the table lookups, which miss the cache for a large exact set.
+    /// </summary>
+    public void AddHashes(ReadOnlySpan<ulong> hashes)
     {
-        var h = Hash(value);
+        foreach (var h in hashes) AddHash(h);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void AddHash(ulong h)
+    {
         if (_exact is not null)
         {
             if (_exact.Add(h) && _exact.Count > exactLimit)
             {
-                _kmv = [];
-                foreach (var x in _exact) AddHash(x);
+                // The K smallest hashes, as adding them one by one would keep (sorted once instead).
+                var all = _exact.ToArray();
+                Array.Sort(all);
+                _kmv = new SortedSet<ulong>(all.Take(K));
+                if (_kmv.Count == K) _kmvMax = _kmv.Max;
                 _exact = null;
             }
             return;
         }
-        AddHash(h);
+        // Once K hashes are kept, most values are above the largest one: no call for them.
+        if (_kmvMax != 0 && h >= _kmvMax) return;
+        AddSketch(h);
     }
 
-    private void AddHash(ulong h)
+    private void AddSketch(ulong h)
     {
         var kmv = _kmv!;
         if (kmv.Count < K)
@@ -84,8 +103,13 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
         }
         if (bytes.Length > 0)
         {
-            ulong tail = 0;
-            for (var i = 0; i < bytes.Length; i++) tail |= (ulong)bytes[i] << (8 * i);
+            // The last 2, 4 or 6 bytes, little-endian (two overlapping reads for 6: the shared bytes are equal).
+            var tail = bytes.Length switch
+            {
+                2 => BinaryPrimitives.ReadUInt16LittleEndian(bytes),
+                4 => BinaryPrimitives.ReadUInt32LittleEndian(bytes),
+                _ => BinaryPrimitives.ReadUInt32LittleEndian(bytes) | (ulong)BinaryPrimitives.ReadUInt32LittleEndian(bytes[2..]) << 16,
+            };
             h = (h ^ tail) * 0xbf58476d1ce4e5b9UL;
             h ^= h >> 29;
         }
@@ -98,10 +122,74 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
     }
 }
 
+/// <summary>
+/// A set of 64-bit values in one open-addressed table (linear probing): one cache line per lookup, where a
+/// HashSet takes two (bucket, then entry); a large exact distinct set is probed once per value.
+/// </summary>
+internal sealed class ULongSet
+{
+    private ulong[] _slots = new ulong[64];
+    private bool _hasZero;
+    private int _used;
+
+    public int Count => _used + (_hasZero ? 1 : 0);
+
+    /// <summary>True when <paramref name="x"/> was not in the set (0 marks an empty slot, so it is kept aside).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Add(ulong x)
+    {
+        if (x == 0)
+        {
+            if (_hasZero) return false;
+            return _hasZero = true;
+        }
+        var mask = _slots.Length - 1;
+        // The values are hashes already: their high bits pick the slot.
+        var i = (int)(x >> 32) & mask;
+        while (true)
+        {
+            var s = _slots[i];
+            if (s == x) return false;
+            if (s == 0) break;
+            i = (i + 1) & mask;
+        }
+        _slots[i] = x;
+        // Up to 13/16 full: 100k hashes fit in 1 MB (linear probing stays short at that load).
+        if (++_used > _slots.Length / 16 * 13) Grow();
+        return true;
+    }
+
+    private void Grow()
+    {
+        var old = _slots;
+        _slots = new ulong[old.Length * 2];
+        var mask = _slots.Length - 1;
+        foreach (var x in old)
+        {
+            if (x == 0) continue;
+            var i = (int)(x >> 32) & mask;
+            while (_slots[i] != 0) i = (i + 1) & mask;
+            _slots[i] = x;
+        }
+    }
+
+    public ulong[] ToArray()
+    {
+        var all = new ulong[Count];
+        var n = 0;
+        if (_hasZero) all[n++] = 0;
+        foreach (var x in _slots)
+            if (x != 0) all[n++] = x;
+        return all;
+    }
+}
+
 /// <summary>Value counts: exact while small, then space-saving (approximate top values).</summary>
 internal sealed class TopCounter(int exactLimit, int approxCapacity, bool abandonWhenLarge)
 {
     private Dictionary<string, long>? _counts = new(StringComparer.Ordinal);
+    private Dictionary<string, long>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private Dictionary<string, long>? _lookupOf;
     private bool _approximate;
 
     public bool Abandoned => _counts is null;
@@ -111,7 +199,13 @@ internal sealed class TopCounter(int exactLimit, int approxCapacity, bool abando
     {
         var counts = _counts;
         if (counts is null) return;
-        var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
+        // Asking the dictionary for its span lookup checks its comparer's type: once per dictionary, not per value.
+        if (_lookupOf != counts)
+        {
+            _lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
+            _lookupOf = counts;
+        }
+        var lookup = _lookup;
         if (!_approximate && counts.Count < exactLimit)
         {
             CollectionsMarshal.GetValueRefOrAddDefault(lookup, value, out _)++;
@@ -123,6 +217,12 @@ internal sealed class TopCounter(int exactLimit, int approxCapacity, bool abando
             return;
         }
         Add(value.ToString());
+    }
+
+    /// <summary>Counts <paramref name="count"/> occurrences of a value at once (while exact).</summary>
+    public void Add(string value, long count)
+    {
+        if (_counts is { } counts) CollectionsMarshal.GetValueRefOrAddDefault(counts, value, out _) += count;
     }
 
     public void Add(string value)
@@ -145,6 +245,13 @@ internal sealed class TopCounter(int exactLimit, int approxCapacity, bool abando
         counts.Remove(minKey);
         counts[value] = min + 1;
     }
+
+    /// <summary>True while every value counted so far, and <paramref name="value"/>, have their own exact count.</summary>
+    public bool CountsExactly(ReadOnlySpan<char> value) =>
+        _counts is { } counts && !_approximate && (counts.Count < exactLimit || counts.GetAlternateLookup<ReadOnlySpan<char>>().ContainsKey(value));
+
+    /// <summary>The values counted (all of them while <see cref="CountsExactly"/>).</summary>
+    public IEnumerable<string> Keys => _counts?.Keys ?? Enumerable.Empty<string>();
 
     public IReadOnlyList<ValueCount>? Top(int n) => _counts?.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
         .Take(n).Select(kv => new ValueCount(kv.Key, kv.Value)).ToList();
@@ -266,17 +373,18 @@ internal sealed class LeakageTracker
     private Dictionary<string, string>? _map = new(StringComparer.Ordinal);
     public long Pairs { get; private set; }
 
-    public void Add(ReadOnlySpan<char> value, string? target)
+    /// <summary>Records one (value, non-missing target) pair; strings are made only for a value not seen before.</summary>
+    public void Add(ReadOnlySpan<char> value, ReadOnlySpan<char> target)
     {
-        if (target is null || _map is null) return;
+        if (_map is null) return;
         Pairs++;
         if (_map.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(value, out var t))
         {
-            if (t != target) _map = null;
+            if (!target.SequenceEqual(t)) _map = null;
             return;
         }
         if (_map.Count >= MaxValues) { _map = null; return; }
-        _map[value.ToString()] = target;
+        _map[value.ToString()] = target.ToString();
     }
 
     /// <summary>True when at least two values each map to one target value, the values repeat, and the target varies.</summary>
@@ -297,7 +405,15 @@ internal sealed partial class ColumnAccumulator
     private long _invalid;
     private bool _sawFraction;
     private long _lengthMin = long.MaxValue, _lengthMax, _lengthSum, _lengthN;
-    private DateTimeOffset? _minDate, _maxDate;
+    /// <summary>
+    /// A categorical column's distinct values are the top counter's keys while it counts exactly: they are hashed
+    /// into <see cref="_distinct"/> only when it stops (or at the end), not once per value.
+    /// </summary>
+    private bool _distinctFromTop;
+    private ulong[] _hashes = new ulong[1024];
+    private long _trues, _falses;
+    /// <summary>UTC ticks of the earliest and latest date (no date yet while <c>_minDate &gt; _maxDate</c>).</summary>
+    private long _minDate = long.MaxValue, _maxDate = long.MinValue;
 
     public ColumnAccumulator(string name, ColumnOverride? columnOverride, bool trackLeakage, long priorRows)
     {
@@ -328,7 +444,7 @@ internal sealed partial class ColumnAccumulator
     }
 
     /// <summary>A raw value (normalised here); nothing is allocated once the type is decided.</summary>
-    public void Add(ReadOnlySpan<char> raw, string? target)
+    public void Add(ReadOnlySpan<char> raw, ReadOnlySpan<char> target, bool hasTarget)
     {
         Count++;
         var v = Values.Normalize(raw, out var quoted);
@@ -338,8 +454,8 @@ internal sealed partial class ColumnAccumulator
             return;
         }
         if (Ignored && Type is not null) return;
-        _distinct?.Add(v);
-        Leakage?.Add(v, target);
+        if (!_distinctFromTop) _distinct?.Add(v);
+        if (hasTarget) Leakage?.Add(v, target);
         if (_pending is not null)
         {
             _pending.Add(v.ToString());
@@ -370,11 +486,41 @@ internal sealed partial class ColumnAccumulator
         };
         if (Type == ColumnType.Integer) _numericTop = new NumericTopCounter(1_000);
         if (Type is ColumnType.Integer or ColumnType.Float) _numeric = new NumericStats();
+        _distinctFromTop = Type == ColumnType.Categorical && _distinct is not null;
         _pending = null;
         if (!Ignored)
             foreach (var v in pending) Feed(v);
     }
 
+    /// <summary>
+    /// Values <paramref name="first"/>.. of column <paramref name="column"/> of a batch, for a decided column with no
+    /// target to track: the steps of <see cref="Add"/>, in one loop.
+    /// </summary>
+    public void AddColumn(RowBatch batch, int column, int first)
+    {
+        Count += batch.Rows - first;
+        var hashes = 0;
+        for (var r = first; r < batch.Rows; r++)
+        {
+            var v = Values.Normalize(batch.Field(r, column), out _);
+            if (Values.IsMissing(v))
+            {
+                Missing++;
+                continue;
+            }
+            if (Ignored) continue;
+            if (!_distinctFromTop && _distinct is not null)
+            {
+                // Hashed now, counted after the loop in one go (the count does not depend on the order).
+                if (hashes == _hashes.Length) Array.Resize(ref _hashes, hashes * 2);
+                _hashes[hashes++] = DistinctCounter.Hash(v);
+            }
+            Feed(v);
+        }
+        _distinct?.AddHashes(_hashes.AsSpan(0, hashes));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Feed(ReadOnlySpan<char> v)
     {
         switch (Type)
@@ -393,18 +539,24 @@ internal sealed partial class ColumnAccumulator
                 else Bad();
                 break;
             case ColumnType.Boolean:
-                if (Values.TryConvertBoolean(v, out var x)) _top!.Add(x ? "true" : "false");
-                else Bad();
+                if (!Values.TryConvertBoolean(v, out var x)) Bad();
+                else if (x) _trues++;
+                else _falses++;
                 break;
             case ColumnType.DateTime:
-                if (Values.TryConvertDate(v, DateFormat, out var dt))
+                if (Values.TryConvertDateTicks(v, DateFormat, out var ticks))
                 {
-                    if (_minDate is null || dt < _minDate) _minDate = dt;
-                    if (_maxDate is null || dt > _maxDate) _maxDate = dt;
+                    if (ticks < _minDate) _minDate = ticks;
+                    if (ticks > _maxDate) _maxDate = ticks;
                 }
                 else Bad();
                 break;
             case ColumnType.Categorical:
+                if (_distinctFromTop && !_top!.CountsExactly(v))
+                {
+                    DistinctFromTop();
+                    _distinct!.Add(v);
+                }
                 _top!.Add(v);
                 Length(v);
                 break;
@@ -412,6 +564,12 @@ internal sealed partial class ColumnAccumulator
                 Length(v);
                 break;
         }
+    }
+
+    private void DistinctFromTop()
+    {
+        foreach (var value in _top!.Keys) _distinct!.Add(value);
+        _distinctFromTop = false;
     }
 
     private void Bad()
@@ -436,6 +594,7 @@ internal sealed partial class ColumnAccumulator
     {
         var type = FinalType;
         if (Ignored) return new ColumnProfile { Name = Name, Type = type, Count = Count, Missing = Missing };
+        if (_distinctFromTop) DistinctFromTop();
         var p = new ColumnProfile
         {
             Name = Name,
@@ -450,14 +609,18 @@ internal sealed partial class ColumnAccumulator
             var (q, h) = n.Distribution();
             p = p with { Min = n.Min, Max = n.Max, Mean = n.Mean, Std = n.Std, Quantiles = q, Histogram = h };
         }
+        // Booleans are counted in two numbers; their top values are the same as if each had been counted by name.
+        if (_trues > 0) _top?.Add("true", _trues);
+        if (_falses > 0) _top?.Add("false", _falses);
+        _trues = _falses = 0;
         if (_top is { Abandoned: false } top && (type != ColumnType.Integer && type != ColumnType.Float || top.Size <= 20))
             p = p with { TopValues = top.Top(20) };
         if (_numericTop is { Abandoned: false } numericTop && numericTop.Size <= 20)
             p = p with { TopValues = numericTop.Top(20) };
         if (type is ColumnType.Text or ColumnType.Categorical or ColumnType.Id && _lengthN > 0)
             p = p with { MinLength = _lengthMin, MaxLength = _lengthMax, MeanLength = (double)_lengthSum / _lengthN };
-        if (_minDate is not null)
-            p = p with { MinDate = Values.FormatDate(_minDate.Value), MaxDate = Values.FormatDate(_maxDate!.Value) };
+        if (_minDate <= _maxDate)
+            p = p with { MinDate = Values.FormatDate(new DateTimeOffset(_minDate, TimeSpan.Zero)), MaxDate = Values.FormatDate(new DateTimeOffset(_maxDate, TimeSpan.Zero)) };
         return p;
     }
 
@@ -531,7 +694,11 @@ internal sealed partial class ColumnAccumulator
     }
 }
 
-/// <summary>One pass over the rows: a type decision from a sample, then the profile of every row.</summary>
+/// <summary>
+/// One pass over the rows: a type decision from a sample, then the profile of every row. Rows come one at a time
+/// (<see cref="AddRow"/>) or in batches (<see cref="AddBatchAsync"/>): after the sample, a batch is profiled column
+/// by column, the columns shared between a worker and the caller, while the caller reads the next batch.
+/// </summary>
 internal sealed class Profiler(ReadOptions options)
 {
     internal const int SampleRows = 10_000;
@@ -543,12 +710,83 @@ internal sealed class Profiler(ReadOptions options)
     private long _sampleChars;
     private bool _sampled;
     private int _targetIndex = -1;
+    private ColumnJob? _job;
+    /// <summary>The order in which a batch's columns are taken, and what each took last time (Stopwatch ticks).</summary>
+    private int[] _columnOrder = [];
+    private long[] _columnTicks = [];
 
     public long RowCount { get; private set; }
 
     public void AddRow(TableSource source)
     {
-        var names = source.Columns;
+        CheckRowLimit(RowCount + 1);
+        AddRowCore(source.Columns, new SourceRow(source));
+    }
+
+    /// <summary>Throws once more than MaxRows rows were read (checked as rows are read, before they are profiled).</summary>
+    public void CheckRowLimit(long rows)
+    {
+        if (rows > options.Limits.MaxRows)
+            throw TableSource.Structural(0, null, $"The file has more than MaxRows ({options.Limits.MaxRows}) rows.");
+    }
+
+    /// <summary>
+    /// Profiles <paramref name="batch"/> (its rows follow every row added before): the sample part at once, the rest
+    /// in the background. Returns a batch whose profile is done, for its buffers to be reused, or null.
+    /// </summary>
+    public async ValueTask<RowBatch?> AddBatchAsync(RowBatch batch, List<string> names)
+    {
+        var done = await FinishJobAsync();
+        var first = 0;
+        for (; first < batch.Rows && !_sampled; first++) AddRowCore(names, new BatchRow(batch, first));
+        if (first == batch.Rows) return done ?? batch;
+        RowCount += batch.Rows - first;
+        if (_columnOrder.Length != batch.Columns)
+        {
+            _columnOrder = [.. Enumerable.Range(0, batch.Columns)];
+            _columnTicks = new long[batch.Columns];
+        }
+        _job = new ColumnJob(this, batch, first);
+        _job.Start();
+        return done;
+    }
+
+    /// <summary>Waits for the batch in the background, helping with its columns; returns it.</summary>
+    private async ValueTask<RowBatch?> FinishJobAsync()
+    {
+        if (_job is not { } job) return null;
+        _job = null;
+        job.Run();
+        await job.Completion;
+        // Longest first next time (both threads are done with the columns: no race on the arrays).
+        Array.Sort(_columnOrder, (a, b) => _columnTicks[b].CompareTo(_columnTicks[a]));
+        return job.Batch;
+    }
+
+    private interface IRow
+    {
+        int FieldCount { get; }
+        bool TryGetField(int index, out ReadOnlySpan<char> value);
+    }
+
+    private readonly struct SourceRow(TableSource source) : IRow
+    {
+        public int FieldCount => source.FieldCount;
+        public bool TryGetField(int index, out ReadOnlySpan<char> value) => source.TryGetField(index, out value);
+    }
+
+    private readonly struct BatchRow(RowBatch batch, int row) : IRow
+    {
+        public int FieldCount => batch.Columns;
+        public bool TryGetField(int index, out ReadOnlySpan<char> value)
+        {
+            value = batch.Field(row, index);
+            return true;
+        }
+    }
+
+    private void AddRowCore<TRow>(List<string> names, TRow row) where TRow : IRow
+    {
         while (_columns.Count < names.Count)
         {
             var name = names[_columns.Count];
@@ -556,21 +794,17 @@ internal sealed class Profiler(ReadOptions options)
             if (name == options.Target) _targetIndex = _columns.Count;
             _columns.Add(new ColumnAccumulator(name, o, options.Target is not null && name != options.Target, RowCount));
         }
-        if (++RowCount > options.Limits.MaxRows)
-            throw TableSource.Structural(0, null, $"The file has more than MaxRows ({options.Limits.MaxRows}) rows.");
-        var fieldCount = source.FieldCount;
-        string? target = null;
-        if (_targetIndex >= 0 && _targetIndex < fieldCount && source.TryGetField(_targetIndex, out var t))
-        {
-            var normalized = Values.Normalize(t, out _);
-            if (!Values.IsMissing(normalized)) target = normalized.ToString();
-        }
+        RowCount++;
+        var fieldCount = row.FieldCount;
+        var target = ReadOnlySpan<char>.Empty;
+        var hasTarget = _targetIndex >= 0 && _targetIndex < fieldCount && row.TryGetField(_targetIndex, out target)
+            && TargetValue(ref target);
         for (var i = 0; i < _columns.Count; i++)
         {
             var c = _columns[i];
-            if (i < fieldCount && source.TryGetField(i, out var v))
+            if (i < fieldCount && row.TryGetField(i, out var v))
             {
-                c.Add(v, target);
+                c.Add(v, target, hasTarget);
                 if (!_sampled) _sampleChars += v.Length + PerValueOverhead;
             }
             else c.AddNull();
@@ -583,8 +817,67 @@ internal sealed class Profiler(ReadOptions options)
         }
     }
 
-    public (DatasetSchema Schema, DatasetProfile Profile) Finish()
+    /// <summary>Normalises a raw target value; false when it is missing.</summary>
+    private static bool TargetValue(ref ReadOnlySpan<char> value)
     {
+        value = Values.Normalize(value, out _);
+        return !Values.IsMissing(value);
+    }
+
+    /// <summary>
+    /// The rows of a batch after the sample, column by column: the worker and the caller take columns in turn, so
+    /// each column sees its values in file order (one batch at a time). The columns that took longest in the last
+    /// batch are taken first, so that the last ones taken are short and neither thread waits long for the other.
+    /// </summary>
+    private sealed class ColumnJob(Profiler profiler, RowBatch batch, int firstRow)
+    {
+        private int _next = -1;
+        public RowBatch Batch => batch;
+        public Task Completion { get; private set; } = Task.CompletedTask;
+
+        public void Start() => Completion = Task.Run(Run);
+
+        public void Run()
+        {
+            var order = profiler._columnOrder;
+            int i;
+            while ((i = Interlocked.Increment(ref _next)) < batch.Columns)
+            {
+                var column = order[i];
+                var start = Stopwatch.GetTimestamp();
+                Profile(column);
+                profiler._columnTicks[column] = Stopwatch.GetTimestamp() - start;
+            }
+        }
+
+        private void Profile(int column)
+        {
+            var accumulator = profiler._columns[column];
+            var targetIndex = profiler._targetIndex;
+            var trackTarget = accumulator.Leakage is not null && targetIndex >= 0;
+            if (accumulator.Decided && !trackTarget)
+            {
+                accumulator.AddColumn(batch, column, firstRow);
+                return;
+            }
+            var target = ReadOnlySpan<char>.Empty;
+            var hasTarget = false;
+            for (var r = firstRow; r < batch.Rows; r++)
+            {
+                if (trackTarget)
+                {
+                    target = batch.Field(r, targetIndex);
+                    hasTarget = TargetValue(ref target);
+                }
+                accumulator.Add(batch.Field(r, column), target, hasTarget);
+                if (!accumulator.Decided && accumulator.PendingCount >= ColumnAccumulator.LateDecisionValues) accumulator.Decide();
+            }
+        }
+    }
+
+    public async ValueTask<(DatasetSchema Schema, DatasetProfile Profile)> FinishAsync()
+    {
+        await FinishJobAsync();
         foreach (var c in _columns) c.Decide();
         var warnings = new List<ProfileWarning>();
         var profiles = new List<ColumnProfile>();

@@ -70,6 +70,20 @@ internal sealed class CsvSource : TableSource
 
     public override int FieldCount => _parser.FieldCount;
 
+    /// <summary>A batch is handed to the profile at about this many rows or chars (a few MB, bounded).</summary>
+    private const int BatchRows = 4 * 1024;
+    private const int BatchChars = 256 * 1024;
+
+    /// <summary>Keeps the current (valid) row for the next batch; true when the batch is full.</summary>
+    public bool KeepRow()
+    {
+        _parser.KeepRecord();
+        return _parser.KeptRows >= BatchRows || _parser.KeptChars >= BatchChars;
+    }
+
+    /// <summary>The kept rows; the parser reuses the buffers of <paramref name="recycled"/> (a batch no longer used).</summary>
+    public RowBatch TakeBatch(RowBatch? recycled) => _parser.TakeBatch(Columns.Count, recycled);
+
     public override bool TryGetField(int index, out ReadOnlySpan<char> value)
     {
         value = _parser.Field(index);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Gureum.ML.Data.Internal;
 
@@ -9,9 +10,6 @@ internal static class Values
     {
         ["true"] = true, ["false"] = false, ["yes"] = true, ["no"] = false, ["t"] = true, ["f"] = false,
     };
-
-    private static readonly Dictionary<string, bool>.AlternateLookup<ReadOnlySpan<char>> BooleanLookup =
-        BooleanTokens.GetAlternateLookup<ReadOnlySpan<char>>();
 
     /// <summary>Candidate date/time formats, most specific first; the first that fits the sample is recorded.</summary>
     internal static readonly string[] DateFormats =
@@ -58,8 +56,15 @@ internal static class Values
     }
 
     /// <summary>The span form of <see cref="Normalize(string, out bool)"/>: a slice, nothing allocated.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static ReadOnlySpan<char> Normalize(ReadOnlySpan<char> raw, out bool singleQuoted)
     {
+        // Most values start and end with a printable ASCII character other than a single quote: nothing to trim.
+        if (raw.Length > 0 && (uint)(raw[0] - '!') < 0x5E && (uint)(raw[^1] - '!') < 0x5E && raw[0] != '\'')
+        {
+            singleQuoted = false;
+            return raw;
+        }
         var v = raw.Trim();
         singleQuoted = false;
         if (v.Length >= 2 && v[0] == '\'' && v[^1] == '\'')
@@ -84,9 +89,12 @@ internal static class Values
     /// Missing-value tokens, case-insensitive: "", "na", "n/a", "null", "nan", "none", "?", "-", "#N/A"
     /// (compared by hand: this runs for every value).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool IsMissing(ReadOnlySpan<char> normalized) => normalized.Length switch
     {
         0 => true,
+        // Every token of two or more characters starts with n, N or #: most values are decided by their first one.
+        > 1 when normalized[0] is not ('n' or 'N' or '#') => false,
         1 => normalized[0] is '?' or '-',
         2 => normalized.Equals("na", StringComparison.OrdinalIgnoreCase),
         3 => normalized.Equals("n/a", StringComparison.OrdinalIgnoreCase) || normalized.Equals("nan", StringComparison.OrdinalIgnoreCase),
@@ -149,7 +157,27 @@ internal static class Values
 
     internal static bool TryBoolean(string v, out bool value) => BooleanTokens.TryGetValue(v, out value);
 
-    internal static bool TryBoolean(ReadOnlySpan<char> v, out bool value) => BooleanLookup.TryGetValue(v, out value);
+    /// <summary><see cref="BooleanTokens"/> compared by hand (the same OrdinalIgnoreCase comparisons, no hashing).</summary>
+    internal static bool TryBoolean(ReadOnlySpan<char> v, out bool value)
+    {
+        value = false;
+        switch (v.Length)
+        {
+            case 1:
+                if (v.Equals("t", StringComparison.OrdinalIgnoreCase)) return value = true;
+                return v.Equals("f", StringComparison.OrdinalIgnoreCase);
+            case 2:
+                return v.Equals("no", StringComparison.OrdinalIgnoreCase);
+            case 3:
+                return value = v.Equals("yes", StringComparison.OrdinalIgnoreCase);
+            case 4:
+                return value = v.Equals("true", StringComparison.OrdinalIgnoreCase);
+            case 5:
+                return v.Equals("false", StringComparison.OrdinalIgnoreCase);
+            default:
+                return false;
+        }
+    }
 
     internal static bool TryDate(string v, string? format, out DateTimeOffset value) => TryDate(v.AsSpan(), format, out value);
 
@@ -168,7 +196,15 @@ internal static class Values
     /// </summary>
     private static bool TryIsoDate(ReadOnlySpan<char> v, string format, out DateTimeOffset value)
     {
-        value = default;
+        var ok = TryIsoDateTicks(v, format, out var ticks);
+        value = ok ? new DateTimeOffset(ticks, TimeSpan.Zero) : default;
+        return ok;
+    }
+
+    /// <summary><see cref="TryIsoDate"/> as UTC ticks (no DateTimeOffset to build and convert).</summary>
+    private static bool TryIsoDateTicks(ReadOnlySpan<char> v, string format, out long ticks)
+    {
+        ticks = 0;
         var withTime = format switch
         {
             "yyyy-MM-dd" => false,
@@ -189,7 +225,7 @@ internal static class Values
         if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month)
             || hour is < 0 or > 23 || minute is < 0 or > 59 || second is < 0 or > 59)
             return false;
-        value = new DateTimeOffset(year, month, day, hour, minute, second, TimeSpan.Zero);
+        ticks = new DateTime(year, month, day, hour, minute, second).Ticks;
         return true;
     }
 
@@ -213,6 +249,15 @@ internal static class Values
         if (v is "1") { value = true; return true; }
         if (v is "0") { value = false; return true; }
         return false;
+    }
+
+    /// <summary><see cref="TryConvertDate"/> as UTC ticks, the ISO fast path without a DateTimeOffset.</summary>
+    internal static bool TryConvertDateTicks(ReadOnlySpan<char> v, string? dateFormat, out long utcTicks)
+    {
+        if (dateFormat is not null && TryIsoDateTicks(v, dateFormat, out utcTicks)) return true;
+        var ok = TryConvertDate(v, dateFormat, out var value);
+        utcTicks = ok ? value.UtcTicks : 0;
+        return ok;
     }
 
     /// <summary><see cref="Convert"/> for <see cref="ColumnType.DateTime"/> without boxing.</summary>
