@@ -57,6 +57,8 @@ Console.WriteLine(JsonSerializer.Serialize(new
     metric = report.Metric,
     test = report.TestMetrics,
     best = new { report.Best.Trainer, report.Best.Hyperparameters, validation = report.Best.Score },
+    model = outcome.Model.Trainer,
+    validationScore = report.ValidationScore,
     trials = report.Trials,
     stop = report.StopReason,
     validationKind = report.Validation,

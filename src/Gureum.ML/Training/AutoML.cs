@@ -60,6 +60,8 @@ public static class AutoML
     public const int CrossValidationRowLimit = 10_000;
     private const int Folds = 5;
     private const int ImportanceRowLimit = 5_000;
+    private const int EnsembleCandidates = 10;
+    private const int EnsembleRounds = 15;
 
     public static async Task<TrainingOutcome> RunAsync(TrainingPlan plan, TrainingOptions options, TrainingData data,
         IReadOnlyList<TrialResult> priorTrials, double priorSeconds, TrainingCallbacks callbacks, CancellationToken ct)
@@ -123,6 +125,10 @@ public static class AutoML
         var patience = options.Patience > 0 ? options.Patience : Math.Max(20, 4 * specs.Count);
         var budget = options.BudgetSeconds;
         var stopReason = "all trainers tried";
+        // Out-of-fold answers of each successful trial (rows in validRows order), for the ensemble.
+        var validRows = folds.SelectMany(f => f.Valid).ToArray();
+        var validLabels = validRows.Select(r => table.Labels[r]).ToArray();
+        var outOfFold = new Dictionary<int, float[]>();
 
         async Task<TrialResult> Run(TrainerSpec spec, Dictionary<string, double> hp, string stage)
         {
@@ -132,7 +138,8 @@ public static class AutoML
             TrialResult result;
             try
             {
-                var metrics = await Task.Run(() => CrossValidate(spec, hp, table, state, folds, options.Seed, task, ct), ct);
+                var (metrics, answers) = await Task.Run(() => CrossValidate(spec, hp, table, state, folds, options.Seed, task, ct), ct);
+                outOfFold[number] = answers;
                 result = new TrialResult(number, spec.Name, hp, metrics, metrics[metric], watch.Elapsed.TotalSeconds, "succeeded", null, stage);
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -148,7 +155,8 @@ public static class AutoML
         TrialResult? Best() => history.Where(t => t.Score is not null)
             .Aggregate((TrialResult?)null, (best, t) => best is null || Metrics.Better(t.Score!.Value, best.Score!.Value, metric) ? t : best);
 
-        double FinalEstimate() => Best() is { } b ? b.DurationSeconds / folds.Count * 1.5 + 0.5 : 1;
+        // The final fit (up to a few ensemble members, each on all training rows) and the explanations.
+        double FinalEstimate() => Best() is { } b ? b.DurationSeconds / folds.Count * 4 + 0.5 : 1;
 
         if (options.Trainer is not null)
         {
@@ -212,22 +220,27 @@ public static class AutoML
         var best = Best() ?? throw new TrainingFailedException(
             "Every trial failed: " + string.Join("; ", history.Where(t => t.Error is not null).Select(t => $"{t.Trainer}: {t.Error}").Distinct().Take(5)));
 
-        // The final model: refit on every training row, evaluate once on the test split.
-        await Report(callbacks, 92, $"refitting {best.Trainer} on {trainRows.Length} rows");
-        var final = await Task.Run(() =>
+        // The final model: the best trial, or an ensemble of trials when their averaged out-of-fold answers validate
+        // better; refit on every training row and evaluated once on the test split.
+        var members = options.Trainer is null ? SelectEnsemble(history, outOfFold, state, validLabels, metric) : [(best, 1.0)];
+        var ensembleScore = members.Count > 1 ? EnsembleScore(members, outOfFold, state, validLabels, metric) : best.Score;
+        await Report(callbacks, 92, members.Count > 1
+            ? $"refitting an ensemble of {members.Count} trials on {trainRows.Length} rows"
+            : $"refitting {best.Trainer} on {trainRows.Length} rows");
+        var fitted = await Task.Run(() => members.Select(m =>
         {
-            var spec = Trainers.Find(task, best.Trainer)!;
             var ml = new MLContext(options.Seed);
-            var model = Fit(ml, spec, best.Hyperparameters, table, state, trainRows, options.Seed, task, Environment.ProcessorCount);
-            var testView = new FeatureView(testTable, state, testRows, withLabel: true);
-            var evaluation = Metrics.Evaluate(ml, model, testView, state, details: true);
-            return (ml, model, evaluation);
-        }, ct);
-        await Report(callbacks, 96, "explaining: permutation importance on the test split");
-        var importance = await Task.Run(() => PermutationImportance(final.ml, final.model, testTable, state, testRows, metric, options.Seed, ct), ct);
+            var model = Fit(ml, Trainers.Find(task, m.Trial.Trainer)!, m.Trial.Hyperparameters, table, state, trainRows, options.Seed, task, Environment.ProcessorCount);
+            return new TrainedModel.Member(m.Trial.Trainer, m.Trial.Number, m.Trial.Hyperparameters, m.Weight, ml, model);
+        }).ToList(), ct);
         var signature = Signature(state);
-        var trained = new TrainedModel(final.ml, final.model,
-            new TrainedModel.Manifest(1, state, best.Trainer, best.Hyperparameters, signature, final.evaluation.Metrics, DateTimeOffset.UtcNow));
+        var trained = new TrainedModel(state, fitted, signature);
+        var testView = new FeatureView(testTable, state, testRows, withLabel: true);
+        var evaluation = Metrics.FromPredictions(state, testView.LabelValues(), trained.Answers(testView), details: true);
+        trained = trained.WithTestMetrics(evaluation.Metrics);
+        await Report(callbacks, 96, "explaining: permutation importance on the test split");
+        var importance = await Task.Run(() => PermutationImportance(trained, testTable, state, testRows, metric, options.Seed, ct), ct);
+        var final = (evaluation, model: trained);
         var report = new TrainingReport
         {
             Task = task,
@@ -240,6 +253,8 @@ public static class AutoML
             TrainRows = trainRows.Length,
             TestRows = testRows.Length,
             TestMetrics = final.evaluation.Metrics,
+            Ensemble = members.Count > 1 ? [.. members.Select(m => new EnsembleMember(m.Trial.Number, m.Trial.Trainer, m.Weight))] : null,
+            ValidationScore = ensembleScore ?? best.Score!.Value,
             ConfusionMatrix = final.evaluation.Confusion,
             Roc = final.evaluation.Roc,
             PrecisionRecall = final.evaluation.PrecisionRecall,
@@ -249,7 +264,7 @@ public static class AutoML
             DroppedColumns = plan.Dropped,
             DurationSeconds = Elapsed(),
         };
-        await Report(callbacks, 100, $"best: {best.Trainer}, test {metric} {final.evaluation.Metrics[metric]:G4}");
+        await Report(callbacks, 100, $"best: {trained.Trainer}, test {metric} {final.evaluation.Metrics[metric]:G4}");
         return new TrainingOutcome(report, trained);
     }
 
@@ -304,12 +319,13 @@ public static class AutoML
     /// The mean of each metric over the folds. Folds run side by side, one thread each (one fit per core beats one fit
     /// on all cores for small data, and a single-threaded fit is reproducible); a holdout fit uses every core.
     /// </summary>
-    private static Dictionary<string, double> CrossValidate(TrainerSpec spec, IReadOnlyDictionary<string, double> hp, FeatureTable table,
-        FeatureState state, List<(int[] Train, int[] Valid)> folds, int seed, TrainingTask task, CancellationToken ct)
+    private static (Dictionary<string, double> Metrics, float[] Answers) CrossValidate(TrainerSpec spec, IReadOnlyDictionary<string, double> hp,
+        FeatureTable table, FeatureState state, List<(int[] Train, int[] Valid)> folds, int seed, TrainingTask task, CancellationToken ct)
     {
         var parallel = Math.Min(folds.Count, Environment.ProcessorCount);
         var threads = folds.Count > 1 ? 1 : Environment.ProcessorCount;
-        var results = new Dictionary<string, double>[folds.Count];
+        var metrics = new Dictionary<string, double>[folds.Count];
+        var answers = new float[folds.Count][];
         try
         {
             Parallel.For(0, folds.Count, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = ct }, k =>
@@ -317,7 +333,9 @@ public static class AutoML
                 var (train, valid) = folds[k];
                 var ml = new MLContext(seed);
                 var model = Fit(ml, spec, hp, table, state, train, seed, task, threads);
-                results[k] = Metrics.Compute(ml, model, new FeatureView(table, state, valid, withLabel: true), state);
+                var view = new FeatureView(table, state, valid, withLabel: true);
+                answers[k] = Metrics.Extract(model.Transform(view), state);
+                metrics[k] = Metrics.FromPredictions(state, view.LabelValues(), answers[k], details: false).Metrics;
             });
         }
         catch (AggregateException e)
@@ -325,7 +343,55 @@ public static class AutoML
             // Report the fit's own error (the trial records its message), not the wrapper.
             ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
         }
-        return results[0].Keys.ToDictionary(name => name, name => results.Average(r => r[name]));
+        return (metrics[0].Keys.ToDictionary(name => name, name => metrics.Average(r => r[name])), [.. answers.SelectMany(a => a)]);
+    }
+
+    /// <summary>
+    /// Greedy ensemble selection (Caruana et al.): from the best trials, repeatedly add (with replacement) the one whose
+    /// out-of-fold answers improve the averaged answers most. Kept only when it beats the best single trial.
+    /// </summary>
+    private static List<(TrialResult Trial, double Weight)> SelectEnsemble(List<TrialResult> history, Dictionary<int, float[]> outOfFold,
+        FeatureState state, float[] labels, string metric)
+    {
+        var candidates = history.Where(t => t.Score is not null && outOfFold.ContainsKey(t.Number))
+            .OrderBy(t => t.Score!.Value * (Metrics.HigherIsBetter(metric) ? -1 : 1)).ThenBy(t => t.Number).Take(EnsembleCandidates).ToList();
+        var best = history.Where(t => t.Score is not null)
+            .Aggregate((TrialResult?)null, (b, t) => b is null || Metrics.Better(t.Score!.Value, b.Score!.Value, metric) ? t : b)!;
+        if (candidates.Count < 2 || !outOfFold.ContainsKey(best.Number)) return [(best, 1.0)];
+        var sum = new double[labels.Length == 0 ? 0 : outOfFold[candidates[0].Number].Length];
+        var picks = new List<TrialResult>();
+        var (bestPicks, bestScore) = (new List<TrialResult> { best }, best.Score!.Value);
+        for (var round = 0; round < EnsembleRounds; round++)
+        {
+            TrialResult? chosen = null;
+            var chosenScore = 0.0;
+            foreach (var c in candidates)
+            {
+                var answers = outOfFold[c.Number];
+                var averaged = new float[sum.Length];
+                for (var i = 0; i < sum.Length; i++) averaged[i] = (float)((sum[i] + answers[i]) / (picks.Count + 1));
+                var score = Metrics.FromPredictions(state, labels, averaged, details: false).Metrics[metric];
+                if (chosen is null || Metrics.Better(score, chosenScore, metric)) (chosen, chosenScore) = (c, score);
+            }
+            var add = outOfFold[chosen!.Number];
+            for (var i = 0; i < sum.Length; i++) sum[i] += add[i];
+            picks.Add(chosen);
+            if (Metrics.Better(chosenScore, bestScore, metric)) (bestPicks, bestScore) = ([.. picks], chosenScore);
+        }
+        return [.. bestPicks.GroupBy(t => t.Number).Select(g => (g.First(), (double)g.Count() / bestPicks.Count)).OrderByDescending(m => m.Item2)];
+    }
+
+    private static double EnsembleScore(List<(TrialResult Trial, double Weight)> members, Dictionary<int, float[]> outOfFold,
+        FeatureState state, float[] labels, string metric)
+    {
+        var length = outOfFold[members[0].Trial.Number].Length;
+        var averaged = new float[length];
+        foreach (var (trial, weight) in members)
+        {
+            var answers = outOfFold[trial.Number];
+            for (var i = 0; i < length; i++) averaged[i] += (float)(weight * answers[i]);
+        }
+        return Metrics.FromPredictions(state, labels, averaged, details: false).Metrics[metric];
     }
 
     private static TrainerSpec Draw(List<TrainerSpec> ranked, Random rng)
@@ -377,12 +443,14 @@ public static class AutoML
         return perUnit * Math.Max(1, Size(hp));
     }
 
-    private static List<FeatureImportance> PermutationImportance(MLContext ml, ITransformer model, FeatureTable table, FeatureState state,
+    private static List<FeatureImportance> PermutationImportance(TrainedModel model, FeatureTable table, FeatureState state,
         int[] rows, string metric, int seed, CancellationToken ct)
     {
         var rng = new Random(seed);
         var sample = rows.Length <= ImportanceRowLimit ? rows : [.. rows.OrderBy(r => DeterministicSplit.Draw(seed + 31, r)).Take(ImportanceRowLimit)];
-        var baseline = Metrics.Compute(ml, model, new FeatureView(table, state, sample, withLabel: true), state)[metric];
+        var baseView = new FeatureView(table, state, sample, withLabel: true);
+        var labels = baseView.LabelValues();
+        var baseline = Metrics.FromPredictions(state, labels, model.Answers(baseView), details: false).Metrics[metric];
         var repeats = sample.Length < 1_000 ? 5 : 3;
         var result = new List<FeatureImportance>();
         for (var input = 0; input < state.Inputs.Count; input++)
@@ -394,7 +462,7 @@ public static class AutoML
                 var permutation = Enumerable.Range(0, sample.Length).ToArray();
                 rng.Shuffle(permutation);
                 var view = new FeatureView(table, state, sample, withLabel: true, new Dictionary<int, int[]> { [input] = permutation });
-                var shuffled = Metrics.Compute(ml, model, view, state)[metric];
+                var shuffled = Metrics.FromPredictions(state, labels, model.Answers(view), details: false).Metrics[metric];
                 drops[r] = Metrics.HigherIsBetter(metric) ? baseline - shuffled : shuffled - baseline;
             }
             var mean = drops.Average();
@@ -409,9 +477,8 @@ public static class AutoML
         {
             TrainingTask.Binary =>
             [
-                new("label", "string", $"the predicted class: one of {string.Join(", ", state.Classes!)}"),
-                new("probability", "float", $"probability of '{state.Classes![1]}' (calibrated trainers)"),
-                new("score", "float", "the raw score; higher means more likely the positive class"),
+                new("label", "string", $"the predicted class: one of {string.Join(", ", state.Classes!)} ('{state.Classes![1]}' from probability 0.5)"),
+                new("probability", "float", $"the probability of '{state.Classes![1]}'"),
             ],
             TrainingTask.Multiclass =>
             [

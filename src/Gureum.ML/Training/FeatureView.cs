@@ -164,6 +164,9 @@ internal sealed class FeatureView : IDataView
     /// <summary>The table rows (in view order) behind this view.</summary>
     public int[] Rows => _rows;
 
+    /// <summary>The label of each row in view order: class index (classification) or value (regression).</summary>
+    public float[] LabelValues() => [.. _rows.Select(r => _table.Labels[r])];
+
     private sealed class Cursor(FeatureView view) : DataViewRowCursor
     {
         private int _position = -1;

@@ -29,20 +29,58 @@ internal static class Metrics
     public static bool Better(double a, double b, string metric) => HigherIsBetter(metric) ? a > b : a < b;
 
     /// <summary>Scalar metrics of a model on a labelled view.</summary>
-    public static Dictionary<string, double> Compute(MLContext ml, ITransformer model, FeatureView view, FeatureState state) =>
-        Evaluate(ml, model, view, state, details: false).Metrics;
+    public static Dictionary<string, double> Compute(ITransformer model, FeatureView view, FeatureState state) =>
+        FromPredictions(state, view.LabelValues(), Extract(model.Transform(view), state), details: false).Metrics;
 
     public sealed record Evaluation(Dictionary<string, double> Metrics, ConfusionMatrixReport? Confusion,
         IReadOnlyList<CurvePoint>? Roc, IReadOnlyList<CurvePoint>? PrecisionRecall, ResidualSummary? Residuals);
 
-    public static Evaluation Evaluate(MLContext ml, ITransformer model, FeatureView view, FeatureState state, bool details)
+    /// <summary>
+    /// A model's answers as numbers, one per row (binary: the probability of the positive class; regression: the value)
+    /// or one per class and row (multiclass: probabilities). In this form answers of several models can be averaged.
+    /// </summary>
+    public static float[] Extract(IDataView scored, FeatureState state)
     {
-        var scored = model.Transform(view);
+        var values = new List<float>();
+        var multiclass = state.Task == TrainingTask.Multiclass;
+        var binaryProbability = state.Task == TrainingTask.Binary && scored.Schema.GetColumnOrNull("Probability") is not null;
+        var column = scored.Schema[binaryProbability ? "Probability" : "Score"];
+        using var cursor = scored.GetRowCursor([column]);
+        if (multiclass)
+        {
+            var getter = cursor.GetGetter<VBuffer<float>>(column);
+            VBuffer<float> vector = default;
+            var k = state.Classes!.Count;
+            while (cursor.MoveNext())
+            {
+                getter(ref vector);
+                var dense = vector.DenseValues().Take(k).ToArray();
+                values.AddRange(dense);
+                for (var i = dense.Length; i < k; i++) values.Add(0);
+            }
+        }
+        else
+        {
+            var getter = cursor.GetGetter<float>(column);
+            float v = 0;
+            while (cursor.MoveNext())
+            {
+                getter(ref v);
+                // A binary model without a calibrator answers a margin: squash it so it can be averaged with probabilities.
+                values.Add(state.Task == TrainingTask.Binary && !binaryProbability ? 1f / (1f + MathF.Exp(-v)) : v);
+            }
+        }
+        return [.. values];
+    }
+
+    /// <summary>Metrics (and with <paramref name="details"/> the confusion matrix, curves or residuals) from labels and predictions.</summary>
+    public static Evaluation FromPredictions(FeatureState state, float[] labels, float[] predictions, bool details)
+    {
         var evaluation = state.Task switch
         {
-            TrainingTask.Binary => Binary(scored, state, details),
-            TrainingTask.Multiclass => Multiclass(ml, scored, state, details),
-            _ => Regression(scored, details),
+            TrainingTask.Binary => Binary(labels, predictions, state, details),
+            TrainingTask.Multiclass => Multiclass(labels, predictions, state, details),
+            _ => Regression(labels, predictions, details),
         };
         // A degenerate model (e.g. constant scores, infinite log-loss) must not poison JSON or comparisons.
         foreach (var (name, value) in evaluation.Metrics.Where(m => !double.IsFinite(m.Value)).ToList())
@@ -52,63 +90,31 @@ internal static class Metrics
         return evaluation;
     }
 
-    private static Evaluation Binary(IDataView scored, FeatureState state, bool details)
+    private static Evaluation Binary(float[] labelValues, float[] probabilities, FeatureState state, bool details)
     {
-        var labels = new List<bool>();
-        var scores = new List<float>();
-        var predicted = new List<bool>();
-        var probabilities = new List<float>();
-        var hasProbability = scored.Schema.GetColumnOrNull("Probability") is not null;
-        var columns = scored.Schema.Where(c => c.Name is FeatureView.Label or "Score" or "PredictedLabel" or "Probability");
-        using (var cursor = scored.GetRowCursor(columns))
-        {
-            var label = cursor.GetGetter<bool>(scored.Schema[FeatureView.Label]);
-            var score = cursor.GetGetter<float>(scored.Schema["Score"]);
-            var pred = cursor.GetGetter<bool>(scored.Schema["PredictedLabel"]);
-            var prob = hasProbability ? cursor.GetGetter<float>(scored.Schema["Probability"]) : null;
-            bool l = false, p = false;
-            float s = 0, q = 0;
-            while (cursor.MoveNext())
-            {
-                label(ref l);
-                score(ref s);
-                pred(ref p);
-                labels.Add(l);
-                scores.Add(float.IsNaN(s) ? float.MinValue : s);
-                predicted.Add(p);
-                if (prob is not null)
-                {
-                    prob(ref q);
-                    probabilities.Add(q);
-                }
-            }
-        }
+        var labels = labelValues.Select(l => l == 1).ToArray();
+        var scores = probabilities.Select(p => float.IsNaN(p) ? 0f : p).ToArray();
         long tp = 0, fp = 0, tn = 0, fn = 0;
-        for (var i = 0; i < labels.Count; i++)
+        double loss = 0;
+        for (var i = 0; i < labels.Length; i++)
         {
-            if (predicted[i]) { if (labels[i]) tp++; else fp++; }
+            var predicted = scores[i] >= 0.5f;
+            if (predicted) { if (labels[i]) tp++; else fp++; }
             else { if (labels[i]) fn++; else tn++; }
+            var p = Math.Clamp(scores[i], 1e-15, 1 - 1e-15);
+            loss -= labels[i] ? Math.Log(p) : Math.Log(1 - p);
         }
         var precision = tp + fp == 0 ? 0 : (double)tp / (tp + fp);
         var recall = tp + fn == 0 ? 0 : (double)tp / (tp + fn);
         var metrics = new Dictionary<string, double>
         {
             ["auc"] = Auc(labels, scores),
-            ["accuracy"] = labels.Count == 0 ? 0 : (double)(tp + tn) / labels.Count,
+            ["accuracy"] = labels.Length == 0 ? 0 : (double)(tp + tn) / labels.Length,
             ["precision"] = precision,
             ["recall"] = recall,
-            ["f1"] = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall),
+            ["f1"] = F1(precision, recall),
+            ["logLoss"] = labels.Length == 0 ? 0 : loss / labels.Length,
         };
-        if (hasProbability)
-        {
-            double loss = 0;
-            for (var i = 0; i < labels.Count; i++)
-            {
-                var pr = Math.Clamp(probabilities[i], 1e-15, 1 - 1e-15);
-                loss -= labels[i] ? Math.Log(pr) : Math.Log(1 - pr);
-            }
-            metrics["logLoss"] = labels.Count == 0 ? 0 : loss / labels.Count;
-        }
         if (!details) return new Evaluation(metrics, null, null, null, null);
         var classes = state.Classes!;
         var negativeRecall = tn + fp == 0 ? 0 : (double)tn / (tn + fp);
@@ -118,8 +124,8 @@ internal static class Metrics
             new ClassMetrics(classes[0], negativePrecision, negativeRecall, F1(negativePrecision, negativeRecall), tn + fp),
             new ClassMetrics(classes[1], precision, recall, F1(precision, recall), tp + fn),
         ]);
-        var (roc, pr2) = Curves(labels, scores);
-        return new Evaluation(metrics, confusion, roc, pr2, null);
+        var (roc, pr) = Curves(labels, scores);
+        return new Evaluation(metrics, confusion, roc, pr, null);
     }
 
     private static double F1(double p, double r) => p + r == 0 ? 0 : 2 * p * r / (p + r);
@@ -166,44 +172,48 @@ internal static class Metrics
         return (roc, pr);
     }
 
-    private static Evaluation Multiclass(MLContext ml, IDataView scored, FeatureState state, bool details)
+    private static Evaluation Multiclass(float[] labels, float[] probabilities, FeatureState state, bool details)
     {
-        var m = ml.MulticlassClassification.Evaluate(scored, FeatureView.Label, "Score", "PredictedLabel");
+        var k = state.Classes!.Count;
+        var counts = new long[k][];
+        for (var c = 0; c < k; c++) counts[c] = new long[k];
+        double loss = 0;
+        for (var i = 0; i < labels.Length; i++)
+        {
+            var row = probabilities.AsSpan(i * k, k);
+            var predicted = 0;
+            for (var c = 1; c < k; c++)
+            {
+                if (row[c] > row[predicted]) predicted = c;
+            }
+            var actual = (int)labels[i];
+            counts[actual][predicted]++;
+            loss -= Math.Log(Math.Clamp(row[actual], 1e-15, 1));
+        }
+        var support = counts.Select(r => r.Sum()).ToArray();
+        var predictedTotals = Enumerable.Range(0, k).Select(c => counts.Sum(r => r[c])).ToArray();
+        var recalls = Enumerable.Range(0, k).Select(c => support[c] == 0 ? double.NaN : (double)counts[c][c] / support[c]).ToArray();
         var metrics = new Dictionary<string, double>
         {
-            ["macroAccuracy"] = m.MacroAccuracy,
-            ["microAccuracy"] = m.MicroAccuracy,
-            ["logLoss"] = m.LogLoss,
+            // Macro: the mean recall over the classes present (ML.NET's MacroAccuracy; balanced accuracy).
+            ["macroAccuracy"] = recalls.Where(r => !double.IsNaN(r)).DefaultIfEmpty(0).Average(),
+            ["microAccuracy"] = labels.Length == 0 ? 0 : (double)Enumerable.Range(0, k).Sum(c => counts[c][c]) / labels.Length,
+            ["logLoss"] = labels.Length == 0 ? 0 : loss / labels.Length,
         };
         if (!details) return new Evaluation(metrics, null, null, null, null);
-        var classes = state.Classes!;
-        var counts = m.ConfusionMatrix.Counts.Select(row => (IReadOnlyList<long>)[.. row.Select(c => (long)Math.Round(c))]).ToList();
-        var perClass = classes.Select((c, i) =>
+        var perClass = state.Classes.Select((c, i) =>
         {
-            var p = m.ConfusionMatrix.PerClassPrecision[i];
-            var r = m.ConfusionMatrix.PerClassRecall[i];
-            return new ClassMetrics(c, p, r, F1(p, r), counts[i].Sum());
+            var p = predictedTotals[i] == 0 ? 0 : (double)counts[i][i] / predictedTotals[i];
+            var r = double.IsNaN(recalls[i]) ? 0 : recalls[i];
+            return new ClassMetrics(c, p, r, F1(p, r), support[i]);
         }).ToList();
-        return new Evaluation(metrics, new ConfusionMatrixReport(classes, counts, perClass), null, null, null);
+        return new Evaluation(metrics, new ConfusionMatrixReport(state.Classes, [.. counts.Select(r => (IReadOnlyList<long>)r)], perClass), null, null, null);
     }
 
-    private static Evaluation Regression(IDataView scored, bool details)
+    private static Evaluation Regression(float[] labels, float[] values, bool details)
     {
-        var actual = new List<double>();
-        var predicted = new List<double>();
-        using (var cursor = scored.GetRowCursor(scored.Schema.Where(c => c.Name is FeatureView.Label or "Score")))
-        {
-            var label = cursor.GetGetter<float>(scored.Schema[FeatureView.Label]);
-            var score = cursor.GetGetter<float>(scored.Schema["Score"]);
-            float l = 0, s = 0;
-            while (cursor.MoveNext())
-            {
-                label(ref l);
-                score(ref s);
-                actual.Add(l);
-                predicted.Add(s);
-            }
-        }
+        var actual = labels.Select(l => (double)l).ToList();
+        var predicted = values.Select(v => (double)v).ToList();
         var n = Math.Max(1, actual.Count);
         var residuals = actual.Select((a, i) => a - predicted[i]).ToArray();
         var mean = actual.Average();

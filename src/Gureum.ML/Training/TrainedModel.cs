@@ -15,9 +15,9 @@ public sealed record Prediction
 {
     /// <summary>The predicted class (classification).</summary>
     public string? Label { get; init; }
-    /// <summary>The predicted number (regression) or the raw score (binary).</summary>
+    /// <summary>Regression: the predicted number.</summary>
     public double? Score { get; init; }
-    /// <summary>Binary: the probability of the positive class, when the trainer is calibrated.</summary>
+    /// <summary>Binary: the probability of the positive class (the label is the positive class from 0.5).</summary>
     public double? Probability { get; init; }
     /// <summary>Multiclass: the probability of each class.</summary>
     public IReadOnlyDictionary<string, double>? Probabilities { get; init; }
@@ -32,9 +32,10 @@ public sealed class ModelInputException(string field, string message) : Exceptio
 }
 
 /// <summary>
-/// A trained model as one file: a zip with <c>manifest.json</c> (signature, featurization state, trainer, metrics) and
-/// <c>model.zip</c> (the ML.NET pipeline: featurization and trainer). Prediction takes raw rows, as in the dataset.
-/// Thread-safe: every call builds its own view and cursor.
+/// A trained model as one file: a zip with <c>manifest.json</c> (signature, featurization state, members, metrics) and
+/// one ML.NET pipeline per member (<c>model-0.zip</c>, ...: featurization and trainer). A model is one trial's
+/// pipeline or an ensemble averaging several. Prediction takes raw rows, as in the dataset. Thread-safe: every call
+/// builds its own view and cursors.
 /// </summary>
 public sealed class TrainedModel
 {
@@ -45,28 +46,46 @@ public sealed class TrainedModel
         WriteIndented = true,
     };
 
-    private readonly MLContext _ml;
-    private readonly ITransformer _model;
-    private readonly Manifest _manifest;
+    private readonly FeatureState _state;
+    private readonly IReadOnlyList<Member> _members;
+    private readonly ModelSignature _signature;
+    private readonly IReadOnlyDictionary<string, double> _testMetrics;
     private readonly ITransformer? _contributions;
     private readonly int[] _slotInputs;
 
-    internal sealed record Manifest(int FormatVersion, FeatureState State, string Trainer, IReadOnlyDictionary<string, double> Hyperparameters,
-        ModelSignature Signature, IReadOnlyDictionary<string, double> TestMetrics, DateTimeOffset CreatedAt);
+    /// <summary>One fitted pipeline and its share of the averaged answer.</summary>
+    internal sealed record Member(string Trainer, int Trial, IReadOnlyDictionary<string, double> Hyperparameters, double Weight, MLContext Ml, ITransformer Model);
 
-    internal TrainedModel(MLContext ml, ITransformer model, Manifest manifest)
+    internal sealed record MemberInfo(string Trainer, int Trial, IReadOnlyDictionary<string, double> Hyperparameters, double Weight, string Entry);
+
+    internal sealed record Manifest(int FormatVersion, FeatureState State, IReadOnlyList<MemberInfo> Members, ModelSignature Signature,
+        IReadOnlyDictionary<string, double> TestMetrics, DateTimeOffset CreatedAt);
+
+    internal TrainedModel(FeatureState state, IReadOnlyList<Member> members, ModelSignature signature, IReadOnlyDictionary<string, double>? testMetrics = null)
     {
-        _ml = ml;
-        _model = model;
-        _manifest = manifest;
-        var empty = new FeatureView(new FeatureTable(manifest.State.Inputs), manifest.State, [], withLabel: false);
-        var featurized = model.GetOutputSchema(empty.Schema);
-        _slotInputs = Featurizer.SlotInputs(manifest.State, featurized);
-        if (manifest.State.Task != TrainingTask.Multiclass && model is TransformerChain<ITransformer> chain)
+        _state = state;
+        _members = [.. members.OrderByDescending(m => m.Weight)];
+        _signature = signature;
+        _testMetrics = testMetrics ?? new Dictionary<string, double>();
+        var lead = _members[0];
+        var empty = EmptyView(state);
+        _slotInputs = Featurizer.SlotInputs(state, lead.Model.GetOutputSchema(empty.Schema));
+        // Contributions come from the member with the largest weight: members' scores are on different scales.
+        if (state.Task != TrainingTask.Multiclass
+            && Flatten(lead.Model).LastOrDefault(t => t is ISingleFeaturePredictionTransformer<object> p && p.FeatureColumnName == Featurizer.Features) is { } predictor)
         {
-            _contributions = ContributionCalculator(ml, chain.LastTransformer, _slotInputs.Length)?.Fit(model.Transform(empty));
+            _contributions = ContributionCalculator(lead.Ml, predictor, _slotInputs.Length)?.Fit(lead.Model.Transform(empty));
         }
     }
+
+    /// <summary>The transformers of a pipeline in order, nested chains opened.</summary>
+    private static IEnumerable<ITransformer> Flatten(ITransformer model) => model is IEnumerable<ITransformer> chain
+        ? chain.SelectMany(Flatten)
+        : [model];
+
+    private static FeatureView EmptyView(FeatureState state) => new(new FeatureTable(state.Inputs), state, [], withLabel: false);
+
+    internal TrainedModel WithTestMetrics(IReadOnlyDictionary<string, double> metrics) => new(_state, _members, _signature, metrics);
 
     /// <summary>
     /// ML.NET's feature contributions for tree and linear models. Calibrated binary models (a score model wrapped with a
@@ -97,24 +116,31 @@ public sealed class TrainedModel
         return null;
     }
 
-    public ModelSignature Signature => _manifest.Signature;
-    public TrainingTask Task => _manifest.State.Task;
-    public string Trainer => _manifest.Trainer;
-    public IReadOnlyDictionary<string, double> Hyperparameters => _manifest.Hyperparameters;
-    public IReadOnlyDictionary<string, double> TestMetrics => _manifest.TestMetrics;
+    public ModelSignature Signature => _signature;
+    public TrainingTask Task => _state.Task;
+    /// <summary>The trainer, or <c>ensemble(a×w, b×w)</c> for an ensemble.</summary>
+    public string Trainer => _members.Count == 1 ? _members[0].Trainer
+        : "ensemble(" + string.Join(", ", _members.Select(m => $"{m.Trainer} {m.Weight:0.##}")) + ")";
+    /// <summary>The hyperparameters of the (leading) member.</summary>
+    public IReadOnlyDictionary<string, double> Hyperparameters => _members[0].Hyperparameters;
+    public IReadOnlyDictionary<string, double> TestMetrics => _testMetrics;
     /// <summary>True when <see cref="Predict"/> can return per-column contributions.</summary>
     public bool SupportsContributions => _contributions is not null;
 
     public void Save(Stream output)
     {
         using var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true);
+        var infos = _members.Select((m, i) => new MemberInfo(m.Trainer, m.Trial, m.Hyperparameters, m.Weight, $"model-{i}.zip")).ToList();
         using (var entry = zip.CreateEntry("manifest.json", CompressionLevel.Fastest).Open())
         {
-            JsonSerializer.Serialize(entry, _manifest, Json);
+            JsonSerializer.Serialize(entry, new Manifest(FormatVersion, _state, infos, _signature, _testMetrics, DateTimeOffset.UtcNow), Json);
         }
-        var empty = new FeatureView(new FeatureTable(_manifest.State.Inputs), _manifest.State, [], withLabel: false);
-        using var model = zip.CreateEntry("model.zip", CompressionLevel.NoCompression).Open();
-        _ml.Model.Save(_model, empty.Schema, model);
+        var schema = EmptyView(_state).Schema;
+        for (var i = 0; i < _members.Count; i++)
+        {
+            using var model = zip.CreateEntry(infos[i].Entry, CompressionLevel.NoCompression).Open();
+            _members[i].Ml.Model.Save(_members[i].Model, schema, model);
+        }
     }
 
     /// <summary>Reads a model saved by <see cref="Save"/>; throws <see cref="InvalidDataException"/> for anything else.</summary>
@@ -125,7 +151,6 @@ public sealed class TrainedModel
         {
             using var zip = new ZipArchive(bundle, ZipArchiveMode.Read, leaveOpen: true);
             var manifestEntry = zip.GetEntry("manifest.json") ?? throw new InvalidDataException("The model file has no manifest.json.");
-            var modelEntry = zip.GetEntry("model.zip") ?? throw new InvalidDataException("The model file has no model.zip.");
             Manifest manifest;
             using (var s = manifestEntry.Open())
             {
@@ -135,15 +160,21 @@ public sealed class TrainedModel
             {
                 throw new InvalidDataException($"The model file has format version {manifest.FormatVersion}; this Gureum reads version {FormatVersion}.");
             }
-            var buffer = new MemoryStream();
-            using (var s = modelEntry.Open())
+            var members = new List<Member>();
+            foreach (var info in manifest.Members)
             {
-                s.CopyTo(buffer);
+                var entry = zip.GetEntry(info.Entry) ?? throw new InvalidDataException($"The model file has no {info.Entry}.");
+                var buffer = new MemoryStream();
+                using (var s = entry.Open())
+                {
+                    s.CopyTo(buffer);
+                }
+                buffer.Position = 0;
+                var ml = new MLContext(seed: 0);
+                members.Add(new Member(info.Trainer, info.Trial, info.Hyperparameters, info.Weight, ml, ml.Model.Load(buffer, out _)));
             }
-            buffer.Position = 0;
-            var ml = new MLContext(seed: 0);
-            var model = ml.Model.Load(buffer, out _);
-            return new TrainedModel(ml, model, manifest);
+            if (members.Count == 0) throw new InvalidDataException("The model file lists no model.");
+            return new TrainedModel(manifest.State, members, manifest.Signature, manifest.TestMetrics);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
@@ -151,73 +182,78 @@ public sealed class TrainedModel
         }
     }
 
+    /// <summary>The weighted average of the members' answers (see <see cref="Metrics.Extract"/>) for a view's rows.</summary>
+    internal float[] Answers(FeatureView view)
+    {
+        float[]? sum = null;
+        foreach (var m in _members)
+        {
+            var answers = Metrics.Extract(m.Model.Transform(view), _state);
+            sum ??= new float[answers.Length];
+            for (var i = 0; i < answers.Length; i++) sum[i] += (float)(m.Weight * answers[i]);
+        }
+        return sum!;
+    }
+
     /// <summary>Predicts each row (typed values by column name; missing columns are imputed as in training).</summary>
     public IReadOnlyList<Prediction> Predict(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, bool explain = false)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        var state = _manifest.State;
+        var state = _state;
         var table = new FeatureTable(state.Inputs);
         foreach (var row in rows) table.Add(row, targetColumn: null);
         var view = new FeatureView(table, state, [.. Enumerable.Range(0, rows.Count)], withLabel: false);
-        var scored = explain && _contributions is not null ? _contributions.Transform(_model.Transform(view)) : _model.Transform(view);
+        var answers = Answers(view);
+        var contributions = explain && _contributions is not null ? Contributions(view) : null;
         var results = new List<Prediction>(rows.Count);
-        var schema = scored.Schema;
-        using var cursor = scored.GetRowCursor(schema);
-        var score = state.Task == TrainingTask.Multiclass ? null : cursor.GetGetter<float>(schema["Score"]);
-        var scores = state.Task == TrainingTask.Multiclass ? cursor.GetGetter<VBuffer<float>>(schema["Score"]) : null;
-        var probability = schema.GetColumnOrNull("Probability") is { } p && state.Task == TrainingTask.Binary ? cursor.GetGetter<float>(p) : null;
-        var binaryLabel = state.Task == TrainingTask.Binary ? cursor.GetGetter<bool>(schema["PredictedLabel"]) : null;
-        var keyLabel = state.Task == TrainingTask.Multiclass ? cursor.GetGetter<uint>(schema["PredictedLabel"]) : null;
-        var contributions = schema.GetColumnOrNull("FeatureContributions") is { } c ? cursor.GetGetter<VBuffer<float>>(c) : null;
-        float s = 0, q = 0;
-        bool b = false;
-        uint k = 0;
-        VBuffer<float> vector = default, contribution = default;
-        while (cursor.MoveNext())
+        var k = state.Classes?.Count ?? 1;
+        for (var i = 0; i < rows.Count; i++)
         {
-            var prediction = new Prediction();
-            switch (state.Task)
+            var prediction = state.Task switch
             {
-                case TrainingTask.Binary:
-                    score!(ref s);
-                    binaryLabel!(ref b);
-                    prediction = prediction with { Score = s, Label = state.Classes![b ? 1 : 0] };
-                    if (probability is not null)
-                    {
-                        probability(ref q);
-                        prediction = prediction with { Probability = q };
-                    }
-                    break;
-                case TrainingTask.Multiclass:
-                    scores!(ref vector);
-                    keyLabel!(ref k);
-                    var values = vector.DenseValues().ToArray();
-                    prediction = prediction with
-                    {
-                        Label = k >= 1 && k <= state.Classes!.Count ? state.Classes[(int)k - 1] : null,
-                        Probabilities = state.Classes!.Select((cls, i) => (cls, i)).ToDictionary(x => x.cls, x => x.i < values.Length ? (double)values[x.i] : 0),
-                    };
-                    break;
-                default:
-                    score!(ref s);
-                    prediction = prediction with { Score = s };
-                    break;
-            }
-            if (contributions is not null)
-            {
-                contributions(ref contribution);
-                var sums = new double[state.Inputs.Count];
-                var slot = 0;
-                foreach (var value in contribution.DenseValues())
-                {
-                    if (slot < _slotInputs.Length) sums[_slotInputs[slot]] += value;
-                    slot++;
-                }
-                prediction = prediction with { Contributions = state.Inputs.Select((input, i) => (input.Name, i)).ToDictionary(x => x.Name, x => sums[x.i]) };
-            }
-            results.Add(prediction);
+                TrainingTask.Binary => new Prediction { Probability = answers[i], Label = state.Classes![answers[i] >= 0.5f ? 1 : 0] },
+                TrainingTask.Multiclass => Multiclass(answers.AsSpan(i * k, k), state.Classes!),
+                _ => new Prediction { Score = answers[i] },
+            };
+            results.Add(contributions is null ? prediction : prediction with { Contributions = contributions[i] });
         }
         return results;
+    }
+
+    private static Prediction Multiclass(ReadOnlySpan<float> probabilities, IReadOnlyList<string> classes)
+    {
+        var best = 0;
+        for (var c = 1; c < probabilities.Length; c++)
+        {
+            if (probabilities[c] > probabilities[best]) best = c;
+        }
+        var map = new Dictionary<string, double>();
+        for (var c = 0; c < classes.Count; c++) map[classes[c]] = probabilities[c];
+        return new Prediction { Label = classes[best], Probabilities = map };
+    }
+
+    /// <summary>The leading member's feature contributions, summed per raw input column.</summary>
+    private List<Dictionary<string, double>> Contributions(FeatureView view)
+    {
+        var scored = _contributions!.Transform(_members[0].Model.Transform(view));
+        var column = scored.Schema["FeatureContributions"];
+        var result = new List<Dictionary<string, double>>();
+        using var cursor = scored.GetRowCursor([column]);
+        var getter = cursor.GetGetter<VBuffer<float>>(column);
+        VBuffer<float> contribution = default;
+        while (cursor.MoveNext())
+        {
+            getter(ref contribution);
+            var sums = new double[_state.Inputs.Count];
+            var slot = 0;
+            foreach (var value in contribution.DenseValues())
+            {
+                if (slot < _slotInputs.Length) sums[_slotInputs[slot]] += value;
+                slot++;
+            }
+            result.Add(_state.Inputs.Select((input, i) => (input.Name, i)).ToDictionary(x => x.Name, x => sums[x.i]));
+        }
+        return result;
     }
 
     /// <summary>
@@ -233,7 +269,7 @@ public sealed class TrainedModel
         var count = records.GetArrayLength();
         if (count == 0) throw new ModelInputException("records", "'records' is empty; send at least one row.");
         if (count > maxRows) throw new ModelInputException("records", $"'records' has {count} rows; at most {maxRows} per request.");
-        var inputs = _manifest.State.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        var inputs = _state.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
         var rows = new List<IReadOnlyDictionary<string, object?>>(count);
         var index = 0;
         foreach (var record in records.EnumerateArray())
@@ -247,7 +283,7 @@ public sealed class TrainedModel
             {
                 if (!inputs.TryGetValue(property.Name, out var input))
                 {
-                    if (property.Name == _manifest.State.Target) continue;
+                    if (property.Name == _state.Target) continue;
                     throw new ModelInputException($"records[{index}].{property.Name}",
                         $"records[{index}] has column '{property.Name}', which the model does not take. Its columns: {string.Join(", ", inputs.Keys)}.");
                 }

@@ -160,11 +160,12 @@ internal static class Trainers
         var (leaves, minLeaf, trees, fraction) = (I(h, "numberOfLeaves"), I(h, "minimumExampleCountPerLeaf"), I(h, "numberOfTrees"), h["featureFraction"]);
         return task switch
         {
+            // Calibrated (Platt) so that its answers are probabilities, comparable with the other trainers' in an ensemble.
             TrainingTask.Binary => ml.BinaryClassification.Trainers.FastForest(new FastForestBinaryTrainer.Options
             {
                 NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = minLeaf, NumberOfTrees = trees, FeatureFraction = fraction,
                 Seed = seed, NumberOfThreads = threads, ExampleWeightColumnName = weight,
-            }),
+            }).Append(ml.BinaryClassification.Calibrators.Platt()),
             _ => ml.Regression.Trainers.FastForest(new FastForestRegressionTrainer.Options
             {
                 NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = minLeaf, NumberOfTrees = trees, FeatureFraction = fraction,

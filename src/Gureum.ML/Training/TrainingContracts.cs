@@ -61,6 +61,8 @@ public sealed record ResidualSummary(double Mean, double Std, double MeanAbsolut
 /// <summary>How much the test metric drops when one raw column's values are shuffled (higher: more important).</summary>
 public sealed record FeatureImportance(string Column, double Importance, double StdDev);
 
+public sealed record EnsembleMember(int Trial, string Trainer, double Weight);
+
 /// <summary>Everything a finished training run reports about its best model.</summary>
 public sealed record TrainingReport
 {
@@ -74,6 +76,10 @@ public sealed record TrainingReport
     public required long TrainRows { get; init; }
     public required long TestRows { get; init; }
     public required IReadOnlyDictionary<string, double> TestMetrics { get; init; }
+    /// <summary>The validation score of the final model (the ensemble's, when there is one).</summary>
+    public required double ValidationScore { get; init; }
+    /// <summary>When the final model averages several trials: which, with what weight. Null for a single trial.</summary>
+    public IReadOnlyList<EnsembleMember>? Ensemble { get; init; }
     public ConfusionMatrixReport? ConfusionMatrix { get; init; }
     public IReadOnlyList<CurvePoint>? Roc { get; init; }
     public IReadOnlyList<CurvePoint>? PrecisionRecall { get; init; }

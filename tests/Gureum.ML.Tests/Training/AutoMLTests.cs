@@ -47,7 +47,7 @@ public sealed class AutoMLTests
         Assert.Equal("1", predictions[0].Label);
         Assert.Equal("0", predictions[1].Label);
         var original = model.Predict(rows);
-        Assert.Equal(original.Select(p => p.Score), predictions.Select(p => p.Score));
+        Assert.Equal(original.Select(p => p.Probability), predictions.Select(p => p.Probability));
         if (loaded.SupportsContributions)
         {
             Assert.Equal(loaded.Signature.Inputs.Select(i => i.Name).Order(), predictions[0].Contributions!.Keys.Order());
@@ -108,4 +108,30 @@ public sealed class AutoMLTests
     }
 
     private static string Json(IReadOnlyDictionary<string, double> hp) => JsonSerializer.Serialize(hp.OrderBy(p => p.Key));
+
+    [Fact]
+    public async Task An_Ensemble_Is_Kept_Only_When_It_Validates_Better_And_Survives_Save_And_Load()
+    {
+        // Patience-bound, so the trials (and the selection) do not depend on the machine's speed.
+        var options = new TrainingOptions { Target = "column_9", Task = TrainingTask.Regression, BudgetSeconds = 600, Seed = 1, Patience = 6 };
+        var (outcome, trials) = await TrainingHarness.TrainFileAsync("abalone.csv", options);
+        var report = outcome.Report;
+        Assert.NotNull(report.Ensemble);
+        Assert.True(report.Ensemble!.Count > 1);
+        Assert.Equal(1.0, report.Ensemble.Sum(m => m.Weight), 6);
+        Assert.All(report.Ensemble, m => Assert.Contains(trials, t => t.Number == m.Trial && t.Trainer == m.Trainer));
+        Assert.True(report.ValidationScore < report.Best.Score, $"ensemble {report.ValidationScore} vs best trial {report.Best.Score}");
+        Assert.StartsWith("ensemble(", outcome.Model.Trainer);
+
+        using var saved = new MemoryStream();
+        outcome.Model.Save(saved);
+        saved.Position = 0;
+        var loaded = TrainedModel.Load(saved);
+        var rows = loaded.RowsFromJson(JsonDocument.Parse("""
+            [{"column_1": "M", "column_2": 0.455, "column_3": 0.365, "column_4": 0.095, "column_5": 0.514, "column_6": 0.2245, "column_7": 0.101, "column_8": 0.15}]
+            """).RootElement, 10);
+        var expected = outcome.Model.Predict(rows).Single().Score!.Value;
+        Assert.Equal(expected, loaded.Predict(rows).Single().Score!.Value, 4);
+        Assert.InRange(expected, 5, 20);
+    }
 }

@@ -59,7 +59,10 @@ public sealed class TrainingTests(GureumApp app) : IClassFixture<GureumApp>
         Assert.True(report.GetProperty("roc").GetArrayLength() > 5);
         Assert.Contains(report.GetProperty("featureImportance").EnumerateArray(), f => f.GetProperty("column").GetString() == "sex");
         Assert.DoesNotContain(report.GetProperty("signature").GetProperty("inputs").EnumerateArray(), i => i.GetProperty("name").GetString() is "alive" or "survived");
-        Assert.Equal(done.GetProperty("bestTrainer").GetString(), report.GetProperty("best").GetProperty("trainer").GetString());
+        // The final model is the best trial, or an ensemble of trials that validated better.
+        var ensemble = report.GetProperty("ensemble");
+        Assert.Equal(ensemble.ValueKind == JsonValueKind.Null ? report.GetProperty("best").GetProperty("trainer").GetString() : "ensemble",
+            done.GetProperty("bestTrainer").GetString());
 
         // The leaderboard: every trial recorded, best first; its count matches the report.
         var board = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/training-jobs/{id}/trials");
@@ -74,14 +77,14 @@ public sealed class TrainingTests(GureumApp app) : IClassFixture<GureumApp>
         var job = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/jobs/{id}");
         Assert.Equal("training", job.GetProperty("kind").GetString());
 
-        // The model file: a zip with the manifest and the ML.NET pipeline.
+        // The model file: a zip with the manifest and the ML.NET pipeline(s).
         using (var model = await app.Admin().GetAsync($"/v1/projects/{project}/training-jobs/{id}/model"))
         {
             Assert.Equal(HttpStatusCode.OK, model.StatusCode);
             Assert.Equal("application/zip", model.Content.Headers.ContentType!.MediaType);
             using var zip = new ZipArchive(await model.Content.ReadAsStreamAsync());
             Assert.NotNull(zip.GetEntry("manifest.json"));
-            Assert.NotNull(zip.GetEntry("model.zip"));
+            Assert.NotNull(zip.GetEntry("model-0.zip")); // one pipeline per member (one unless an ensemble)
         }
 
         // Explain raw rows, as in the dataset.

@@ -92,12 +92,12 @@ internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactSto
                 .SetProperty(t => t.Report, JsonSerializer.Serialize(report, DatasetIngest.StoredJson))
                 .SetProperty(t => t.ModelSha256, stored.Sha256)
                 .SetProperty(t => t.ModelSizeBytes, stored.Length)
-                .SetProperty(t => t.BestTrainer, report.Best.Trainer)
+                .SetProperty(t => t.BestTrainer, report.Ensemble is null ? report.Best.Trainer : "ensemble")
                 .SetProperty(t => t.TestScore, testScore), ct);
         }
         return JsonSerializer.SerializeToElement(new
         {
-            trainer = report.Best.Trainer,
+            trainer = outcome.Model.Trainer,
             metric = report.Metric,
             testScore,
             trials = report.Trials,
