@@ -60,7 +60,7 @@ public static class AutoML
     public const int CrossValidationRowLimit = 10_000;
     private const int Folds = 5;
     private const int ImportanceRowLimit = 5_000;
-    private const int EnsembleCandidates = 10;
+    private const int EnsembleCandidatesPerTrainer = 3;
     private const int EnsembleRounds = 15;
 
     public static async Task<TrainingOutcome> RunAsync(TrainingPlan plan, TrainingOptions options, TrainingData data,
@@ -353,8 +353,11 @@ public static class AutoML
     private static List<(TrialResult Trial, double Weight)> SelectEnsemble(List<TrialResult> history, Dictionary<int, float[]> outOfFold,
         FeatureState state, float[] labels, string metric)
     {
+        // The best few of every trainer: members that err differently average out more than near-copies of one model.
         var candidates = history.Where(t => t.Score is not null && outOfFold.ContainsKey(t.Number))
-            .OrderBy(t => t.Score!.Value * (Metrics.HigherIsBetter(metric) ? -1 : 1)).ThenBy(t => t.Number).Take(EnsembleCandidates).ToList();
+            .GroupBy(t => t.Trainer)
+            .SelectMany(g => g.OrderBy(t => t.Score!.Value * (Metrics.HigherIsBetter(metric) ? -1 : 1)).ThenBy(t => t.Number).Take(EnsembleCandidatesPerTrainer))
+            .ToList();
         var best = history.Where(t => t.Score is not null)
             .Aggregate((TrialResult?)null, (b, t) => b is null || Metrics.Better(t.Score!.Value, b.Score!.Value, metric) ? t : b)!;
         if (candidates.Count < 2 || !outOfFold.ContainsKey(best.Number)) return [(best, 1.0)];
