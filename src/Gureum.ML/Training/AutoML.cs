@@ -362,6 +362,8 @@ public static class AutoML
             .Aggregate((TrialResult?)null, (b, t) => b is null || Metrics.Better(t.Score!.Value, b.Score!.Value, metric) ? t : b)!;
         if (candidates.Count < 2 || !outOfFold.ContainsKey(best.Number)) return [(best, 1.0)];
         var sum = new double[labels.Length == 0 ? 0 : outOfFold[candidates[0].Number].Length];
+        // Counting metrics move in steps of one row: an ensemble must win by more than one validation row to be trusted.
+        var margin = metric is "accuracy" or "macroAccuracy" or "microAccuracy" or "f1" ? 1.5 / Math.Max(1, labels.Length) : 0;
         var picks = new List<TrialResult>();
         var (bestPicks, bestScore) = (new List<TrialResult> { best }, best.Score!.Value);
         for (var round = 0; round < EnsembleRounds; round++)
@@ -379,7 +381,7 @@ public static class AutoML
             var add = outOfFold[chosen!.Number];
             for (var i = 0; i < sum.Length; i++) sum[i] += add[i];
             picks.Add(chosen);
-            if (Metrics.Better(chosenScore, bestScore, metric)) (bestPicks, bestScore) = ([.. picks], chosenScore);
+            if (Metrics.Better(chosenScore, bestScore + margin, metric)) (bestPicks, bestScore) = ([.. picks], chosenScore);
         }
         return [.. bestPicks.GroupBy(t => t.Number).Select(g => (g.First(), (double)g.Count() / bestPicks.Count)).OrderByDescending(m => m.Item2)];
     }
