@@ -155,8 +155,12 @@ public static class AutoML
         TrialResult? Best() => history.Where(t => t.Score is not null)
             .Aggregate((TrialResult?)null, (best, t) => best is null || Metrics.Better(t.Score!.Value, best.Score!.Value, metric) ? t : best);
 
-        // The final fit (up to a few ensemble members, each on all training rows) and the explanations.
-        double FinalEstimate() => Best() is { } b ? b.DurationSeconds / folds.Count * 4 + 0.5 : 1;
+        // Seconds to refit a trial on all training rows: a CV trial ran its folds two or more side by side on 80% of the
+        // rows; a holdout trial is one fit on 80%.
+        double RefitEstimate(TrialResult t) => t.DurationSeconds * (folds.Count > 1 ? 0.5 : 1.3);
+        // The final fit (the best trials, as a likely ensemble) and the explanations must still fit in the budget.
+        double FinalEstimate() => 0.5 + 1.2 * history.Where(t => t.Score is not null)
+            .OrderBy(t => t.Score!.Value * (Metrics.HigherIsBetter(metric) ? -1 : 1)).Take(3).Sum(RefitEstimate);
 
         if (options.Trainer is not null)
         {
@@ -223,7 +227,18 @@ public static class AutoML
         // The final model: the best trial, or an ensemble of trials when their averaged out-of-fold answers validate
         // better; refit on every training row and evaluated once on the test split.
         var members = options.Trainer is null ? SelectEnsemble(history, outOfFold, state, validLabels, metric) : [(best, 1.0)];
+        // Drop the lightest members while their refits would overrun the budget (the best trial alone always stays).
+        while (members.Count > 1 && Elapsed() + 0.5 + 1.2 * members.Sum(m => RefitEstimate(m.Trial)) > budget)
+        {
+            members.RemoveAt(members.Count - 1);
+            var total = members.Sum(m => m.Weight);
+            members = [.. members.Select(m => (m.Trial, m.Weight / total))];
+        }
         var ensembleScore = members.Count > 1 ? EnsembleScore(members, outOfFold, state, validLabels, metric) : best.Score;
+        if (members.Count == 1 || !Metrics.Better(ensembleScore!.Value, best.Score!.Value, metric))
+        {
+            (members, ensembleScore) = ([(best, 1.0)], best.Score);
+        }
         await Report(callbacks, 92, members.Count > 1
             ? $"refitting an ensemble of {members.Count} trials on {trainRows.Length} rows"
             : $"refitting {best.Trainer} on {trainRows.Length} rows");
