@@ -286,14 +286,7 @@ public sealed class GureumClient : IDisposable
         string project, string dataset, int number, Stream destination, string? format = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        using var request = NewRequest(HttpMethod.Get, VersionPath(project, dataset, number, "download") + Query(("format", format)), null);
-        using var response = await SendTimedAsync(request, HttpCompletionOption.ResponseHeadersRead, RequestTimeout, ct);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw await GureumApiException.FromResponseAsync(response, ct);
-        }
-        await using var body = await response.Content.ReadAsStreamAsync(ct);
-        await body.CopyToAsync(destination, ct);
+        await DownloadAsync(VersionPath(project, dataset, number, "download") + Query(("format", format)), destination, ct);
     }
 
     public Task DeleteDatasetVersionAsync(string project, string dataset, int number, CancellationToken ct = default) =>
@@ -329,7 +322,13 @@ public sealed class GureumClient : IDisposable
     public async Task DownloadModelAsync(string project, string id, Stream destination, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        using var request = NewRequest(HttpMethod.Get, TrainingPath(project, id, "model"), null);
+        await DownloadAsync(TrainingPath(project, id, "model"), destination, ct);
+    }
+
+    /// <summary>Streams a GET answer's body into <paramref name="destination"/> as it arrives.</summary>
+    private async Task DownloadAsync(string path, Stream destination, CancellationToken ct)
+    {
+        using var request = NewRequest(HttpMethod.Get, path, null);
         using var response = await SendTimedAsync(request, HttpCompletionOption.ResponseHeadersRead, RequestTimeout, ct);
         if (!response.IsSuccessStatusCode)
         {

@@ -17,8 +17,6 @@ public sealed class TrainingData
         Test = test;
     }
 
-    public long TrainRows => Train.RowCount;
-
     public static async Task<TrainingData> LoadAsync(TrainingPlan plan, IAsyncEnumerable<IReadOnlyDictionary<string, object?>> rows,
         IAsyncEnumerable<IReadOnlyDictionary<string, object?>>? testRows, CancellationToken ct)
     {
@@ -57,7 +55,7 @@ public sealed class TrainingCallbacks
 /// </summary>
 public static class AutoML
 {
-    public const int CrossValidationRowLimit = 10_000;
+    private const int CrossValidationRowLimit = 10_000;
     private const int Folds = 5;
     private const int ImportanceRowLimit = 5_000;
     private const int EnsembleCandidatesPerTrainer = 3;
@@ -152,15 +150,13 @@ public static class AutoML
             return result;
         }
 
-        TrialResult? Best() => history.Where(t => t.Score is not null)
-            .Aggregate((TrialResult?)null, (best, t) => best is null || Metrics.Better(t.Score!.Value, best.Score!.Value, metric) ? t : best);
+        TrialResult? Best() => BestFirst(history, metric).FirstOrDefault();
 
         // Seconds to refit a trial on all training rows: a CV trial ran its folds two or more side by side on 80% of the
         // rows; a holdout trial is one fit on 80%.
         double RefitEstimate(TrialResult t) => t.DurationSeconds * (folds.Count > 1 ? 0.5 : 1.3);
         // The final fit (the best trials, as a likely ensemble) and the explanations must still fit in the budget.
-        double FinalEstimate() => 0.5 + 1.2 * history.Where(t => t.Score is not null)
-            .OrderBy(t => t.Score!.Value * (Metrics.HigherIsBetter(metric) ? -1 : 1)).Take(3).Sum(RefitEstimate);
+        double FinalEstimate() => 0.5 + 1.2 * BestFirst(history, metric).Take(3).Sum(RefitEstimate);
 
         if (options.Trainer is not null)
         {
@@ -188,17 +184,17 @@ public static class AutoML
             while (stopReason == "all trainers tried")
             {
                 ct.ThrowIfCancellationRequested();
+                // Trainers by their best trial, best first (ties in the order of the trainer list).
                 var ranked = specs
-                    .Select(s => (Spec: s, Best: history.Where(t => t.Trainer == s.Name && t.Score is not null).Select(t => t.Score!.Value)
-                        .DefaultIfEmpty(double.NaN).Aggregate((a, b) => double.IsNaN(a) || Metrics.Better(b, a, metric) ? b : a)))
-                    .Where(x => !double.IsNaN(x.Best))
-                    .OrderBy(x => x.Best * (Metrics.HigherIsBetter(metric) ? -1 : 1))
+                    .Select(s => (Spec: s, Best: BestFirst(history.Where(t => t.Trainer == s.Name), metric).FirstOrDefault()))
+                    .Where(x => x.Best is not null)
+                    .OrderBy(x => Metrics.SortKey(x.Best!.Score!.Value, metric))
                     .Select(x => x.Spec)
                     .ToList();
                 if (ranked.Count == 0) break;
                 var chosen = Draw(ranked, rng);
                 var (hp, stage) = Sample(chosen, task, history, metric, rng);
-                if (Elapsed() + Estimate(chosen, hp, task, history) + FinalEstimate() > budget)
+                if (Elapsed() + Estimate(chosen, hp, history) + FinalEstimate() > budget)
                 {
                     stopReason = "time budget";
                     break;
@@ -252,10 +248,9 @@ public static class AutoML
         var trained = new TrainedModel(state, fitted, signature);
         var testView = new FeatureView(testTable, state, testRows, withLabel: true);
         var evaluation = Metrics.FromPredictions(state, testView.LabelValues(), trained.Answers(testView), details: true);
-        trained = trained.WithTestMetrics(evaluation.Metrics);
+        trained.RecordTestMetrics(evaluation.Metrics);
         await Report(callbacks, 96, "explaining: permutation importance on the test split");
         var importance = await Task.Run(() => PermutationImportance(trained, testTable, state, testRows, metric, options.Seed, ct), ct);
-        var final = (evaluation, model: trained);
         var report = new TrainingReport
         {
             Task = task,
@@ -267,19 +262,19 @@ public static class AutoML
             StopReason = stopReason,
             TrainRows = trainRows.Length,
             TestRows = testRows.Length,
-            TestMetrics = final.evaluation.Metrics,
+            TestMetrics = evaluation.Metrics,
             Ensemble = members.Count > 1 ? [.. members.Select(m => new EnsembleMember(m.Trial.Number, m.Trial.Trainer, m.Weight))] : null,
             ValidationScore = ensembleScore ?? best.Score!.Value,
-            ConfusionMatrix = final.evaluation.Confusion,
-            Roc = final.evaluation.Roc,
-            PrecisionRecall = final.evaluation.PrecisionRecall,
-            Residuals = final.evaluation.Residuals,
+            ConfusionMatrix = evaluation.Confusion,
+            Roc = evaluation.Roc,
+            PrecisionRecall = evaluation.PrecisionRecall,
+            Residuals = evaluation.Residuals,
             FeatureImportance = importance,
             Signature = signature,
             DroppedColumns = plan.Dropped,
             DurationSeconds = Elapsed(),
         };
-        await Report(callbacks, 100, $"best: {trained.Trainer}, test {metric} {final.evaluation.Metrics[metric]:G4}");
+        await Report(callbacks, 100, $"best: {trained.Trainer}, test {metric} {evaluation.Metrics[metric]:G4}");
         return new TrainingOutcome(report, trained);
     }
 
@@ -369,12 +364,11 @@ public static class AutoML
         FeatureState state, float[] labels, string metric)
     {
         // The best few of every trainer: members that err differently average out more than near-copies of one model.
-        var candidates = history.Where(t => t.Score is not null && outOfFold.ContainsKey(t.Number))
+        var candidates = BestFirst(history.Where(t => outOfFold.ContainsKey(t.Number)), metric)
             .GroupBy(t => t.Trainer)
-            .SelectMany(g => g.OrderBy(t => t.Score!.Value * (Metrics.HigherIsBetter(metric) ? -1 : 1)).ThenBy(t => t.Number).Take(EnsembleCandidatesPerTrainer))
+            .SelectMany(g => g.Take(EnsembleCandidatesPerTrainer))
             .ToList();
-        var best = history.Where(t => t.Score is not null)
-            .Aggregate((TrialResult?)null, (b, t) => b is null || Metrics.Better(t.Score!.Value, b.Score!.Value, metric) ? t : b)!;
+        var best = BestFirst(history, metric).First();
         if (candidates.Count < 2 || !outOfFold.ContainsKey(best.Number)) return [(best, 1.0)];
         var sum = new double[labels.Length == 0 ? 0 : outOfFold[candidates[0].Number].Length];
         // Counting metrics move in steps of one row: an ensemble must win by more than one validation row to be trusted.
@@ -414,6 +408,12 @@ public static class AutoML
         return Metrics.FromPredictions(state, labels, averaged, details: false).Metrics[metric];
     }
 
+    /// <summary>The successful trials, best first (the earlier trial first among equals).</summary>
+    private static IEnumerable<TrialResult> BestFirst(IEnumerable<TrialResult> trials, string metric) => trials
+        .Where(t => t.Score is not null)
+        .OrderBy(t => Metrics.SortKey(t.Score!.Value, metric))
+        .ThenBy(t => t.Number);
+
     private static TrainerSpec Draw(List<TrainerSpec> ranked, Random rng)
     {
         var weights = ranked.Select((_, rank) => Math.Pow(0.5, rank)).ToArray();
@@ -429,8 +429,7 @@ public static class AutoML
     private static (Dictionary<string, double> Hp, string Stage) Sample(TrainerSpec spec, TrainingTask task, List<TrialResult> history, string metric, Random rng)
     {
         var space = spec.SpaceFor(task);
-        var best = history.Where(t => t.Trainer == spec.Name && t.Score is not null)
-            .Aggregate((TrialResult?)null, (b, t) => b is null || Metrics.Better(t.Score!.Value, b.Score!.Value, metric) ? t : b);
+        var best = BestFirst(history.Where(t => t.Trainer == spec.Name), metric).FirstOrDefault();
         var refine = best is not null && rng.NextDouble() < 0.6;
         var hp = new Dictionary<string, double>();
         foreach (var h in space)
@@ -453,7 +452,7 @@ public static class AutoML
         Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
     /// <summary>Seconds a trial is expected to take: the trainer's mean so far, scaled by its iteration or tree count.</summary>
-    private static double Estimate(TrainerSpec spec, IReadOnlyDictionary<string, double> hp, TrainingTask task, List<TrialResult> history)
+    private static double Estimate(TrainerSpec spec, IReadOnlyDictionary<string, double> hp, List<TrialResult> history)
     {
         var done = history.Where(t => t.Trainer == spec.Name && t.Status == "succeeded").ToList();
         if (done.Count == 0) return history.Count == 0 ? 1 : history.Average(t => t.DurationSeconds);

@@ -16,11 +16,7 @@ internal sealed class FeatureTable
     private readonly List<string> _targets = [];
 
     public IReadOnlyList<ModelInput> Inputs { get; }
-    public int RowCount => _targets.Count > 0 ? _targets.Count : _rowCount;
-    private int _rowCount;
-
-    /// <summary>Rows whose target was missing (left out of training and evaluation).</summary>
-    public long UnlabelledRows { get; private set; }
+    public int RowCount { get; private set; }
 
     /// <summary>Filled by <see cref="AssignLabels"/>.</summary>
     public float[] Labels { get; private set; } = [];
@@ -54,15 +50,11 @@ internal sealed class FeatureTable
             var t = row.GetValueOrDefault(targetColumn);
             if (t is null || t is string { Length: 0 })
             {
-                UnlabelledRows++;
-                return;
+                return; // rows without a target value are left out of training and evaluation
             }
             _targets.Add(Values.ToInvariantString(t));
         }
-        else
-        {
-            _rowCount++;
-        }
+        RowCount++;
         for (var i = 0; i < Inputs.Count; i++)
         {
             var value = row.GetValueOrDefault(Inputs[i].Name);

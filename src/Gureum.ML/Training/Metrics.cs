@@ -25,12 +25,11 @@ internal static class Metrics
 
     public static bool HigherIsBetter(string metric) => metric is not ("logLoss" or "rmse" or "mae");
 
+    /// <summary>A key that sorts scores best first (ascending) whichever the metric's direction.</summary>
+    public static double SortKey(double score, string metric) => HigherIsBetter(metric) ? -score : score;
+
     /// <summary>True when <paramref name="a"/> is strictly better than <paramref name="b"/>.</summary>
     public static bool Better(double a, double b, string metric) => HigherIsBetter(metric) ? a > b : a < b;
-
-    /// <summary>Scalar metrics of a model on a labelled view.</summary>
-    public static Dictionary<string, double> Compute(ITransformer model, FeatureView view, FeatureState state) =>
-        FromPredictions(state, view.LabelValues(), Extract(model.Transform(view), state), details: false).Metrics;
 
     public sealed record Evaluation(Dictionary<string, double> Metrics, ConfusionMatrixReport? Confusion,
         IReadOnlyList<CurvePoint>? Roc, IReadOnlyList<CurvePoint>? PrecisionRecall, ResidualSummary? Residuals);

@@ -49,7 +49,7 @@ public sealed class TrainedModel
     private readonly FeatureState _state;
     private readonly IReadOnlyList<Member> _members;
     private readonly ModelSignature _signature;
-    private readonly IReadOnlyDictionary<string, double> _testMetrics;
+    private IReadOnlyDictionary<string, double> _testMetrics;
     private readonly ITransformer? _contributions;
     private readonly int[] _slotInputs;
 
@@ -85,7 +85,8 @@ public sealed class TrainedModel
 
     private static FeatureView EmptyView(FeatureState state) => new(new FeatureTable(state.Inputs), state, [], withLabel: false);
 
-    internal TrainedModel WithTestMetrics(IReadOnlyDictionary<string, double> metrics) => new(_state, _members, _signature, metrics);
+    /// <summary>Set once by training, after the test evaluation (which needs the model) and before the model is saved or shared.</summary>
+    internal void RecordTestMetrics(IReadOnlyDictionary<string, double> metrics) => _testMetrics = metrics;
 
     /// <summary>
     /// ML.NET's feature contributions for tree and linear models. Calibrated binary models (a score model wrapped with a

@@ -121,6 +121,9 @@ public sealed record TrainingPlan(
         return new TrainingPlan(task, metric, target.Name, target.Type, inputs, dropped);
     }
 
+    /// <summary>False for the metrics where lower is better (logLoss, rmse, mae).</summary>
+    public static bool HigherIsBetter(string metric) => Metrics.HigherIsBetter(metric);
+
     /// <summary>The trainers the search uses for a task, with their hyperparameters' ranges and defaults.</summary>
     public static IReadOnlyList<TrainerInfo> TrainersFor(TrainingTask task) =>
         [.. Trainers.For(task).Select(t => new TrainerInfo(t.Name, [.. t.SpaceFor(task).Select(h => new HyperparameterInfo(h.Name, h.Min, h.Max, h.Default, h.Log, h.Integer))]))];

@@ -1,4 +1,3 @@
-using System.Text;
 using Gureum.ML.Data;
 using Gureum.ML.Training;
 
@@ -23,9 +22,6 @@ internal static class TrainingHarness
 
     public static Task<(TrainingPlan Plan, TrainingData Data)> LoadFileAsync(string name, TrainingOptions options) =>
         LoadAsync(File.ReadAllBytes(TestData.Dataset(name)), options);
-
-    public static Task<TrainingPlan> PlanAsync(string csv, TrainingOptions options) =>
-        LoadAsync(Encoding.UTF8.GetBytes(csv), options).ContinueWith(t => t.Result.Plan, TaskScheduler.Default);
 
     public static async Task<(TrainingOutcome Outcome, List<TrialResult> Trials)> TrainFileAsync(string name, TrainingOptions options)
     {

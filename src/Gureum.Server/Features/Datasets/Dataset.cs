@@ -45,6 +45,8 @@ public sealed class DatasetVersion
 
     public DatasetSchema ReadSchema() => JsonSerializer.Deserialize<DatasetSchema>(Schema, DatasetIngest.StoredJson)!;
 
+    public DatasetProfile ReadProfile() => JsonSerializer.Deserialize<DatasetProfile>(Profile, DatasetIngest.StoredJson)!;
+
     public List<DataError> ReadErrors() => JsonSerializer.Deserialize<List<DataError>>(Errors, DatasetIngest.StoredJson)!;
 }
 

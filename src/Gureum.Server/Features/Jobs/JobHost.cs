@@ -32,6 +32,17 @@ public sealed partial class JobHost(
     /// <summary>Starts a newly submitted job without waiting for the next sweep.</summary>
     public Task DispatchAsync(string jobId) => grains.GetGrain<IJobGrain>(jobId).Start();
 
+    /// <summary>Records the cancel request and tells the running activation; false when the job had already ended.</summary>
+    public async Task<bool> CancelAsync(string projectId, string jobId, CancellationToken ct)
+    {
+        if (!await store.RequestCancelAsync(projectId, jobId, ct))
+        {
+            return false;
+        }
+        await grains.GetGrain<IJobGrain>(jobId).Cancel();
+        return true;
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try

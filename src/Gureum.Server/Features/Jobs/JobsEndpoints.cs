@@ -88,14 +88,13 @@ public static class JobsEndpoints
         TypedResults.Ok(JobResponse.From(await store.FindAsync(scope.ProjectId, jobId, ct) ?? throw NotFound(jobId)));
 
     private static async Task<Accepted<JobResponse>> Cancel(
-        ProjectScope scope, string jobId, JobStore store, IGrainFactory grains, CancellationToken ct)
+        ProjectScope scope, string jobId, JobStore store, JobHost host, CancellationToken ct)
     {
         var job = await store.FindAsync(scope.ProjectId, jobId, ct) ?? throw NotFound(jobId);
-        if (!await store.RequestCancelAsync(scope.ProjectId, jobId, ct))
+        if (!await host.CancelAsync(scope.ProjectId, jobId, ct))
         {
             throw new GureumException(ProblemCode.Conflict, $"Job '{jobId}' already finished ({job.Status.ToString().ToLowerInvariant()}); there is nothing to cancel.");
         }
-        await grains.GetGrain<IJobGrain>(jobId).Cancel();
         return TypedResults.Accepted($"/v1/projects/{scope.ProjectId}/jobs/{jobId}",
             JobResponse.From((await store.FindAsync(scope.ProjectId, jobId, ct))!));
     }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Gureum.ML.Data;
 using Gureum.ML.Training;
 using Gureum.Server.Features.Datasets;
 using Gureum.Server.Features.Jobs;
@@ -139,7 +138,7 @@ public static class TrainingEndpoints
         TrainingPlan plan;
         try
         {
-            plan = TrainingPlan.Create(version.ReadSchema(), JsonSerializer.Deserialize<DatasetProfile>(version.Profile, DatasetIngest.StoredJson)!, options);
+            plan = TrainingPlan.Create(version.ReadSchema(), version.ReadProfile(), options);
         }
         catch (TrainingInputException e)
         {
@@ -206,7 +205,7 @@ public static class TrainingEndpoints
         var (training, job) = await FindAsync(db, scope, id, ct);
         var trials = await db.TrainingTrials.AsNoTracking().Where(t => t.TrainingJobId == training.Id && t.ProjectId == scope.ProjectId)
             .OrderBy(t => t.Number).ToListAsync(ct);
-        var higher = training.Metric is not ("logLoss" or "rmse" or "mae");
+        var higher = TrainingPlan.HigherIsBetter(training.Metric);
         IEnumerable<TrainingTrial> ordered = (orderBy ?? "score") switch
         {
             "number" => trials,
@@ -215,9 +214,7 @@ public static class TrainingEndpoints
         };
         return TypedResults.Ok(new LeaderboardResponse(training.Metric, higher, job.Status, [.. ordered.Select(t => new TrialResponse(
             t.Number, t.Trainer, t.Stage,
-            JsonSerializer.Deserialize<Dictionary<string, double>>(t.Hyperparameters)!,
-            JsonSerializer.Deserialize<Dictionary<string, double>>(t.Metrics)!,
-            t.Score, t.DurationSeconds, t.Status, t.Error, t.Attempt, t.FinishedAt))]));
+            t.ReadHyperparameters(), t.ReadMetrics(), t.Score, t.DurationSeconds, t.Status, t.Error, t.Attempt, t.FinishedAt))]));
     }
 
     private static async Task<IResult> DownloadModel(ProjectScope scope, string id, GureumDb db, IArtifactStore artifacts, CancellationToken ct)
@@ -244,14 +241,13 @@ public static class TrainingEndpoints
     }
 
     private static async Task<Accepted<TrainingJobResponse>> Cancel(
-        ProjectScope scope, string id, GureumDb db, JobStore store, IGrainFactory grains, CancellationToken ct)
+        ProjectScope scope, string id, GureumDb db, JobHost host, CancellationToken ct)
     {
         var (training, job) = await FindAsync(db, scope, id, ct);
-        if (!await store.RequestCancelAsync(scope.ProjectId, job.Id, ct))
+        if (!await host.CancelAsync(scope.ProjectId, job.Id, ct))
         {
             throw new GureumException(ProblemCode.Conflict, $"Training job '{id}' already finished ({job.Status.ToString().ToLowerInvariant()}); there is nothing to cancel.");
         }
-        await grains.GetGrain<IJobGrain>(job.Id).Cancel();
         var (_, updated) = await FindAsync(db, scope, id, ct);
         return TypedResults.Accepted($"/v1/projects/{scope.ProjectId}/training-jobs/{id}", Describe(training, updated, scope.ProjectId, withReport: false));
     }

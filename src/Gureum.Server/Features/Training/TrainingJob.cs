@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Gureum.Server.Features.Projects;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
@@ -51,6 +52,10 @@ public sealed class TrainingTrial
     public required string Status { get; init; }
     public string? Error { get; init; }
     public DateTimeOffset FinishedAt { get; init; }
+
+    public Dictionary<string, double> ReadHyperparameters() => JsonSerializer.Deserialize<Dictionary<string, double>>(Hyperparameters)!;
+
+    public Dictionary<string, double> ReadMetrics() => JsonSerializer.Deserialize<Dictionary<string, double>>(Metrics)!;
 }
 
 internal sealed class TrainingJobConfiguration : IEntityTypeConfiguration<TrainingJob>

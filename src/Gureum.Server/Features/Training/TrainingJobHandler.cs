@@ -44,7 +44,7 @@ internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactSto
         }
         var options = TrainingRequests.ToOptions(JsonSerializer.Deserialize<TrainingRequest>(training.Request, DatasetIngest.StoredJson)!);
         var schema = version.ReadSchema();
-        var profile = JsonSerializer.Deserialize<DatasetProfile>(version.Profile, DatasetIngest.StoredJson)!;
+        var profile = version.ReadProfile();
         TrainingPlan plan;
         try
         {
@@ -132,9 +132,6 @@ internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactSto
         await context.LogAsync($"trial {trial.Number}: {trial.Trainer} ({trial.Stage}) {metric}={score} in {trial.DurationSeconds:F1}s");
     }
 
-    internal static TrialResult ToResult(TrainingTrial t) => new(
-        t.Number, t.Trainer,
-        JsonSerializer.Deserialize<Dictionary<string, double>>(t.Hyperparameters)!,
-        JsonSerializer.Deserialize<Dictionary<string, double>>(t.Metrics)!,
-        t.Score, t.DurationSeconds, t.Status, t.Error, t.Stage);
+    private static TrialResult ToResult(TrainingTrial t) =>
+        new(t.Number, t.Trainer, t.ReadHyperparameters(), t.ReadMetrics(), t.Score, t.DurationSeconds, t.Status, t.Error, t.Stage);
 }
