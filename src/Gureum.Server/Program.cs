@@ -1,9 +1,20 @@
 using Gureum.Server.Features.Datasets;
 using Gureum.Server.Features.Jobs;
 using Gureum.Server.Features.Keys;
+using Gureum.Server.Features.Mlflow;
+using Gureum.Server.Features.Registry;
+using Gureum.Server.Features.Tracking;
 using Gureum.Server.Features.Projects;
 using Gureum.Server.Features.Training;
 using Gureum.Server.Infrastructure.Hosting;
+using Gureum.ML.Models;
+
+// The model registry's isolated load check runs this binary as a child process (see ModelCheckLauncher).
+if (args is [ModelCheckLauncher.Command, ..])
+{
+    Environment.ExitCode = await ModelCheckChild.RunAsync(args[1..]);
+    return;
+}
 
 // Content root beside the binary: appsettings.json is found whatever the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -11,6 +22,7 @@ builder.AddGureumInfrastructure(args);
 builder.Services.AddJobs();
 builder.Services.AddDatasets();
 builder.Services.AddTraining();
+builder.Services.AddRegistry(builder.Configuration);
 
 var app = builder.Build();
 app.UseGureumInfrastructure();
@@ -19,6 +31,9 @@ app.MapKeys();
 app.MapJobs();
 app.MapDatasets();
 app.MapTraining();
+app.MapTracking();
+app.MapRegistry();
+app.MapMlflow();
 await app.RunGureumAsync();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>

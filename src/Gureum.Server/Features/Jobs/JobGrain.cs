@@ -83,7 +83,7 @@ internal sealed partial class JobGrain(JobStore store, JobHandlers handlers, Job
         }
         try
         {
-            var result = await handler.RunAsync(new JobContext(job, store), ct);
+            var result = await handler.RunAsync(new JobContext(job, store) { Stopping = host.Stopping }, ct);
             await store.FinishAsync(job.Id, JobStatus.Succeeded, result?.GetRawText(), null, "succeeded");
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

@@ -34,6 +34,9 @@ public sealed class JobContext(Job job, JobStore store)
     /// <summary>The checkpoint saved by an earlier attempt, or null on a fresh start.</summary>
     public string? Checkpoint => job.Checkpoint;
 
+    /// <summary>Set when the node is shutting down (the job will be requeued), as opposed to a cancel on request.</summary>
+    public CancellationToken Stopping { get; init; }
+
     /// <summary>Progress updates are written at most every 200 ms; checkpoints are always written.</summary>
     public async Task ReportProgressAsync(double percent, string? message = null, string? checkpoint = null)
     {

@@ -16,7 +16,8 @@ namespace Gureum.Server.Features.Training;
 
 /// <summary>
 /// A training request. <c>version</c> defaults to the dataset's latest; <c>testVersion</c> (same dataset) replaces the
-/// held-out split; <c>trainer</c> (+ <c>hyperparameters</c>) turns the search off (manual mode).
+/// held-out split; <c>trainer</c> (+ <c>hyperparameters</c>) turns the search off (manual mode). The job and its
+/// trials are recorded as runs in <c>experiment</c> (default: the dataset's name).
 /// </summary>
 public sealed record TrainingRequest(
     string Dataset,
@@ -30,7 +31,8 @@ public sealed record TrainingRequest(
     IReadOnlyList<string>? IgnoreColumns = null,
     string? Trainer = null,
     Dictionary<string, double>? Hyperparameters = null,
-    double? TestFraction = null);
+    double? TestFraction = null,
+    string? Experiment = null);
 
 public sealed record DatasetReference(string Id, int Version, int? TestVersion);
 
@@ -84,6 +86,7 @@ public static class TrainingEndpoints
     private const int MaxExplainRows = 1_000;
 
     public static IServiceCollection AddTraining(this IServiceCollection services) => services
+        .AddSingleton<TrainingRuns>()
         .AddSingleton<IJobHandler, TrainingJobHandler>()
         .AddSingleton<TrainedModelCache>()
         .AddSingleton<IProjectCleanup, ModelBlobsCleanup>();
@@ -260,6 +263,13 @@ public static class TrainingEndpoints
         {
             throw new GureumException(ProblemCode.Conflict, $"Training job '{id}' is {job.Status.ToString().ToLowerInvariant()}; cancel it (POST .../cancel) and delete it once it has stopped.");
         }
+        // Lineage: a registered version made from this job's model keeps the job (and its runs) alive.
+        var registered = await db.Set<Registry.ModelVersion>().Where(v => v.TrainingJobId == training.Id)
+            .Select(v => v.Model!.Name + " v" + v.Version).Take(5).ToListAsync(ct);
+        if (registered.Count > 0)
+        {
+            throw new GureumException(ProblemCode.Conflict, $"Training job '{id}' produced registered model version(s) {string.Join(", ", registered)}; delete those versions first.");
+        }
         await using (var tx = await db.Database.BeginTransactionAsync(ct))
         {
             await db.TrainingJobs.Where(t => t.Id == training.Id && t.ProjectId == scope.ProjectId).ExecuteDeleteAsync(ct);
@@ -293,6 +303,6 @@ public static class TrainingEndpoints
         new DatasetReference(t.DatasetId, t.VersionNumber, t.TestVersionNumber), t.Target, t.Task, t.Metric, t.BudgetSeconds, t.Seed,
         t.BestTrainer, t.TestScore,
         t.ModelSha256 is null ? null : new ModelReference(t.ModelSha256, t.ModelSizeBytes ?? 0, $"/v1/projects/{projectId}/training-jobs/{t.Id}/model"),
-        withReport && t.Report is not null ? JsonSerializer.Deserialize<TrainingReport>(t.Report, DatasetIngest.StoredJson) : null,
+        withReport ? t.ReadReport() : null,
         job.CreatedAt, job.StartedAt, job.FinishedAt);
 }

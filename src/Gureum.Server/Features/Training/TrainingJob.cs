@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gureum.ML.Training;
 using Gureum.Server.Features.Projects;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
@@ -33,6 +34,8 @@ public sealed class TrainingJob
     public string? BestTrainer { get; set; }
     public double? TestScore { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
+
+    public TrainingReport? ReadReport() => Report is null ? null : JsonSerializer.Deserialize<TrainingReport>(Report, Datasets.DatasetIngest.StoredJson);
 }
 
 /// <summary>One trial of a search: the shape of a tracking run (parameters, metrics, timing, status).</summary>

@@ -4,6 +4,7 @@ using Gureum.ML.Data;
 using Gureum.ML.Training;
 using Gureum.Server.Features.Datasets;
 using Gureum.Server.Features.Jobs;
+using Gureum.Server.Features.Tracking;
 using Gureum.Server.Infrastructure.Artifacts;
 using Gureum.Server.Infrastructure.Db;
 using Microsoft.EntityFrameworkCore;
@@ -15,7 +16,7 @@ namespace Gureum.Server.Features.Training;
 /// trial is a row at once (the live leaderboard) and an event on the job's stream. After a restart the trials already
 /// recorded count: the search resumes with what is left of the budget instead of starting over.
 /// </summary>
-internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactStore artifacts, TimeProvider clock) : IJobHandler
+internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactStore artifacts, TimeProvider clock, TrainingRuns runs) : IJobHandler
 {
     public const string JobKind = "training";
     private const long MaxModelBytes = 2L * 1024 * 1024 * 1024;
@@ -42,7 +43,8 @@ internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactSto
                     ?? throw new JobFailedException($"Test version {training.TestVersionNumber} of the dataset was deleted before training could read it.");
             prior = await db.TrainingTrials.AsNoTracking().Where(t => t.TrainingJobId == training.Id).OrderBy(t => t.Number).ToListAsync(ct);
         }
-        var options = TrainingRequests.ToOptions(JsonSerializer.Deserialize<TrainingRequest>(training.Request, DatasetIngest.StoredJson)!);
+        var request = JsonSerializer.Deserialize<TrainingRequest>(training.Request, DatasetIngest.StoredJson)!;
+        var options = TrainingRequests.ToOptions(request);
         var schema = version.ReadSchema();
         var profile = version.ReadProfile();
         TrainingPlan plan;
@@ -55,6 +57,22 @@ internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactSto
             throw new JobFailedException(e.Message);
         }
 
+        var parentRun = await runs.StartAsync(training, plan, request.Experiment, ct);
+        try
+        {
+            return await TrainAsync(context, training, version, testVersion, prior, plan, options, parentRun, ct);
+        }
+        catch (Exception e) when (!context.Stopping.IsCancellationRequested)
+        {
+            await runs.EndAsync(training, parentRun, e is OperationCanceledException ? RunStatus.Killed : RunStatus.Failed);
+            throw;
+        }
+    }
+
+    private async Task<JsonElement?> TrainAsync(JobContext context, TrainingJob training, DatasetVersion version, DatasetVersion? testVersion,
+        List<TrainingTrial> prior, TrainingPlan plan, TrainingOptions options, string parentRun, CancellationToken ct)
+    {
+        var schema = version.ReadSchema();
         await context.ReportProgressAsync(0, $"reading {version.RowCount:N0} rows of version {version.Number}");
         await using var trainStream = artifacts.OpenRead(version.Sha256);
         await using var testStream = testVersion is null ? null : artifacts.OpenRead(testVersion.Sha256);
@@ -71,7 +89,7 @@ internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactSto
         {
             outcome = await AutoML.RunAsync(plan, options, data, [.. prior.Select(ToResult)], prior.Sum(t => t.DurationSeconds), new TrainingCallbacks
             {
-                OnTrial = trial => RecordTrialAsync(context, training, trial, plan.Metric),
+                OnTrial = trial => RecordTrialAsync(context, training, trial, plan.Metric, parentRun),
                 OnProgress = (percent, message) => context.ReportProgressAsync(percent, message),
             }, ct);
         }
@@ -95,6 +113,7 @@ internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactSto
                 .SetProperty(t => t.BestTrainer, report.Ensemble is null ? report.Best.Trainer : "ensemble")
                 .SetProperty(t => t.TestScore, testScore), ct);
         }
+        await runs.FinishAsync(training, parentRun, report, stored, ct);
         return JsonSerializer.SerializeToElement(new
         {
             trainer = outcome.Model.Trainer,
@@ -106,7 +125,7 @@ internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactSto
         }, DatasetIngest.StoredJson);
     }
 
-    private async Task RecordTrialAsync(JobContext context, TrainingJob training, TrialResult trial, string metric)
+    private async Task RecordTrialAsync(JobContext context, TrainingJob training, TrialResult trial, string metric, string parentRun)
     {
         await using (var db = dbFactory.Create())
         {
@@ -128,6 +147,7 @@ internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactSto
             });
             await db.SaveChangesAsync();
         }
+        await runs.RecordTrialAsync(training, parentRun, trial, CancellationToken.None);
         var score = trial.Score is { } s ? s.ToString("G5", CultureInfo.InvariantCulture) : trial.Status;
         await context.LogAsync($"trial {trial.Number}: {trial.Trainer} ({trial.Stage}) {metric}={score} in {trial.DurationSeconds:F1}s");
     }

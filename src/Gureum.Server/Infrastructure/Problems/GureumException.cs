@@ -24,11 +24,14 @@ public enum ProblemCode
 }
 
 /// <summary>An expected failure with a code and a message that tells the caller what to do.</summary>
-public sealed class GureumException(ProblemCode code, string detail, IDictionary<string, string[]>? errors = null)
+/// <remarks><paramref name="mlflowCode"/> is the error code the MLflow-compatible routes answer with, when it is not the
+/// one the problem code maps to.</remarks>
+public sealed class GureumException(ProblemCode code, string detail, IDictionary<string, string[]>? errors = null, string? mlflowCode = null)
     : Exception(detail)
 {
     public ProblemCode Code { get; } = code;
     public IDictionary<string, string[]>? Errors { get; } = errors;
+    public string? MlflowCode { get; } = mlflowCode;
 
     public static GureumException Invalid(string field, string message) =>
         new(ProblemCode.Validation, message, new Dictionary<string, string[]> { [field] = [message] });

@@ -39,8 +39,12 @@ public static class ProblemsSetup
         return services;
     }
 
-    public static Task WriteProblemAsync(HttpContext http, ProblemCode code, string detail, IDictionary<string, string[]>? errors = null)
+    public static Task WriteProblemAsync(HttpContext http, ProblemCode code, string detail, IDictionary<string, string[]>? errors = null, string? mlflowCode = null)
     {
+        if (Features.Mlflow.MlflowErrors.Applies(http))
+        {
+            return Features.Mlflow.MlflowErrors.WriteAsync(http, code, detail, mlflowCode);
+        }
         var (status, type, title) = ProblemCodes.Describe(code);
         ProblemDetails problem = errors is null ? new ProblemDetails() : new HttpValidationProblemDetails(errors);
         problem.Status = status;
@@ -62,12 +66,13 @@ internal sealed partial class GureumExceptionHandler(ILogger<GureumExceptionHand
             return false;
         }
         var (code, detail, errors) = Classify(exception);
+        var mlflowCode = (exception as GureumException)?.MlflowCode;
         if (code == ProblemCode.Internal)
         {
             LogUnexpected(logger, http.Request.Method, http.Request.Path, exception);
         }
         http.Features.Get<IHttpResponseFeature>()?.Headers.Remove("Content-Type");
-        await ProblemsSetup.WriteProblemAsync(http, code, detail, errors);
+        await ProblemsSetup.WriteProblemAsync(http, code, detail, errors, mlflowCode);
         return true;
     }
 
