@@ -213,7 +213,7 @@ public sealed partial class MlflowReplay
     private JsonNode Lookup(string name) =>
         Variables.TryGetValue(name, out var value) ? value : throw new UnboundVariableException($"'{name}' was never captured (an earlier example failed)");
 
-    private sealed class UnboundVariableException(string message) : Exception(message);
+    private sealed class UnboundVariableException(string message) : InvalidOperationException(message);
 
     // ------------------------------------------------------------------ matching (responses)
 
