@@ -548,7 +548,9 @@ public sealed partial class MlflowReplay
         return text.Length > 400 ? text[..400] + "…" : text;
     }
 
-    private static string Quote(string text) => JsonSerializer.Serialize(text.Length > 600 ? text[..600] + "…" : text);
+    private static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static string Quote(string text) => JsonSerializer.Serialize(text.Length > 600 ? text[..600] + "…" : text, Readable);
 
     // ------------------------------------------------------------------ lint (the file itself)
 
