@@ -120,6 +120,14 @@ await step('mlflow-artifacts PUT model/MLmodel', async () => {
   const response = await fetch(url, { method: 'PUT', headers: { ...options.headers, 'Content-Type': 'application/octet-stream' }, body: mlmodel });
   assert.equal(response.status, 200, `PUT ${url}: ${response.status} ${await response.text()}`);
 });
+await step('mlflow-artifacts PUT model/model.onnx', async () => {
+  // The registry validates what it registers, so the run logs a real ONNX model (path from the test).
+  const { readFile } = await import('node:fs/promises');
+  const bytes = await readFile(process.env.GUREUM_TEST_MODEL ?? fail('setup', new Error('GUREUM_TEST_MODEL must name an ONNX file')));
+  const url = `${endpoint}/api/2.0/mlflow-artifacts/artifacts/${experiment_id}/${run_id}/artifacts/model/model.onnx`;
+  const response = await fetch(url, { method: 'PUT', headers: { ...options.headers, 'Content-Type': 'application/octet-stream' }, body: bytes });
+  assert.equal(response.status, 200, `PUT ${url}: ${response.status} ${await response.text()}`);
+});
 const artifactFiles = await step('artifacts/list', async () => {
   const { files } = await Artifacts.list({ run_id, path: 'model' });
   const mlmodelFile = files?.find(f => f.path === 'model/MLmodel');

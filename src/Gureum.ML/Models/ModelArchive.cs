@@ -105,7 +105,10 @@ internal static partial class ModelArchive
         }
     }
 
-    /// <summary>Inflates an entry, refusing it when it produces more bytes than it declared, or (outside AutoML members) is itself a zip.</summary>
+    /// <summary>
+    /// Inflates an entry, refusing it when it produces more bytes than it declared (System.IO.Compression stops a deflated
+    /// entry at its declared size, but reads a stored one to its compressed size) or, outside AutoML members, is itself a zip.
+    /// </summary>
     private static void Stream(ZipArchiveEntry entry, string where, bool refuseZip, Stream? into = null)
     {
         if (entry.FullName.EndsWith('/') && entry.Length == 0) return;

@@ -97,6 +97,8 @@ internal static class OnnxStaticCheck
         }
         if (irVersion <= 0) throw r.Error("ir_version is missing");
         if (graphs == 0) throw r.Error("the model has no graph");
+        // Protobuf has no end marker: a file cut between two fields still parses; opset_import comes last in exports.
+        if (opsets.Count == 0) throw r.Error("opset_import is missing");
         model.Metadata["onnx.ir_version"] = irVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
         model.Metadata["onnx.opset_import"] = string.Join(',', opsets);
         // Graph inputs that are initializers are weights with a default, not something a caller must send.

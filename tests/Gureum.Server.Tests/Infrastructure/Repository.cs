@@ -6,6 +6,7 @@ public static class Repository
     public static string Root { get; } = FindRoot();
 
     public static string Datasets => Path.Combine(Root, "..", "shared", "testdata", "datasets");
+    public static string Models => Path.Combine(Root, "..", "shared", "testdata", "models");
 
     private static string FindRoot()
     {

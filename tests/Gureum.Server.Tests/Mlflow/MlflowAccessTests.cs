@@ -86,6 +86,8 @@ public sealed class MlflowAccessTests(GureumApp app) : IClassFixture<GureumApp>
         await a.OkPostAsync("/api/2.0/mlflow/runs/log-metric", new { run_id = runA, key = "rmse", value = 0.5, timestamp = 1700000000001, step = 0 });
         var artifact = $"/api/2.0/mlflow-artifacts/artifacts/{expA}/{runA}/artifacts/model/MLmodel";
         Assert.Equal(200, (await a.PutRawAsync(artifact, "flavors: {}\n")).Status);
+        Assert.Equal(200, (await a.PutRawAsync($"/api/2.0/mlflow-artifacts/artifacts/{expA}/{runA}/artifacts/model/model.onnx",
+            File.ReadAllBytes(Path.Combine(Repository.Models, "linear.onnx")))).Status);
         await a.OkPostAsync("/api/2.0/mlflow/registered-models/create", new { name = "secret-model", description = "A's" });
         await a.OkPostAsync("/api/2.0/mlflow/model-versions/create", new { name = "secret-model", source = $"runs:/{runA}/model", run_id = runA });
         await a.OkPostAsync("/api/2.0/mlflow/registered-models/alias", new { name = "secret-model", alias = "champion", version = "1" });

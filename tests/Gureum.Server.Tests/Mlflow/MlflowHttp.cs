@@ -27,9 +27,11 @@ public sealed class MlflowHttp(HttpClient client, string prefix = "")
     public Task<MlflowAnswer> GetAsync(string path, params (string Key, string Value)[] query) =>
         SendAsync(HttpMethod.Get, path + Query(query), null);
 
-    public Task<MlflowAnswer> PutRawAsync(string path, string content)
+    public Task<MlflowAnswer> PutRawAsync(string path, string content) => PutRawAsync(path, Encoding.UTF8.GetBytes(content));
+
+    public Task<MlflowAnswer> PutRawAsync(string path, byte[] content)
     {
-        var body = new ByteArrayContent(Encoding.UTF8.GetBytes(content));
+        var body = new ByteArrayContent(content);
         body.Headers.ContentType = new("application/octet-stream");
         return SendAsync(HttpMethod.Put, path, body);
     }

@@ -119,7 +119,13 @@ public sealed partial class MlflowReplay
             }
         }
         var message = new HttpRequestMessage(method, url.ToString());
-        if (request["raw_body"] is { } raw)
+        if (request["raw_body_file"] is { } file)
+        {
+            // A file from ../shared/testdata (a real model, since the registry validates what it registers).
+            message.Content = new ByteArrayContent(File.ReadAllBytes(Path.Combine(Repository.Root, "..", "shared", "testdata", file.GetValue<string>())));
+            message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        }
+        else if (request["raw_body"] is { } raw)
         {
             message.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(SubstituteText(raw.GetValue<string>())));
             message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");

@@ -102,6 +102,8 @@ public sealed class NodeClientTests(GureumApp app) : IClassFixture<GureumApp>
         };
         start.Environment["MLFLOW_TRACKING_URI"] = trackingUri;
         start.Environment["MLFLOW_TRACKING_TOKEN"] = token;
+        // A real model for the registry step: versions are validated by loading them.
+        start.Environment["GUREUM_TEST_MODEL"] = Path.Combine(Repository.Models, "linear.onnx");
         Process process;
         try
         {

@@ -67,6 +67,7 @@ internal static class MlflowRegistryApi
         });
         Route(g, "POST", "/registered-models/alias", Scopes.ProjectWrite, ["name", "alias", "version"], async (http, r, registry, project, ct) =>
         {
+            RegistryStore.ValidateAlias(r.RequiredString("alias"));
             var model = await registry.FindModelAsync(project, r.RequiredString("name"), ct);
             var version = await registry.FindVersionAsync(model, r.RequiredString("version"), ct);
             await registry.SetAliasAsync(model, r.RequiredString("alias"), version, Caller.From(http.User).KeyId, ct);

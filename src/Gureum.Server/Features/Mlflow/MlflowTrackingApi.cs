@@ -112,12 +112,12 @@ public static class MlflowApi
             await store.UpdateRunAsync(run, r.String("status"), r.Long("end_time"), r.String("run_name"), ct);
             return new { run_info = RunInfo(run, (await store.ViewAsync(run, ct)).ExperimentNumber) };
         });
-        Write(g, "/runs/delete", ["run_id"], async (http, r, store, project, ct) =>
+        Write(g, "/runs/delete", ["run_id", "run_uuid"], async (http, r, store, project, ct) =>
         {
             await store.SetRunLifecycleAsync(await FindRunAsync(r, store, project, ct), Lifecycle.Deleted, ct);
             return Empty;
         });
-        Write(g, "/runs/restore", ["run_id"], async (http, r, store, project, ct) =>
+        Write(g, "/runs/restore", ["run_id", "run_uuid"], async (http, r, store, project, ct) =>
         {
             await store.SetRunLifecycleAsync(await FindRunAsync(r, store, project, ct), Lifecycle.Active, ct);
             return Empty;
@@ -137,7 +137,7 @@ public static class MlflowApi
         {
             var run = await FindRunAsync(r, store, project, ct);
             var point = new MetricPoint(r.RequiredString("key"), r.RequiredDouble("value"),
-                r.Long("timestamp") ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), r.Long("step") ?? 0);
+                r.Long("timestamp") ?? throw TrackingStore.Invalid("timestamp", "Missing value for required parameter 'timestamp'."), r.Long("step") ?? 0);
             await store.LogBatchAsync(run, [point], [], [], ct);
             return Empty;
         });
@@ -161,12 +161,12 @@ public static class MlflowApi
             }
             return Empty;
         });
-        Write(g, "/runs/delete-tag", ["run_id", "key"], async (http, r, store, project, ct) =>
+        Write(g, "/runs/delete-tag", ["run_id", "run_uuid", "key"], async (http, r, store, project, ct) =>
         {
             await store.DeleteTagAsync(await FindRunAsync(r, store, project, ct), r.RequiredString("key"), ct);
             return Empty;
         });
-        Write(g, "/runs/log-batch", ["run_id", "metrics", "params", "tags"], async (http, r, store, project, ct) =>
+        Write(g, "/runs/log-batch", ["run_id", "run_uuid", "metrics", "params", "tags"], async (http, r, store, project, ct) =>
         {
             var run = await FindRunAsync(r, store, project, ct);
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -176,17 +176,25 @@ public static class MlflowApi
                 r.Tags(), ct);
             return Empty;
         });
-        Write(g, "/runs/log-inputs", ["run_id", "datasets", "models"], async (http, r, store, project, ct) =>
+        Write(g, "/runs/log-inputs", ["run_id", "run_uuid", "datasets", "models"], async (http, r, store, project, ct) =>
         {
             // Dataset inputs are accepted and dropped: lineage in Gureum comes from its own datasets and training jobs.
             await FindRunAsync(r, store, project, ct);
             return Empty;
         });
-        Write(g, "/runs/log-model", ["run_id", "model_json"], async (http, r, store, project, ct) =>
+        Write(g, "/runs/log-model", ["run_id", "run_uuid", "model_json"], async (http, r, store, project, ct) =>
         {
             var run = await FindRunAsync(r, store, project, ct);
             await store.LogBatchAsync(run, [], [], [new KeyValue("mlflow.log-model.history", r.RequiredString("model_json"))], ct);
             return Empty;
+        });
+        Read(g, "/artifacts/list", ["run_id", "run_uuid", "path", "page_token"], async (http, r, store, project, ct) =>
+        {
+            // The tracking API's listing (older clients, the npm one): paths relative to the run's artifact root.
+            var run = await FindRunAsync(r, store, project, ct);
+            var entries = await store.ListArtifactsAsync(run, r.String("path"), ct);
+            var root = $"mlflow-artifacts:/{(await store.ViewAsync(run, ct)).ExperimentNumber}/{run.Id}/artifacts";
+            return new { root_uri = root, files = entries.Select(e => new { path = e.Path, is_dir = e.IsDir, file_size = e.SizeBytes }) };
         });
         Read(g, "/metrics/get-history", ["run_id", "run_uuid", "metric_key", "max_results", "page_token"], async (http, r, store, project, ct) =>
         {

@@ -357,7 +357,7 @@ public sealed partial class RegistryStore(GureumDb db, IArtifactStore artifacts,
         }
     }
 
-    private static void ValidateAlias(string alias)
+    public static void ValidateAlias(string alias)
     {
         if (!AliasPattern().IsMatch(alias) || alias.Equals("latest", StringComparison.OrdinalIgnoreCase) || VersionLike().IsMatch(alias))
         {
