@@ -229,7 +229,7 @@ public static class MlflowApi
             var (run, inner) = await ResolveArtifactPathAsync(store, project, path, ct);
             await store.PutArtifactAsync(run, inner ?? "", http.Request.Body, ct);
             return Ok(new { });
-        }).RequireScope(Scopes.ProjectWrite).Accepts<Stream>("application/octet-stream");
+        }).RequireScope(Scopes.ProjectWrite);
         g.MapDelete("/artifacts/{**path}", async (HttpContext http, string path, TrackingStore store, CancellationToken ct) =>
         {
             var project = await ProjectAsync(http);

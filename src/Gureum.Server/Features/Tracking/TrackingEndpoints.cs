@@ -52,8 +52,10 @@ public static class TrackingEndpoints
         runs.MapGet("/{id}/artifacts", ListArtifacts).RequireScope(Scopes.ProjectRead).WithSummary("The artifact tree of a run, one directory at a time (?path=)").WithStandardErrors();
         runs.MapGet("/{id}/artifacts/{**path}", DownloadArtifact).RequireScope(Scopes.ProjectRead)
             .WithSummary("Download an artifact").Produces(200, contentType: "application/octet-stream").WithStandardErrors();
+        // Artifacts are any bytes, sent with any content type (MLflow clients guess one from the file name); accepting
+        // only octet-stream would let routing answer 415 before the caller's key was even looked at.
         runs.MapPut("/{id}/artifacts/{**path}", UploadArtifact).RequireScope(Scopes.ProjectWrite)
-            .WithSummary("Upload an artifact (raw body, streamed)").Accepts<Stream>("application/octet-stream").WithStandardErrors(413);
+            .WithSummary("Upload an artifact (raw body, streamed)").Accepts<Stream>("application/octet-stream", "*/*").WithStandardErrors(413);
         runs.MapPost("/compare", CompareRuns).RequireScope(Scopes.ProjectRead).WithSummary("Compare runs side by side: params diff and metric series").WithStandardErrors();
         return app;
     }

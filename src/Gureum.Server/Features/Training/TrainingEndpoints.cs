@@ -270,16 +270,21 @@ public static class TrainingEndpoints
         {
             throw new GureumException(ProblemCode.Conflict, $"Training job '{id}' produced registered model version(s) {string.Join(", ", registered)}; delete those versions first.");
         }
+        // The job's tracking runs (parent and trials) are its record and go with it, with their artifacts.
+        var runs = db.Set<Tracking.Run>().Where(r => r.TrainingJobId == training.Id && r.ProjectId == scope.ProjectId);
+        var blobs = await db.Set<Tracking.RunArtifact>().Where(a => runs.Any(r => r.Id == a.RunId)).Select(a => a.Sha256).ToListAsync(ct);
         await using (var tx = await db.Database.BeginTransactionAsync(ct))
         {
+            await runs.ExecuteDeleteAsync(ct);
             await db.TrainingJobs.Where(t => t.Id == training.Id && t.ProjectId == scope.ProjectId).ExecuteDeleteAsync(ct);
             await db.Jobs.Where(j => j.Id == job.Id && j.ProjectId == scope.ProjectId).ExecuteDeleteAsync(ct);
             await tx.CommitAsync(ct);
         }
         if (training.ModelSha256 is { } sha)
         {
-            await BlobReferences.ReleaseAsync(dbFactory, artifacts, [sha]);
+            blobs.Add(sha);
         }
+        await BlobReferences.ReleaseAsync(dbFactory, artifacts, blobs);
         return TypedResults.NoContent();
     }
 
