@@ -10,8 +10,6 @@ internal static class MlflowRegistryApi
 {
     private delegate Task<object> Handler(HttpContext http, MlflowRequest request, RegistryStore registry, string project, CancellationToken ct);
 
-    private static readonly object Empty = new { };
-
     public static void Map(RouteGroupBuilder g)
     {
         Route(g, "POST", "/registered-models/create", Scopes.ProjectWrite, ["name", "tags", "description"], async (http, r, registry, project, ct) =>
@@ -36,7 +34,7 @@ internal static class MlflowRegistryApi
         Route(g, "DELETE", "/registered-models/delete", Scopes.ProjectWrite, ["name"], async (http, r, registry, project, ct) =>
         {
             await registry.DeleteModelAsync(await registry.FindModelAsync(project, r.RequiredString("name"), ct), ct);
-            return Empty;
+            return MlflowApi.Empty;
         });
         Route(g, "GET", "/registered-models/search", Scopes.ProjectRead, ["filter", "max_results", "order_by", "page_token"], async (http, r, registry, project, ct) =>
         {
@@ -51,19 +49,19 @@ internal static class MlflowRegistryApi
         Route(g, "POST", "/registered-models/get-latest-versions", Scopes.ProjectRead, ["name", "stages"], async (http, r, registry, project, ct) =>
         {
             var model = await registry.FindModelAsync(project, r.RequiredString("name"), ct);
-            var latest = (await registry.VersionsAsync(model, ct)).Take(1);
+            var latest = await registry.LatestVersionAsync(model, ct);
             var aliases = await registry.AliasesAsync(model.Id, ct);
-            return new { model_versions = latest.Select(v => Version(model.Name, v, aliases)) };
+            return new { model_versions = latest is null ? [] : new[] { Version(model.Name, latest, aliases) } };
         });
         Route(g, "POST", "/registered-models/set-tag", Scopes.ProjectWrite, ["name", "key", "value"], async (http, r, registry, project, ct) =>
         {
             await registry.SetModelTagAsync(await registry.FindModelAsync(project, r.RequiredString("name"), ct), r.RequiredString("key"), r.String("value") ?? "", ct);
-            return Empty;
+            return MlflowApi.Empty;
         });
         Route(g, "DELETE", "/registered-models/delete-tag", Scopes.ProjectWrite, ["name", "key"], async (http, r, registry, project, ct) =>
         {
             await registry.SetModelTagAsync(await registry.FindModelAsync(project, r.RequiredString("name"), ct), r.RequiredString("key"), null, ct);
-            return Empty;
+            return MlflowApi.Empty;
         });
         Route(g, "POST", "/registered-models/alias", Scopes.ProjectWrite, ["name", "alias", "version"], async (http, r, registry, project, ct) =>
         {
@@ -71,13 +69,13 @@ internal static class MlflowRegistryApi
             var model = await registry.FindModelAsync(project, r.RequiredString("name"), ct);
             var version = await registry.FindVersionAsync(model, r.RequiredString("version"), ct);
             await registry.SetAliasAsync(model, r.RequiredString("alias"), version, Caller.From(http.User).KeyId, ct);
-            return Empty;
+            return MlflowApi.Empty;
         });
         Route(g, "DELETE", "/registered-models/alias", Scopes.ProjectWrite, ["name", "alias"], async (http, r, registry, project, ct) =>
         {
             var model = await registry.FindModelAsync(project, r.RequiredString("name"), ct);
             await registry.DeleteAliasAsync(model, r.RequiredString("alias"), Caller.From(http.User).KeyId, ct);
-            return Empty;
+            return MlflowApi.Empty;
         });
         Route(g, "GET", "/registered-models/alias", Scopes.ProjectRead, ["name", "alias"], async (http, r, registry, project, ct) =>
         {
@@ -115,7 +113,7 @@ internal static class MlflowRegistryApi
             var model = await registry.FindModelAsync(project, r.RequiredString("name"), ct);
             var version = await registry.FindVersionAsync(model, r.RequiredString("version"), ct);
             await registry.DeleteVersionAsync(model, version, Caller.From(http.User).KeyId, ct);
-            return Empty;
+            return MlflowApi.Empty;
         });
         Route(g, "GET", "/model-versions/search", Scopes.ProjectRead, ["filter", "max_results", "order_by", "page_token"], async (http, r, registry, project, ct) =>
         {
@@ -131,13 +129,13 @@ internal static class MlflowRegistryApi
         {
             var model = await registry.FindModelAsync(project, r.RequiredString("name"), ct);
             await registry.SetVersionTagAsync(await registry.FindVersionAsync(model, r.RequiredString("version"), ct), r.RequiredString("key"), r.String("value") ?? "", ct);
-            return Empty;
+            return MlflowApi.Empty;
         });
         Route(g, "DELETE", "/model-versions/delete-tag", Scopes.ProjectWrite, ["name", "version", "key"], async (http, r, registry, project, ct) =>
         {
             var model = await registry.FindModelAsync(project, r.RequiredString("name"), ct);
             await registry.SetVersionTagAsync(await registry.FindVersionAsync(model, r.RequiredString("version"), ct), r.RequiredString("key"), null, ct);
-            return Empty;
+            return MlflowApi.Empty;
         });
         Route(g, "GET", "/model-versions/get-download-uri", Scopes.ProjectRead, ["name", "version"], async (http, r, registry, project, ct) =>
         {
@@ -162,14 +160,14 @@ internal static class MlflowRegistryApi
     private static async Task<object> ModelAsync(RegistryStore registry, RegisteredModel m, CancellationToken ct)
     {
         var aliases = await registry.AliasesAsync(m.Id, ct);
-        var latest = (await registry.VersionsAsync(m, ct)).Take(1);
+        var latest = await registry.LatestVersionAsync(m, ct);
         return new
         {
             name = m.Name,
             creation_timestamp = m.CreatedAt.ToUnixTimeMilliseconds(),
             last_updated_timestamp = m.UpdatedAt.ToUnixTimeMilliseconds(),
             description = m.Description,
-            latest_versions = latest.Select(v => Version(m.Name, v, aliases)),
+            latest_versions = latest is null ? [] : new[] { Version(m.Name, latest, aliases) },
             tags = m.ReadTags().OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => new { key = t.Key, value = t.Value }),
             aliases = aliases.Select(a => new { alias = a.Alias, version = a.Version.ToString() }),
         };

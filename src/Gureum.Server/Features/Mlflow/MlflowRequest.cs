@@ -116,7 +116,7 @@ internal sealed class MlflowRequest
         JsonValueKind.Number => value.GetDouble(),
         // Protobuf JSON writes non-finite doubles as strings.
         JsonValueKind.String when value.GetString() is "NaN" or "Infinity" or "-Infinity" =>
-            double.Parse(value.GetString()!.Replace("Infinity", "∞"), NumberStyles.Float, CultureInfo.InvariantCulture),
+            double.Parse(value.GetString()!, NumberStyles.Float, CultureInfo.InvariantCulture),
         _ => throw TrackingStore.Invalid(name, $"'{name}' must be a number; it was {Kind(value)}."),
     };
 

@@ -50,7 +50,7 @@ public static class MlflowApi
 
     internal static IResult Ok(object value) => Results.Json(value, Json);
 
-    private static readonly object Empty = new { };
+    internal static readonly object Empty = new { };
 
     private static void MapTracking(RouteGroupBuilder g)
     {
@@ -110,7 +110,7 @@ public static class MlflowApi
         {
             var run = await FindRunAsync(r, store, project, ct);
             await store.UpdateRunAsync(run, r.String("status"), r.Long("end_time"), r.String("run_name"), ct);
-            return new { run_info = RunInfo(run, (await store.ViewAsync(run, ct)).ExperimentNumber) };
+            return new { run_info = RunInfo(run, await store.ExperimentNumberAsync(run, ct)) };
         });
         Write(g, "/runs/delete", ["run_id", "run_uuid"], async (http, r, store, project, ct) =>
         {
@@ -193,7 +193,7 @@ public static class MlflowApi
             // The tracking API's listing (older clients, the npm one): paths relative to the run's artifact root.
             var run = await FindRunAsync(r, store, project, ct);
             var entries = await store.ListArtifactsAsync(run, r.String("path"), ct);
-            var root = $"mlflow-artifacts:/{(await store.ViewAsync(run, ct)).ExperimentNumber}/{run.Id}/artifacts";
+            var root = $"mlflow-artifacts:/{await store.ExperimentNumberAsync(run, ct)}/{run.Id}/artifacts";
             return new { root_uri = root, files = entries.Select(e => new { path = e.Path, is_dir = e.IsDir, file_size = e.SizeBytes }) };
         });
         Read(g, "/metrics/get-history", ["run_id", "run_uuid", "metric_key", "max_results", "page_token"], async (http, r, store, project, ct) =>
@@ -212,7 +212,6 @@ public static class MlflowApi
             var r = await MlflowRequest.ReadAsync(http, "path");
             var (run, inner) = await ResolveArtifactPathAsync(store, project, r.String("path"), ct);
             var entries = await store.ListArtifactsAsync(run, inner, ct);
-            var root = $"{(await store.ViewAsync(run, ct)).ExperimentNumber}/{run.Id}/artifacts/";
             var prefix = inner is null ? "" : inner + "/";
             return Ok(new { files = entries.Select(e => new { path = e.Path[prefix.Length..], is_dir = e.IsDir, file_size = e.SizeBytes }) });
         }).RequireScope(Scopes.ProjectRead);
@@ -251,8 +250,7 @@ public static class MlflowApi
             throw TrackingStore.Invalid("path", $"Artifact paths look like '<experiment_id>/<run_id>/artifacts/<file>'; '{path}' does not.");
         }
         var run = await store.FindRunAsync(project, parts[1], ct);
-        var view = await store.ViewAsync(run, ct);
-        if (view.ExperimentNumber.ToString() != parts[0])
+        if ((await store.ExperimentNumberAsync(run, ct)).ToString() != parts[0])
         {
             throw TrackingStore.NotFound($"Run '{run.Id}' is not in experiment '{parts[0]}'.");
         }

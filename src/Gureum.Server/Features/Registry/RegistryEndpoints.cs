@@ -499,7 +499,7 @@ public static class RegistryEndpoints
     private static async Task<RegisteredModelResponse> DescribeAsync(RegistryStore registry, RegisteredModel m, CancellationToken ct)
     {
         var aliases = await registry.AliasesAsync(m.Id, ct);
-        var latest = (await registry.VersionsAsync(m, ct)).FirstOrDefault()?.Version;
+        var latest = (await registry.LatestVersionAsync(m, ct))?.Version;
         return new RegisteredModelResponse(m.Id, m.Name, m.Description, m.ReadTags(),
             [.. aliases.Select(a => new AliasResponse(a.Alias, a.Version, a.UpdatedAt, a.UpdatedBy))], latest, m.CreatedAt, m.UpdatedAt);
     }

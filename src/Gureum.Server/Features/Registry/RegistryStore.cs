@@ -106,7 +106,7 @@ public sealed partial class RegistryStore(GureumDb db, IArtifactStore artifacts,
             _ => throw TrackingStore.Invalid("filter", "Model tags compare with = or !=."),
         }))];
         var offset = PageTokens.Read(pageToken);
-        return (rows.Skip(offset).Take(maxResults).ToList(), offset + maxResults < rows.Count ? PageTokens.Write(offset + maxResults) : null);
+        return PageTokens.Page(rows, offset, maxResults);
     }
 
     public async Task UpdateModelAsync(RegisteredModel model, string? description, string? newName, CancellationToken ct)
@@ -154,7 +154,7 @@ public sealed partial class RegistryStore(GureumDb db, IArtifactStore artifacts,
         var blobs = await db.Set<ModelVersion>().Where(v => v.ModelId == model.Id).Select(v => v.Sha256).ToListAsync(ct);
         db.Remove(model);
         await db.SaveChangesAsync(ct);
-        await ReleaseAsync(blobs);
+        await BlobReferences.ReleaseAsync(db, artifacts, blobs);
     }
 
     // ---- versions ----
@@ -216,6 +216,9 @@ public sealed partial class RegistryStore(GureumDb db, IArtifactStore artifacts,
             ?? throw TrackingStore.NotFound($"Model Version (name={model.Name}, version={version}) not found");
     }
 
+    public Task<ModelVersion?> LatestVersionAsync(RegisteredModel model, CancellationToken ct) =>
+        db.Set<ModelVersion>().Where(v => v.ModelId == model.Id).OrderByDescending(v => v.Version).FirstOrDefaultAsync(ct);
+
     public Task<List<ModelVersion>> VersionsAsync(RegisteredModel model, CancellationToken ct) =>
         db.Set<ModelVersion>().Where(v => v.ModelId == model.Id).OrderByDescending(v => v.Version).ToListAsync(ct);
 
@@ -249,8 +252,8 @@ public sealed partial class RegistryStore(GureumDb db, IArtifactStore artifacts,
             _ => throw TrackingStore.Invalid("order_by", $"Model versions can be ordered by name, version_number, creation_timestamp or last_updated_timestamp, not '{first.Key}'."),
         };
         var offset = PageTokens.Read(pageToken);
-        var rows = await query.Skip(offset).Take(maxResults + 1).ToListAsync(ct);
-        return ([.. rows.Take(maxResults).Select(x => (x.Version, x.Model))], rows.Count > maxResults ? PageTokens.Write(offset + maxResults) : null);
+        var (rows, next) = await PageTokens.PageAsync(query, offset, maxResults, ct);
+        return ([.. rows.Select(x => (x.Version, x.Model))], next);
     }
 
     public async Task UpdateVersionAsync(ModelVersion version, string? description, CancellationToken ct)
@@ -294,7 +297,7 @@ public sealed partial class RegistryStore(GureumDb db, IArtifactStore artifacts,
         }
         db.Remove(version);
         await db.SaveChangesAsync(ct);
-        await ReleaseAsync([version.Sha256]);
+        await BlobReferences.ReleaseAsync(db, artifacts, [version.Sha256]);
     }
 
     // ---- aliases ----
@@ -379,17 +382,6 @@ public sealed partial class RegistryStore(GureumDb db, IArtifactStore artifacts,
     private static string Description(string? description) => description is { Length: > 5000 }
         ? throw TrackingStore.Invalid("description", "'description' is limited to 5000 characters.")
         : description ?? "";
-
-    private async Task ReleaseAsync(IEnumerable<string> blobs)
-    {
-        foreach (var sha in blobs.Distinct())
-        {
-            if (!await BlobReferences.IsReferencedAsync(db, sha))
-            {
-                artifacts.Delete(sha);
-            }
-        }
-    }
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     private static partial Regex NamePattern();

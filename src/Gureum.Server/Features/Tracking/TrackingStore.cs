@@ -201,8 +201,7 @@ public sealed class TrackingStore(GureumDb db, IArtifactStore artifacts, TimePro
         var rows = await ordered.ToListAsync(ct);
         // Tags are a JSON column: filtered here, after the SQL narrowed the list to one project.
         rows = [.. rows.Where(e => tagClauses.All(c => MatchesText(e.ReadTags().GetValueOrDefault(c.Key), c)))];
-        var page = rows.Skip(offset).Take(maxResults).ToList();
-        return (page, offset + maxResults < rows.Count ? PageTokens.Write(offset + maxResults) : null);
+        return PageTokens.Page(rows, offset, maxResults);
     }
 
     public async Task RenameExperimentAsync(Experiment experiment, string name, CancellationToken ct)
@@ -291,6 +290,10 @@ public sealed class TrackingStore(GureumDb db, IArtifactStore artifacts, TimePro
     public async Task<Run> FindRunAsync(string projectId, string runId, CancellationToken ct) =>
         await db.Set<Run>().FirstOrDefaultAsync(r => r.ProjectId == projectId && r.Id == runId, ct)
             ?? throw NotFound($"Run '{runId}' does not exist in this project.");
+
+    /// <summary>The run's MLflow experiment_id, without loading its params, tags and metrics.</summary>
+    public Task<long> ExperimentNumberAsync(Run run, CancellationToken ct) =>
+        db.Set<Experiment>().Where(e => e.Id == run.ExperimentId).Select(e => e.Number).FirstAsync(ct);
 
     public async Task<RunView> ViewAsync(Run run, CancellationToken ct) => (await ViewAsync([run], ct))[0];
 
@@ -451,12 +454,9 @@ public sealed class TrackingStore(GureumDb db, IArtifactStore artifacts, TimePro
 
     public async Task<(List<MetricPoint> Items, string? Next)> MetricHistoryAsync(Run run, string key, int maxResults, string? pageToken, CancellationToken ct)
     {
-        var offset = PageTokens.Read(pageToken);
-        var rows = await db.Set<RunMetric>().Where(m => m.RunId == run.Id && m.Key == key)
-            .OrderBy(m => m.Step).ThenBy(m => m.Timestamp).ThenBy(m => m.Id)
-            .Skip(offset).Take(maxResults + 1).ToListAsync(ct);
-        var next = rows.Count > maxResults ? PageTokens.Write(offset + maxResults) : null;
-        return ([.. rows.Take(maxResults).Select(m => new MetricPoint(m.Key, m.Value, m.Timestamp, m.Step))], next);
+        var (rows, next) = await PageTokens.PageAsync(db.Set<RunMetric>().Where(m => m.RunId == run.Id && m.Key == key)
+            .OrderBy(m => m.Step).ThenBy(m => m.Timestamp).ThenBy(m => m.Id), PageTokens.Read(pageToken), maxResults, ct);
+        return ([.. rows.Select(m => new MetricPoint(m.Key, m.Value, m.Timestamp, m.Step))], next);
     }
 
     /// <summary>MLflow's runs/search over the given experiments: filter, order and page in the database.</summary>
@@ -475,10 +475,7 @@ public sealed class TrackingStore(GureumDb db, IArtifactStore artifacts, TimePro
             query = Apply(query, clause);
         }
         var ordered = Order(query, SearchFilter.ParseOrder(orderBy));
-        var offset = PageTokens.Read(pageToken);
-        var rows = await ordered.Skip(offset).Take(maxResults + 1).ToListAsync(ct);
-        var next = rows.Count > maxResults ? PageTokens.Write(offset + maxResults) : null;
-        return ([.. rows.Take(maxResults)], next);
+        return await PageTokens.PageAsync(ordered, PageTokens.Read(pageToken), maxResults, ct);
     }
 
     private IQueryable<Run> Apply(IQueryable<Run> query, FilterClause c)
@@ -649,9 +646,9 @@ public sealed class TrackingStore(GureumDb db, IArtifactStore artifacts, TimePro
         row.SizeBytes = stored.Length;
         row.CreatedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(ct);
-        if (replaced is not null && replaced != stored.Sha256 && !await BlobReferences.IsReferencedAsync(db, replaced))
+        if (replaced is not null && replaced != stored.Sha256)
         {
-            artifacts.Delete(replaced);
+            await BlobReferences.ReleaseAsync(db, artifacts, [replaced]);
         }
         return row;
     }
@@ -717,13 +714,7 @@ public sealed class TrackingStore(GureumDb db, IArtifactStore artifacts, TimePro
         }
         db.RemoveRange(rows);
         await db.SaveChangesAsync(ct);
-        foreach (var sha in rows.Select(r => r.Sha256).Distinct())
-        {
-            if (!await BlobReferences.IsReferencedAsync(db, sha))
-            {
-                artifacts.Delete(sha);
-            }
-        }
+        await BlobReferences.ReleaseAsync(db, artifacts, rows.Select(r => r.Sha256));
     }
 
     // ---- validation ----
@@ -838,6 +829,17 @@ public static class MlflowCodes
 /// <summary>Opaque paging tokens (an offset), as MLflow's are.</summary>
 public static class PageTokens
 {
+    /// <summary>One page of rows already in memory, and the token of the next page (null on the last).</summary>
+    public static (List<T> Items, string? Next) Page<T>(IEnumerable<T> all, int offset, int maxResults) =>
+        Cut(all.Skip(offset).Take(maxResults + 1).ToList(), offset, maxResults);
+
+    /// <summary>One page read from the database: one row more than the page tells whether another page follows.</summary>
+    public static async Task<(List<T> Items, string? Next)> PageAsync<T>(IQueryable<T> query, int offset, int maxResults, CancellationToken ct) =>
+        Cut(await query.Skip(offset).Take(maxResults + 1).ToListAsync(ct), offset, maxResults);
+
+    private static (List<T> Items, string? Next) Cut<T>(List<T> rows, int offset, int maxResults) =>
+        rows.Count > maxResults ? (rows[..maxResults], Write(offset + maxResults)) : (rows, null);
+
     public static string Write(int offset) => Convert.ToBase64String(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { offset })));
 
     public static int Read(string? token)

@@ -17,6 +17,12 @@ public static class BlobReferences
     public static async Task ReleaseAsync(GureumDbFactory dbFactory, IArtifactStore artifacts, IEnumerable<string> digests)
     {
         await using var db = dbFactory.Create();
+        await ReleaseAsync(db, artifacts, digests);
+    }
+
+    /// <summary>The same on a context the caller already holds (after its own rows were deleted and saved).</summary>
+    public static async Task ReleaseAsync(GureumDb db, IArtifactStore artifacts, IEnumerable<string> digests)
+    {
         foreach (var sha256 in digests.Distinct())
         {
             if (!await IsReferencedAsync(db, sha256))
