@@ -35,7 +35,7 @@ public static class ModelFiles
         var bytes = head.AsSpan(0, read);
         if (read == 0) throw Unsupported("the file is empty");
         if (read >= 2 && bytes[0] == 0x80 && bytes[1] is >= 2 and <= 5) throw Unsupported("the file is a Python pickle, which runs code when loaded");
-        if (bytes.StartsWith("\x89HDF\r\n\x1a\n"u8)) throw Unsupported("the file is HDF5 (Keras .h5)");
+        if (bytes.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A])) throw Unsupported("the file is HDF5 (Keras .h5)");
         if (read >= 9 && BinaryPrimitives.ReadUInt64LittleEndian(bytes) < (100 << 20) && bytes[8] == (byte)'{') throw Unsupported("the file is safetensors");
         if (bytes.StartsWith("PK\x03\x04"u8) || bytes.StartsWith("PK\x05\x06"u8)) return DetectZip(path);
         // ModelProto's first field is ir_version (field 1, varint): tag 0x08, then a small version number.
