@@ -137,6 +137,21 @@ public sealed class RegistryTests(RegistryTests.App app) : IClassFixture<Registr
     }
 
     [Theory]
+    [InlineData("multipart/form-data; boundary=" + "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "--x\r\n")]
+    [InlineData("multipart/form-data", "--x\r\n")]
+    [InlineData("multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc")]
+    public async Task Requests_MalformedMultipart_Is400QuicklyAndStoresNothing(string contentType, string body)
+    {
+        var project = await ProjectWithModelAsync();
+        var content = new StringContent(body);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        using var response = await app.Admin().PostAsync($"/v1/projects/{project}/models/iris/versions", content);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(0, await CountVersionsAsync(project, "iris"));
+    }
+
+    [Theory]
     [InlineData("../x")]
     [InlineData("a%2Fb")]
     [InlineData("with space")]

@@ -214,7 +214,7 @@ public static class RegistryEndpoints
                 if (partName == "file" && staged is null)
                 {
                     fileName = disposition!.FileName.Value?.Trim('"') ?? disposition.FileNameStar.Value;
-                    staged = await StagedModelFile.FromStreamAsync(section.Body, validation.Limits.MaxBytes, ct);
+                    staged = await StagedModelFile.FromStreamAsync(section.Body, validation.Limits.MaxBytes, ct, fromClient: true);
                 }
                 else if (partName == "metadata")
                 {
@@ -258,7 +258,7 @@ public static class RegistryEndpoints
         {
             return await reader.ReadNextSectionAsync(ct);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException && !ct.IsCancellationRequested)
         {
             throw GureumException.Invalid("file", "The multipart body is malformed: " + e.Message);
         }

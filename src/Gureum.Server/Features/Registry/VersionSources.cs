@@ -16,7 +16,8 @@ public sealed class StagedModelFile : IDisposable
     /// <summary>The server names the file itself; user file names are only a format hint.</summary>
     public string Path => System.IO.Path.Combine(_directory.FullName, "model");
 
-    public static async Task<StagedModelFile> FromStreamAsync(Stream content, long maxBytes, CancellationToken ct)
+    /// <param name="fromClient">The bytes come from the request: a body that ends early is the client's error (400), not ours.</param>
+    public static async Task<StagedModelFile> FromStreamAsync(Stream content, long maxBytes, CancellationToken ct, bool fromClient = false)
     {
         var staged = new StagedModelFile();
         try
@@ -25,7 +26,7 @@ public sealed class StagedModelFile : IDisposable
             var buffer = new byte[81920];
             long total = 0;
             int read;
-            while ((read = await content.ReadAsync(buffer, ct)) > 0)
+            while ((read = await ReadAsync(content, buffer, fromClient, ct)) > 0)
             {
                 total += read;
                 if (total > maxBytes)
@@ -41,6 +42,18 @@ public sealed class StagedModelFile : IDisposable
         {
             staged.Dispose();
             throw;
+        }
+    }
+
+    private static async Task<int> ReadAsync(Stream content, byte[] buffer, bool fromClient, CancellationToken ct)
+    {
+        try
+        {
+            return await content.ReadAsync(buffer, ct);
+        }
+        catch (IOException e) when (fromClient && !ct.IsCancellationRequested)
+        {
+            throw GureumException.Invalid("file", "The upload ended before it was complete (a multipart body needs its closing boundary): " + e.Message);
         }
     }
 
