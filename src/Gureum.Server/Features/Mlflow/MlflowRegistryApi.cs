@@ -150,7 +150,7 @@ internal static class MlflowRegistryApi
     {
         var blobs = http.RequestServices.GetRequiredService<IArtifactStore>();
         var validation = http.RequestServices.GetRequiredService<ModelValidation>();
-        using var staged = await StagedModelFile.FromStreamAsync(blobs.OpenRead(source.Sha256), validation.Limits.MaxBytes, ct);
+        using var staged = await StagedModelFile.FromStreamAsync(blobs, blobs.OpenRead(source.Sha256), validation.Limits.MaxBytes, ct);
         return await registry.CreateVersionAsync(model, staged.Path, source.Version with { FileName = source.FileName }, Caller.From(http.User).KeyId, ct);
     }
 

@@ -8,6 +8,7 @@ using Gureum.Server.Features.Training;
 using Gureum.Server.Infrastructure.Artifacts;
 using Gureum.Server.Infrastructure.Auth;
 using Gureum.Server.Infrastructure.Db;
+using Gureum.Server.Infrastructure.Idempotency;
 using Gureum.Server.Infrastructure.Problems;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
@@ -90,12 +91,13 @@ public static class RegistryEndpoints
     public static IEndpointRouteBuilder MapRegistry(this IEndpointRouteBuilder app)
     {
         var models = app.MapProjectGroup("/models").WithTags("Registry");
-        models.MapPost("/", Create).RequireScope(Scopes.ProjectWrite).WithSummary("Register a model name").WithStandardErrors(409);
+        models.MapPost("/", Create).RequireScope(Scopes.ProjectWrite).WithIdempotency().WithSummary("Register a model name").WithStandardErrors(409);
         models.MapGet("/", List).RequireScope(Scopes.ProjectRead).WithSummary("List registered models (filter: name LIKE 'x%')").WithStandardErrors();
         models.MapGet("/{name}", Get).RequireScope(Scopes.ProjectRead).WithSummary("A registered model with its aliases").WithStandardErrors();
         models.MapPatch("/{name}", Update).RequireScope(Scopes.ProjectWrite).WithSummary("Change the description or rename").WithStandardErrors(409);
         models.MapDelete("/{name}", Delete).RequireScope(Scopes.ProjectWrite).WithSummary("Delete a model with its versions and aliases").WithStandardErrors(409);
         models.MapPost("/{name}/versions", CreateVersion).RequireScope(Scopes.ProjectWrite)
+            .AddEndpointFilter(LimitBodyToModelSize).WithIdempotency()
             .WithSummary("Add a version: upload an ONNX file or ML.NET zip (multipart 'file' + optional 'metadata' JSON), or name a training job or run artifact (JSON)")
             .Accepts<CreateVersionRequest>("application/json", "multipart/form-data")
             .WithStandardErrors(404, 409, 413, 415, 422);
@@ -117,6 +119,22 @@ public static class RegistryEndpoints
         app.MapProjectGroup("/datasets").WithTags("Datasets").MapGet("/{dataset}/versions/{number:int}/lineage", DatasetLineage)
             .RequireScope(Scopes.ProjectRead).WithSummary("What was made from a dataset version: training jobs, runs, model versions").WithStandardErrors();
         return app;
+    }
+
+    /// <summary>
+    /// Caps the body at the model limit plus room for the metadata part before anything reads it — also the
+    /// idempotency filter, which hashes the whole body — so an oversized upload stops at the limit, not at the end.
+    /// </summary>
+    private static ValueTask<object?> LimitBodyToModelSize(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var limit = http.RequestServices.GetRequiredService<ModelValidation>().Limits.MaxBytes + 1024 * 1024;
+        if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size
+            && (size.MaxRequestBodySize is null || size.MaxRequestBodySize > limit))
+        {
+            size.MaxRequestBodySize = limit;
+        }
+        return next(context);
     }
 
     private static async Task<Created<RegisteredModelResponse>> Create(ProjectScope scope, CreateModelRequest request, RegistryStore registry, CancellationToken ct)
@@ -214,7 +232,7 @@ public static class RegistryEndpoints
                 if (partName == "file" && staged is null)
                 {
                     fileName = disposition!.FileName.Value?.Trim('"') ?? disposition.FileNameStar.Value;
-                    staged = await StagedModelFile.FromStreamAsync(section.Body, validation.Limits.MaxBytes, ct, fromClient: true);
+                    staged = await StagedModelFile.FromStreamAsync(http.RequestServices.GetRequiredService<IArtifactStore>(), section.Body, validation.Limits.MaxBytes, ct, fromClient: true);
                 }
                 else if (partName == "metadata")
                 {

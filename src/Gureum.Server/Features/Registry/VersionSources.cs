@@ -8,18 +8,18 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Gureum.Server.Features.Registry;
 
-/// <summary>A model file copied out of the store into a private directory of its own, for validation; deleted on dispose.</summary>
-public sealed class StagedModelFile : IDisposable
+/// <summary>A model file in a private scratch directory of its own, for validation before it is stored; deleted on dispose.</summary>
+public sealed class StagedModelFile(IArtifactStore store) : IDisposable
 {
-    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("gureum-model-");
+    private readonly DirectoryInfo _directory = store.CreateScratchDirectory();
 
     /// <summary>The server names the file itself; user file names are only a format hint.</summary>
     public string Path => System.IO.Path.Combine(_directory.FullName, "model");
 
     /// <param name="fromClient">The bytes come from the request: a body that ends early is the client's error (400), not ours.</param>
-    public static async Task<StagedModelFile> FromStreamAsync(Stream content, long maxBytes, CancellationToken ct, bool fromClient = false)
+    public static async Task<StagedModelFile> FromStreamAsync(IArtifactStore store, Stream content, long maxBytes, CancellationToken ct, bool fromClient = false)
     {
-        var staged = new StagedModelFile();
+        var staged = new StagedModelFile(store);
         try
         {
             await using var file = new FileStream(staged.Path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous);
@@ -65,7 +65,7 @@ public sealed class StagedModelFile : IDisposable
         }
         catch (IOException)
         {
-            // the OS temp cleaner takes it
+            // the next start's abandoned-temp sweep takes it
         }
     }
 }

@@ -1,6 +1,7 @@
 using Gureum.Server.Features.Projects;
 using Gureum.Server.Infrastructure.Artifacts;
 using Gureum.Server.Infrastructure.Auth;
+using Gureum.Server.Infrastructure.Idempotency;
 using Gureum.Server.Infrastructure.Problems;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -40,7 +41,7 @@ public static class TrackingEndpoints
     {
         var experiments = app.MapProjectGroup("/experiments").WithTags("Tracking");
         experiments.MapGet("/", ListExperiments).RequireScope(Scopes.ProjectRead).WithSummary("List experiments (filter: name LIKE 'x%')").WithStandardErrors();
-        experiments.MapPost("/", CreateExperiment).RequireScope(Scopes.ProjectWrite).WithSummary("Create an experiment").WithStandardErrors(409);
+        experiments.MapPost("/", CreateExperiment).RequireScope(Scopes.ProjectWrite).WithIdempotency().WithSummary("Create an experiment").WithStandardErrors(409);
         experiments.MapGet("/{id}", GetExperiment).RequireScope(Scopes.ProjectRead).WithSummary("An experiment by number").WithStandardErrors();
 
         var runs = app.MapProjectGroup("/runs").WithTags("Tracking");

@@ -31,6 +31,12 @@ public interface IArtifactStore
 
     /// <summary>Fails when the store cannot be written (readiness).</summary>
     Task CheckWritableAsync(CancellationToken ct);
+
+    /// <summary>
+    /// A private local directory for work on a file before it is stored (a model being validated); the caller deletes it.
+    /// It lives beside the store's temp files so that one a killed process left behind is removed at the next start.
+    /// </summary>
+    DirectoryInfo CreateScratchDirectory();
 }
 
 public sealed class ArtifactMissingException(string sha256) : Exception($"Artifact {sha256} is missing from the store.");
@@ -147,15 +153,35 @@ public sealed partial class LocalArtifactStore : IArtifactStore
         File.Delete(probe);
     }
 
-    /// <summary>Removes temp files left by writers that died; young ones may belong to a live writer on another node.</summary>
+    public DirectoryInfo CreateScratchDirectory()
+    {
+        var directory = Directory.CreateDirectory(Path.Combine(_tempRoot, "scratch-" + Guid.NewGuid().ToString("N")));
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(directory.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        return directory;
+    }
+
+    /// <summary>Removes temp files and scratch directories left by writers that died; young ones may belong to a live writer on another node.</summary>
     public int RemoveAbandonedTempFiles(TimeSpan olderThan)
     {
         var removed = 0;
-        foreach (var file in new DirectoryInfo(_tempRoot).EnumerateFiles())
+        var root = new DirectoryInfo(_tempRoot);
+        foreach (var file in root.EnumerateFiles())
         {
             if (DateTime.UtcNow - file.LastWriteTimeUtc > olderThan)
             {
                 file.Delete();
+                removed++;
+            }
+        }
+        foreach (var directory in root.EnumerateDirectories("scratch-*"))
+        {
+            var lastWrite = directory.EnumerateFiles("*", SearchOption.AllDirectories).Select(f => f.LastWriteTimeUtc).Append(directory.LastWriteTimeUtc).Max();
+            if (DateTime.UtcNow - lastWrite > olderThan)
+            {
+                directory.Delete(recursive: true);
                 removed++;
             }
         }

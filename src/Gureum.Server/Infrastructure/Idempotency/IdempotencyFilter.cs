@@ -135,14 +135,49 @@ internal sealed class IdempotencyFilter(GureumDbFactory dbFactory, TimeProvider 
         if (request.Body.CanSeek)
         {
             request.Body.Position = 0;
-            var buffer = new byte[8192];
+            // Clients draw a fresh multipart boundary for every attempt (curl -F, HttpClient); a retry of the same
+            // upload must still hash the same, so the boundary is left out of the hash.
+            var boundary = MultipartBoundary(request.ContentType);
+            var buffer = new byte[81920];
+            var carry = 0;
             int read;
-            while ((read = await request.Body.ReadAsync(buffer)) > 0)
+            while ((read = await request.Body.ReadAsync(buffer.AsMemory(carry), request.HttpContext.RequestAborted)) > 0)
             {
-                hash.AppendData(buffer, 0, read);
+                var filled = carry + read;
+                carry = boundary.Length == 0 ? 0 : HashWithout(hash, buffer.AsSpan(0, filled), boundary);
+                if (boundary.Length == 0)
+                {
+                    hash.AppendData(buffer, 0, filled);
+                }
+                buffer.AsSpan(filled - carry, carry).CopyTo(buffer);
             }
+            hash.AppendData(buffer, 0, carry);
+            // Handlers that read the body themselves (uploads) read it again from the start.
+            request.Body.Position = 0;
         }
         return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    private static byte[] MultipartBoundary(string? contentType) =>
+        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var type)
+        && type.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
+        && Microsoft.Net.Http.Headers.HeaderUtilities.RemoveQuotes(type.Boundary).Value is { Length: > 0 and <= 70 } boundary
+            ? System.Text.Encoding.ASCII.GetBytes(boundary)
+            : [];
+
+    /// <summary>Hashes <paramref name="data"/> with every occurrence of <paramref name="boundary"/> removed, except a tail
+    /// that might be the start of one; returns the tail's length, to be carried into the next read.</summary>
+    private static int HashWithout(IncrementalHash hash, ReadOnlySpan<byte> data, byte[] boundary)
+    {
+        int found;
+        while ((found = data.IndexOf(boundary)) >= 0)
+        {
+            hash.AppendData(data[..found]);
+            data = data[(found + boundary.Length)..];
+        }
+        var keep = Math.Min(data.Length, boundary.Length - 1);
+        hash.AppendData(data[..^keep]);
+        return keep;
     }
 
     private sealed class StoredResponse(IdempotencyRecord record) : IResult
