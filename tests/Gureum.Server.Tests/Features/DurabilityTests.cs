@@ -215,6 +215,106 @@ public sealed class DurabilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task KillDashNine_DuringTrackingWrites_EveryAcknowledgedBatchIsWhole_AndNoBatchIsHalfWritten()
+    {
+        const int writers = 3, pointsPerBatch = 25;
+        string project, run;
+        var acknowledged = Enumerable.Range(0, writers).Select(_ => new System.Collections.Concurrent.ConcurrentBag<int>()).ToArray();
+        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        {
+            var admin = first.Admin();
+            using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "tracking-durable" });
+            project = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            var mlflow = $"/v1/projects/{project}/mlflow/api/2.0/mlflow";
+            using var runCreated = await admin.PostAsJsonAsync($"{mlflow}/runs/create", new { experiment_id = "0", run_name = "killed" });
+            run = (await runCreated.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
+
+            // Writers log batches (a metric series slice plus one param each) as fast as they can until the process dies.
+            var enough = new TaskCompletionSource();
+            var loops = Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+            {
+                for (var batch = 0; ; batch++)
+                {
+                    var metrics = Enumerable.Range(0, pointsPerBatch).Select(i => new { key = $"m{w}", value = batch + i / 100.0, timestamp = 1_700_000_000_000L, step = batch * pointsPerBatch + i });
+                    using var logged = await admin.PostAsJsonAsync($"{mlflow}/runs/log-batch",
+                        new { run_id = run, metrics, @params = new[] { new { key = $"p{w}_{batch}", value = batch.ToString() } } });
+                    logged.EnsureSuccessStatusCode();
+                    acknowledged[w].Add(batch);
+                    if (acknowledged.Sum(a => a.Count) >= 60)
+                    {
+                        enough.TrySetResult();
+                    }
+                }
+            })).ToList();
+            await enough.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            await first.KillAsync();
+            await Assert.ThrowsAnyAsync<Exception>(() => Task.WhenAll(loops));
+        }
+
+        await using var second = await ServerProcess.StartAsync(_data, _database);
+        var stored = await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/runs/{run}");
+        var storedParams = stored.GetProperty("params").EnumerateObject().Select(p => p.Name).ToHashSet();
+        for (var w = 0; w < writers; w++)
+        {
+            var history = await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/runs/{run}/metrics/m{w}?limit=25000");
+            var batches = history.GetProperty("points").EnumerateArray().Select(p => p.GetProperty("step").GetInt64())
+                .GroupBy(step => step / pointsPerBatch).ToDictionary(g => (int)g.Key, g => g.Count());
+            // All or nothing per batch: a batch's points and its param were committed together.
+            Assert.All(batches, b => Assert.Equal(pointsPerBatch, b.Value));
+            Assert.All(batches.Keys, b => Assert.Contains($"p{w}_{b}", storedParams));
+            Assert.Equal(batches.Count, storedParams.Count(p => p.StartsWith($"p{w}_", StringComparison.Ordinal)));
+            // Nothing that was acknowledged is lost.
+            Assert.All(acknowledged[w], b => Assert.True(batches.ContainsKey(b), $"acknowledged batch {b} of writer {w} is missing"));
+        }
+        // The run still takes writes after the restart.
+        using var after = await second.Admin().PostAsJsonAsync($"/v1/projects/{project}/mlflow/api/2.0/mlflow/runs/log-metric",
+            new { run_id = run, key = "after", value = 1.0, timestamp = 1_700_000_000_000L });
+        after.EnsureSuccessStatusCode();
+        AssertSqliteIntact();
+    }
+
+    [Fact]
+    public async Task KillDashNine_MidModelUpload_LeavesNoVersionAndNoBlob_AndTheRetryWorks()
+    {
+        string project;
+        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        {
+            var admin = first.Admin();
+            using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "models-durable" });
+            project = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            (await admin.PostAsJsonAsync($"/v1/projects/{project}/models", new { name = "big" })).EnsureSuccessStatusCode();
+            var halfSent = new TaskCompletionSource();
+            using var form = new System.Net.Http.MultipartFormDataContent();
+            form.Add(new System.Net.Http.StreamContent(new SlowCsv(halfSent)), "file", "model.onnx");
+            var upload = admin.PostAsync($"/v1/projects/{project}/models/big/versions", form);
+            await halfSent.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            // Kill only once the server is writing the file (the first 2 MB may still sit in socket buffers).
+            var scratch = Path.Combine(_data, "artifacts", "tmp");
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!Directory.EnumerateFiles(scratch, "model", SearchOption.AllDirectories).Any(f => new FileInfo(f).Length > 0))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the server never started writing the upload");
+                await Task.Delay(20);
+            }
+            await first.KillAsync();
+            await Assert.ThrowsAnyAsync<Exception>(() => upload);
+        }
+        await using var second = await ServerProcess.StartAsync(_data, _database);
+        var versions = await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/models/big/versions");
+        Assert.Equal(0, versions.GetArrayLength());
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_data, "artifacts", "sha256"), "*", SearchOption.AllDirectories));
+        // The half-written file stayed in the store's scratch space (swept once it is an hour old), not in the system temp.
+        Assert.NotEmpty(Directory.EnumerateDirectories(Path.Combine(_data, "artifacts", "tmp"), "scratch-*"));
+
+        using var retryForm = new System.Net.Http.MultipartFormDataContent();
+        retryForm.Add(new System.Net.Http.ByteArrayContent(File.ReadAllBytes(Path.Combine(Repository.Models, "linear.onnx"))), "file", "linear.onnx");
+        using var retry = await second.Admin().PostAsync($"/v1/projects/{project}/models/big/versions", retryForm);
+        Assert.Equal(System.Net.HttpStatusCode.Created, retry.StatusCode);
+        Assert.Single(Directory.EnumerateFiles(Path.Combine(_data, "artifacts", "sha256"), "*", SearchOption.AllDirectories));
+        AssertSqliteIntact();
+    }
+
+    [Fact]
     public async Task WarmStart_IsReadyWithinTenSeconds()
     {
         await using (await ServerProcess.StartAsync(_data, _database))
