@@ -3,6 +3,7 @@ using Gureum.Server.Features.Jobs;
 using Gureum.Server.Features.Keys;
 using Gureum.Server.Features.Mlflow;
 using Gureum.Server.Features.Registry;
+using Gureum.Server.Features.Serving;
 using Gureum.Server.Features.Tracking;
 using Gureum.Server.Features.Projects;
 using Gureum.Server.Features.Training;
@@ -23,6 +24,7 @@ builder.Services.AddJobs();
 builder.Services.AddDatasets();
 builder.Services.AddTraining();
 builder.Services.AddRegistry(builder.Configuration);
+builder.Services.AddServing(builder.Configuration);
 
 var app = builder.Build();
 app.UseGureumInfrastructure();
@@ -34,6 +36,8 @@ app.MapTraining();
 app.MapTracking();
 app.MapRegistry();
 app.MapMlflow();
+app.MapServing();
+app.MapOpenInference();
 await app.RunGureumAsync();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>

@@ -261,7 +261,9 @@ public sealed class TrainedModel
     /// Converts JSON records (objects of column → value) to typed rows for <see cref="Predict"/>. Numbers may be sent as
     /// numbers or strings; unknown columns other than the target are refused, so a misspelt name is not silently imputed.
     /// </summary>
-    public IReadOnlyList<IReadOnlyDictionary<string, object?>> RowsFromJson(JsonElement records, int maxRows)
+    /// <remarks>With <paramref name="requireEveryColumn"/> (serving), a row must name every column, null for a missing value,
+    /// so a client that forgot a field hears about it instead of getting an imputed answer.</remarks>
+    public IReadOnlyList<IReadOnlyDictionary<string, object?>> RowsFromJson(JsonElement records, int maxRows, bool requireEveryColumn = false)
     {
         if (records.ValueKind != JsonValueKind.Array)
         {
@@ -289,6 +291,12 @@ public sealed class TrainedModel
                         $"records[{index}] has column '{property.Name}', which the model does not take. Its columns: {string.Join(", ", inputs.Keys)}.");
                 }
                 row[property.Name] = Convert(property.Value, input, $"records[{index}].{property.Name}");
+            }
+            if (requireEveryColumn && row.Count < inputs.Count)
+            {
+                var missing = _state.Inputs.First(i => !row.ContainsKey(i.Name));
+                throw new ModelInputException($"records[{index}].{missing.Name}",
+                    $"records[{index}] lacks column '{missing.Name}' ({JsonNamingPolicy.CamelCase.ConvertName(missing.Type.ToString())}); send null for a missing value.");
             }
             rows.Add(row);
             index++;

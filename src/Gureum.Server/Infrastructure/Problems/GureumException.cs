@@ -21,6 +21,8 @@ public enum ProblemCode
     TooManyRequests,
     NotReady,
     Internal,
+    ModelFailed,
+    ModelTimeout,
 }
 
 /// <summary>An expected failure with a code and a message that tells the caller what to do.</summary>
@@ -58,6 +60,8 @@ public static class ProblemCodes
         ProblemCode.UnreadableData => (422, "unreadable-data", "The data could not be read"),
         ProblemCode.TooManyRequests => (429, "too-many-requests", "Too many requests"),
         ProblemCode.NotReady => (503, "not-ready", "Not ready"),
+        ProblemCode.ModelFailed => (500, "model-error", "The model failed on this input"),
+        ProblemCode.ModelTimeout => (504, "model-timeout", "The model ran past its time"),
         _ => (500, "internal", "Unexpected server error"),
     };
 
@@ -74,6 +78,7 @@ public static class ProblemCodes
         422 => ProblemCode.IdempotencyKeyReused,
         429 => ProblemCode.TooManyRequests,
         503 => ProblemCode.NotReady,
+        504 => ProblemCode.ModelTimeout,
         _ => ProblemCode.Internal,
     };
 

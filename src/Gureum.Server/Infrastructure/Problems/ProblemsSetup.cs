@@ -45,6 +45,10 @@ public static class ProblemsSetup
         {
             return Features.Mlflow.MlflowErrors.WriteAsync(http, code, detail, mlflowCode);
         }
+        if (Features.Serving.OpenInferenceEndpoints.Applies(http))
+        {
+            return Features.Serving.OpenInferenceEndpoints.WriteErrorAsync(http, code, detail);
+        }
         var (status, type, title) = ProblemCodes.Describe(code);
         ProblemDetails problem = errors is null ? new ProblemDetails() : new HttpValidationProblemDetails(errors);
         problem.Status = status;

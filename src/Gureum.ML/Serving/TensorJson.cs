@@ -1,0 +1,289 @@
+using System.Globalization;
+using System.Text.Json;
+using Gureum.ML.Models;
+using Gureum.ML.Training;
+
+namespace Gureum.ML.Serving;
+
+/// <summary>
+/// Reads request tensors from JSON and checks them against the model's signature before anything runs, so a bad
+/// request is answered with the tensor, the place and what was expected; writes answer tensors back. Two shapes:
+/// the Open Inference Protocol's <c>{"name","shape","datatype","data"}</c> (data flat or nested) and Gureum's
+/// <c>{"input": nested arrays}</c>, whose shape is the nesting.
+/// </summary>
+public static class TensorJson
+{
+    /// <summary>Reads one V2 input object (<c>inputs[i]</c>) for the model input it names.</summary>
+    public static Tensor ReadV2(JsonElement input, string path, IReadOnlyDictionary<string, ModelField> expected)
+    {
+        if (input.ValueKind != JsonValueKind.Object)
+        {
+            throw new ModelInputException(path, $"{path} must be an object: {{\"name\", \"shape\", \"datatype\", \"data\"}}.");
+        }
+        var name = RequiredString(input, "name", path);
+        if (!expected.TryGetValue(name, out var field))
+        {
+            throw new ModelInputException(path + ".name", $"The model has no input '{name}'. Its inputs: {Describe(expected.Values)}.");
+        }
+        var datatype = RequiredString(input, "datatype", path);
+        if (!TensorTypes.TryFromV2(datatype, out var type))
+        {
+            throw new ModelInputException(path + ".datatype", $"'{datatype}' is not a datatype served over JSON; use one of {TensorTypes.AllV2}.");
+        }
+        var want = ExpectedType(field, path);
+        if (type != want)
+        {
+            throw new ModelInputException(path + ".datatype", $"Input '{name}' is {TensorTypes.V2(want)}, not {datatype}.");
+        }
+        if (!input.TryGetProperty("shape", out var shapeJson) || shapeJson.ValueKind != JsonValueKind.Array)
+        {
+            throw new ModelInputException(path + ".shape", $"{path}.shape is required: an array of dimensions, e.g. {Shape(field.Shape)}.");
+        }
+        var shape = new long[shapeJson.GetArrayLength()];
+        var d = 0;
+        foreach (var dim in shapeJson.EnumerateArray())
+        {
+            if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt64(out shape[d]) || shape[d] < 0)
+            {
+                throw new ModelInputException($"{path}.shape[{d}]", $"{path}.shape[{d}] must be a whole number ≥ 0.");
+            }
+            d++;
+        }
+        CheckShape(shape, field, path + ".shape");
+        if (!input.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
+        {
+            throw new ModelInputException(path + ".data", $"{path}.data is required: the values in row-major order (flat or nested).");
+        }
+        var count = Tensor.Count(shape);
+        var values = TensorTypes.Allocate(type, checked((int)count));
+        var filled = 0;
+        Fill(data, values, ref filled, type, path + ".data", 0);
+        if (filled != count)
+        {
+            throw new ModelInputException(path + ".data", $"{path}.data has {filled} values; shape {Shape(shape)} needs {count}.");
+        }
+        return new Tensor(name, type, shape, values);
+    }
+
+    /// <summary>Reads a nested-array tensor (<c>"features": [[...], [...]]</c>): its shape is the nesting, its type the model's.</summary>
+    public static Tensor ReadNested(string name, JsonElement value, string path, ModelField field)
+    {
+        var type = ExpectedType(field, path);
+        var rank = field.Shape?.Count ?? 0;
+        var shape = new long[rank];
+        var probe = value;
+        for (var d = 0; d < rank; d++)
+        {
+            if (probe.ValueKind != JsonValueKind.Array)
+            {
+                throw new ModelInputException(path, $"'{name}' must be nested {rank} deep, shape {Shape(field.Shape)}; found a {Kind(probe)} at depth {d}.");
+            }
+            shape[d] = probe.GetArrayLength();
+            if (shape[d] == 0) break;
+            probe = probe[0];
+        }
+        CheckShape(shape, field, path);
+        var values = TensorTypes.Allocate(type, checked((int)Tensor.Count(shape)));
+        var filled = 0;
+        FillNested(value, shape, 0, values, ref filled, type, path);
+        return new Tensor(name, type, shape, values);
+    }
+
+    public static void WriteV2(Utf8JsonWriter writer, Tensor tensor)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("name", tensor.Name);
+        writer.WriteString("datatype", TensorTypes.V2(tensor.Type));
+        writer.WriteStartArray("shape");
+        foreach (var d in tensor.Shape) writer.WriteNumberValue(d);
+        writer.WriteEndArray();
+        writer.WriteStartArray("data");
+        for (var i = 0; i < tensor.Data.Length; i++) WriteValue(writer, tensor, i);
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Writes the tensor as nested arrays following its shape (a scalar as a bare value).</summary>
+    public static void WriteNested(Utf8JsonWriter writer, Tensor tensor)
+    {
+        var index = 0;
+        WriteNested(writer, tensor, 0, ref index);
+    }
+
+    private static void WriteNested(Utf8JsonWriter writer, Tensor tensor, int depth, ref int index)
+    {
+        if (depth == tensor.Shape.Length)
+        {
+            WriteValue(writer, tensor, index++);
+            return;
+        }
+        writer.WriteStartArray();
+        for (long i = 0; i < tensor.Shape[depth]; i++) WriteNested(writer, tensor, depth + 1, ref index);
+        writer.WriteEndArray();
+    }
+
+    private static void WriteValue(Utf8JsonWriter writer, Tensor tensor, int i)
+    {
+        switch (tensor.Data)
+        {
+            case float[] f: WriteFloat(writer, f[i]); break;
+            case double[] f: WriteFloat(writer, f[i]); break;
+            case long[] v: writer.WriteNumberValue(v[i]); break;
+            case int[] v: writer.WriteNumberValue(v[i]); break;
+            case short[] v: writer.WriteNumberValue(v[i]); break;
+            case sbyte[] v: writer.WriteNumberValue(v[i]); break;
+            case byte[] v: writer.WriteNumberValue(v[i]); break;
+            case bool[] v: writer.WriteBooleanValue(v[i]); break;
+            case string[] v: writer.WriteStringValue(v[i]); break;
+        }
+    }
+
+    /// <summary>JSON has no NaN or infinity; a model that answers one gets the names .NET and Python use, as strings.</summary>
+    private static void WriteFloat(Utf8JsonWriter writer, double value)
+    {
+        if (double.IsFinite(value)) writer.WriteNumberValue(value);
+        else writer.WriteStringValue(value.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static void WriteFloat(Utf8JsonWriter writer, float value)
+    {
+        if (float.IsFinite(value)) writer.WriteNumberValue(value);
+        else writer.WriteStringValue(value.ToString(CultureInfo.InvariantCulture));
+    }
+
+    public static string Describe(IEnumerable<ModelField> fields) =>
+        string.Join(", ", fields.Select(f => $"{f.Name} ({(TensorTypes.TryFromOnnx(f.Type, out var t) ? TensorTypes.V2(t) : f.Type)} {Shape(f.Shape)})"));
+
+    public static string Shape(IEnumerable<long>? shape) =>
+        "[" + string.Join(",", (shape ?? []).Select(d => d < 0 ? "-1" : d.ToString(CultureInfo.InvariantCulture))) + "]";
+
+    private static TensorType ExpectedType(ModelField field, string path) =>
+        TensorTypes.TryFromOnnx(field.Type, out var type)
+            ? type
+            : throw new ModelInputException(path, $"Input '{field.Name}' is of type {field.Type}, which cannot be sent over JSON.");
+
+    /// <summary>Rank and every fixed dimension must match the signature; -1 (dynamic) takes any size.</summary>
+    private static void CheckShape(long[] shape, ModelField field, string path)
+    {
+        var want = field.Shape ?? [];
+        if (shape.Length != want.Count)
+        {
+            throw new ModelInputException(path, $"Input '{field.Name}' has shape {Shape(want)} (rank {want.Count}); the request has {Shape(shape)} (rank {shape.Length}).");
+        }
+        for (var d = 0; d < shape.Length; d++)
+        {
+            if (want[d] >= 0 && want[d] != shape[d])
+            {
+                throw new ModelInputException(path, $"Input '{field.Name}' has shape {Shape(want)}: dimension {d} must be {want[d]}, the request has {shape[d]}.");
+            }
+        }
+    }
+
+    private static void FillNested(JsonElement value, long[] shape, int depth, Array values, ref int filled, TensorType type, string path)
+    {
+        if (depth == shape.Length)
+        {
+            Set(values, filled++, value, type, path);
+            return;
+        }
+        if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() != shape[depth])
+        {
+            throw new ModelInputException(path, value.ValueKind == JsonValueKind.Array
+                ? $"{path} has {value.GetArrayLength()} items where the tensor's dimension {depth} is {shape[depth]}: nested arrays must be rectangular."
+                : $"{path} is a {Kind(value)} where an array of {shape[depth]} was expected (dimension {depth}).");
+        }
+        var i = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            FillNested(item, shape, depth + 1, values, ref filled, type, $"{path}[{i++}]");
+        }
+    }
+
+    private static void Fill(JsonElement data, Array values, ref int filled, TensorType type, string path, int depth)
+    {
+        if (depth > 32) throw new ModelInputException(path, $"{path} is nested more than 32 deep.");
+        var i = 0;
+        foreach (var item in data.EnumerateArray())
+        {
+            if (item.ValueKind == JsonValueKind.Array)
+            {
+                Fill(item, values, ref filled, type, $"{path}[{i}]", depth + 1);
+            }
+            else
+            {
+                if (filled >= values.Length)
+                {
+                    throw new ModelInputException(path, $"{path} has more values than the shape allows ({values.Length}).");
+                }
+                Set(values, filled++, item, type, $"{path}[{i}]");
+            }
+            i++;
+        }
+    }
+
+    private static void Set(Array values, int index, JsonElement value, TensorType type, string path)
+    {
+        switch (type)
+        {
+            case TensorType.String:
+                if (value.ValueKind != JsonValueKind.String) throw Wrong(path, value, "a string");
+                ((string[])values)[index] = value.GetString()!;
+                return;
+            case TensorType.Bool:
+                if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False)) throw Wrong(path, value, "true or false");
+                ((bool[])values)[index] = value.GetBoolean();
+                return;
+        }
+        if (value.ValueKind != JsonValueKind.Number)
+        {
+            throw Wrong(path, value, $"a number ({TensorTypes.V2(type)}); NaN, Infinity and null are not allowed");
+        }
+        switch (values)
+        {
+            case float[] f:
+                f[index] = value.TryGetSingle(out var single) && float.IsFinite(single) ? single : throw OutOfRange(path, value, type);
+                return;
+            case double[] f:
+                f[index] = value.TryGetDouble(out var d) && double.IsFinite(d) ? d : throw OutOfRange(path, value, type);
+                return;
+            case long[] v:
+                v[index] = value.TryGetInt64(out var l) ? l : throw OutOfRange(path, value, type);
+                return;
+            case int[] v:
+                v[index] = value.TryGetInt32(out var n) ? n : throw OutOfRange(path, value, type);
+                return;
+            case short[] v:
+                v[index] = value.TryGetInt16(out var s) ? s : throw OutOfRange(path, value, type);
+                return;
+            case sbyte[] v:
+                v[index] = value.TryGetSByte(out var sb) ? sb : throw OutOfRange(path, value, type);
+                return;
+            case byte[] v:
+                v[index] = value.TryGetByte(out var b) ? b : throw OutOfRange(path, value, type);
+                return;
+        }
+    }
+
+    private static ModelInputException Wrong(string path, JsonElement value, string expected) =>
+        new(path, $"{path} is {Kind(value)}{(value.ValueKind == JsonValueKind.String ? $" \"{Truncate(value.GetString()!)}\"" : "")}; expected {expected}.");
+
+    private static ModelInputException OutOfRange(string path, JsonElement value, TensorType type) =>
+        new(path, $"{path} is {Truncate(value.GetRawText())}, which is not a finite {TensorTypes.V2(type)} value{(type is TensorType.Float32 or TensorType.Float64 ? "" : " (a whole number in range)")}.");
+
+    private static string Kind(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.Null => "null",
+        _ => "a boolean",
+    };
+
+    private static string RequiredString(JsonElement obj, string property, string path) =>
+        obj.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } s
+            ? s
+            : throw new ModelInputException($"{path}.{property}", $"{path}.{property} is required (a string).");
+
+    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
+}

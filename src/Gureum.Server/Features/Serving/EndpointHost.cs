@@ -1,0 +1,381 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Gureum.ML.Serving;
+using Gureum.ML.Training;
+using Gureum.Server.Features.Registry;
+using Gureum.Server.Infrastructure.Artifacts;
+using Gureum.Server.Infrastructure.Db;
+using Microsoft.EntityFrameworkCore;
+
+namespace Gureum.Server.Features.Serving;
+
+/// <summary>Serving settings (<c>Gureum:Serving</c>).</summary>
+public sealed class ServingOptions
+{
+    /// <summary>How often a node compares its loaded endpoints with the database (other nodes' changes, alias moves).</summary>
+    public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>How often request counts and latencies are written to <c>endpoint_usage</c>.</summary>
+    public TimeSpan UsageFlushInterval { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>One deployment as loaded: the version that answers, its share of traffic, whether it only shadows.</summary>
+public sealed record Route(ServedVersion Version, double Weight, string? Alias, bool Shadow);
+
+/// <summary>An immutable routing table; a change builds a new one and swaps it in whole.</summary>
+public sealed class Routes
+{
+    private readonly double[] _cumulative;
+
+    public Routes(EndpointSpec spec, int generation, IReadOnlyList<Route> all)
+    {
+        Spec = spec;
+        Generation = generation;
+        All = all;
+        Live = [.. all.Where(r => !r.Shadow && r.Weight > 0)];
+        Shadows = [.. all.Where(r => r.Shadow)];
+        _cumulative = new double[Live.Length];
+        double sum = 0;
+        for (var i = 0; i < Live.Length; i++) _cumulative[i] = sum += Live[i].Weight;
+    }
+
+    public EndpointSpec Spec { get; }
+    public int Generation { get; }
+    public IReadOnlyList<Route> All { get; }
+    public Route[] Live { get; }
+    public Route[] Shadows { get; }
+
+    /// <summary>A live route drawn by weight.</summary>
+    public Route Pick()
+    {
+        if (Live.Length == 1) return Live[0];
+        var x = Random.Shared.NextDouble() * _cumulative[^1];
+        for (var i = 0; i < _cumulative.Length; i++)
+        {
+            if (x < _cumulative[i]) return Live[i];
+        }
+        return Live[^1];
+    }
+}
+
+/// <summary>An endpoint as this node holds it: what serves now and how the latest change went.</summary>
+public sealed class LiveEndpoint
+{
+    public required string Id { get; init; }
+    public required string ProjectId { get; init; }
+    public required string Name { get; init; }
+    public volatile Routes? Routes;
+    public volatile string Status = "loading";
+    public volatile string? Reason;
+    /// <summary>A change being loaded, or that failed while the previous versions kept serving.</summary>
+    public volatile string? Update;
+    public long DroppedSamples;
+    internal string? AttemptedKey;
+    internal readonly SemaphoreSlim Gate = new(1, 1);
+}
+
+/// <summary>
+/// Loads and swaps the endpoints this node serves. A change is loaded and warmed beside what serves now, then the
+/// routing table is swapped in one write; versions no longer routed to are freed once their in-flight requests end.
+/// Every node compares its state with the database every <see cref="ServingOptions.RefreshInterval"/>, which is how
+/// changes made on another node, restarts and alias moves arrive.
+/// </summary>
+public sealed partial class EndpointHost(
+    GureumDbFactory dbFactory, IArtifactStore artifacts, ServingOptions options, TimeProvider clock, ILogger<EndpointHost> logger) : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, LiveEndpoint> _endpoints = new();
+    // One load at a time: loads are CPU- and memory-heavy, and the memory a load adds can then be measured.
+    private readonly SemaphoreSlim _loadGate = new(1, 1);
+
+    private static string Key(string projectId, string name) => projectId + "/" + name;
+
+    public LiveEndpoint? Find(string projectId, string name) => _endpoints.GetValueOrDefault(Key(projectId, name));
+
+    public IEnumerable<LiveEndpoint> All => _endpoints.Values;
+
+    /// <summary>Starts loading a created or changed endpoint in the background (the caller answers at once).</summary>
+    public void Schedule(InferenceEndpoint row)
+    {
+        var live = Track(row);
+        if (live.Routes is not null) live.Update = "loading";
+        _ = Task.Run(() => ApplyAsync(row, CancellationToken.None));
+    }
+
+    private LiveEndpoint Track(InferenceEndpoint row) =>
+        _endpoints.GetOrAdd(Key(row.ProjectId, row.Name), _ => new LiveEndpoint { Id = row.Id, ProjectId = row.ProjectId, Name = row.Name });
+
+    /// <summary>Stops serving an endpoint on this node and frees its models once in-flight requests end.</summary>
+    public async Task RemoveAsync(string projectId, string name)
+    {
+        if (!_endpoints.TryRemove(Key(projectId, name), out var live)) return;
+        await live.Gate.WaitAsync();
+        try
+        {
+            var routes = live.Routes;
+            live.Routes = null;
+            live.Status = "deleted";
+            if (routes is not null) await RetireAsync(routes.All.Select(r => r.Version), routes.Spec);
+        }
+        finally
+        {
+            live.Gate.Release();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.RefreshInterval, clock);
+        do
+        {
+            try
+            {
+                await RefreshAsync(stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogRefreshFailed(logger, e);
+            }
+        }
+        while (await WaitAsync(timer, stoppingToken));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken ct)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(ct);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Loads what the database has and this node lacks, follows alias moves, drops what was deleted.</summary>
+    private async Task RefreshAsync(CancellationToken ct)
+    {
+        List<InferenceEndpoint> rows;
+        await using (var db = dbFactory.Create())
+        {
+            rows = await db.Set<InferenceEndpoint>().AsNoTracking().ToListAsync(ct);
+        }
+        foreach (var row in rows)
+        {
+            await ApplyAsync(row, ct);
+        }
+        var present = rows.Select(r => Key(r.ProjectId, r.Name)).ToHashSet();
+        foreach (var live in _endpoints.Values.Where(l => !present.Contains(Key(l.ProjectId, l.Name))).ToList())
+        {
+            await RemoveAsync(live.ProjectId, live.Name);
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        foreach (var live in _endpoints.Values)
+        {
+            if (live.Routes is { } routes)
+            {
+                foreach (var r in routes.All) await r.Version.DisposeAsync();
+            }
+        }
+    }
+
+    private sealed record Resolved(DeploymentSpec Deployment, RegisteredModel Model, ModelVersion Version);
+
+    /// <summary>
+    /// Brings the endpoint to what <paramref name="row"/> says. A no-op when the same generation resolved to the same
+    /// versions was already tried (a failed load is not retried until something changes).
+    /// </summary>
+    private async Task ApplyAsync(InferenceEndpoint row, CancellationToken ct)
+    {
+        var live = Track(row);
+        if (live.Id != row.Id)
+        {
+            // The name was deleted and created again on another node: start from scratch.
+            await RemoveAsync(row.ProjectId, row.Name);
+            live = Track(row);
+        }
+        await live.Gate.WaitAsync(ct);
+        try
+        {
+            if (live.Status == "deleted") return;
+            var spec = EndpointSpec.FromJson(row.Spec);
+            List<Resolved> resolved;
+            string attempt;
+            try
+            {
+                resolved = await ResolveAsync(row.ProjectId, spec, ct);
+                attempt = row.Generation + ":" + string.Join(",", resolved.Select(r => r.Version.Id));
+            }
+            catch (ServingLoadException e)
+            {
+                attempt = row.Generation + ":" + e.Message;
+                if (attempt != live.AttemptedKey) Fail(live, e.Message);
+                live.AttemptedKey = attempt;
+                return;
+            }
+            if (attempt == live.AttemptedKey) return;
+            live.AttemptedKey = attempt;
+            if (live.Routes is not null) live.Update = "loading";
+            await LoadAsync(live, spec, row.Generation, resolved, ct);
+        }
+        finally
+        {
+            live.Gate.Release();
+        }
+    }
+
+    private async Task<List<Resolved>> ResolveAsync(string projectId, EndpointSpec spec, CancellationToken ct)
+    {
+        await using var db = dbFactory.Create();
+        var result = new List<Resolved>();
+        foreach (var d in spec.Deployments)
+        {
+            var model = await db.Set<RegisteredModel>().AsNoTracking().FirstOrDefaultAsync(m => m.ProjectId == projectId && m.Name == d.Model, ct)
+                ?? throw new ServingLoadException($"Model '{d.Model}' no longer exists.");
+            var number = d.Version;
+            if (d.Alias is { } alias)
+            {
+                number = (await db.Set<ModelAlias>().AsNoTracking().FirstOrDefaultAsync(a => a.ModelId == model.Id && a.Alias == alias, ct))?.Version
+                    ?? throw new ServingLoadException($"Model '{d.Model}' has no alias '{alias}'.");
+            }
+            var version = await db.Set<ModelVersion>().AsNoTracking().FirstOrDefaultAsync(v => v.ModelId == model.Id && v.Version == number, ct)
+                ?? throw new ServingLoadException($"Model '{d.Model}' has no version {number}.");
+            result.Add(new Resolved(d, model, version));
+        }
+        return result;
+    }
+
+    private async Task LoadAsync(LiveEndpoint live, EndpointSpec spec, int generation, List<Resolved> resolved, CancellationToken ct)
+    {
+        var current = live.Routes;
+        var reusable = current?.All.Select(r => r.Version).DistinctBy(v => v.LoadKey).ToDictionary(v => v.LoadKey) ?? [];
+        var loaded = new List<ServedVersion>();
+        var routes = new List<Route>();
+        try
+        {
+            foreach (var r in resolved)
+            {
+                var key = LoadKeyOf(r.Version, spec);
+                if (!reusable.TryGetValue(key, out var served) && (served = loaded.FirstOrDefault(l => l.LoadKey == key)) is null)
+                {
+                    served = await LoadVersionAsync(r, spec, key, ct);
+                    loaded.Add(served);
+                }
+                routes.Add(new Route(served, r.Deployment.Shadow ? 0 : r.Deployment.Weight ?? 1, r.Deployment.Alias, r.Deployment.Shadow));
+            }
+        }
+        catch (Exception e) when (e is ServingLoadException or ModelRunException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException
+                                      or InvalidDataException or ArtifactMissingException or IOException or FormatException)
+        {
+            foreach (var l in loaded) await l.DisposeAsync();
+            Fail(live, e.Message);
+            return;
+        }
+        live.Routes = new Routes(spec, generation, routes);
+        live.Status = "ready";
+        live.Reason = null;
+        live.Update = null;
+        LogServing(logger, live.Name, string.Join(", ", routes.Select(r => $"{r.Version.Model}:{r.Version.Version}{(r.Shadow ? " (shadow)" : $" ×{r.Weight}")}")));
+        if (current is not null)
+        {
+            var kept = routes.Select(r => r.Version).ToHashSet();
+            _ = RetireAsync(current.All.Select(r => r.Version).Where(v => !kept.Contains(v)), current.Spec);
+        }
+    }
+
+    private static void Fail(LiveEndpoint live, string reason)
+    {
+        if (live.Routes is null)
+        {
+            live.Status = "failed";
+            live.Reason = reason;
+        }
+        else
+        {
+            live.Update = "failed: " + reason + " The previous versions keep serving.";
+        }
+    }
+
+    private static Task RetireAsync(IEnumerable<ServedVersion> versions, EndpointSpec spec) =>
+        Task.WhenAll(versions.Distinct().Select(v => v.RetireAsync(TimeSpan.FromMilliseconds(spec.TimeoutMs) + TimeSpan.FromSeconds(5))));
+
+    /// <summary>The same version loaded with the same runtime and batching settings can be reused across a change.</summary>
+    private static string LoadKeyOf(ModelVersion v, EndpointSpec spec) =>
+        v.Format == "onnx" ? $"{v.Id}|{spec.RuntimeSettings}|{spec.BatchSettings}|{spec.TimeoutMs}" : v.Id;
+
+    private async Task<ServedVersion> LoadVersionAsync(Resolved r, EndpointSpec spec, string key, CancellationToken ct)
+    {
+        var signature = RegistryStore.ReadSignature(r.Version);
+        var bytes = new MemoryStream(checked((int)Math.Max(0, r.Version.SizeBytes)));
+        await using (var blob = artifacts.OpenRead(r.Version.Sha256))
+        {
+            await blob.CopyToAsync(bytes, ct);
+        }
+        await _loadGate.WaitAsync(ct);
+        try
+        {
+            var before = MemoryInUse();
+            var timeout = TimeSpan.FromMilliseconds(spec.TimeoutMs);
+            OnnxRunner? onnx = null;
+            DynamicBatcher? batcher = null;
+            TrainedModel? automl = null;
+            if (r.Version.Format == "onnx")
+            {
+                onnx = new OnnxRunner(bytes.ToArray(), spec.RuntimeSettings);
+                try
+                {
+                    onnx.WarmUp(timeout);
+                }
+                catch
+                {
+                    onnx.Dispose();
+                    throw;
+                }
+                if (spec.BatchingOrDefault.MaxBatchSize > 1 && onnx.Batchable)
+                {
+                    var runner = onnx;
+                    batcher = new DynamicBatcher(inputs => runner.Run(inputs, timeout), spec.BatchSettings);
+                }
+            }
+            else if (signature.Metadata.GetValueOrDefault("gureum.kind") == "automl")
+            {
+                bytes.Position = 0;
+                automl = TrainedModel.Load(bytes);
+                automl.Predict([new Dictionary<string, object?>()]);
+            }
+            else
+            {
+                throw new ServingLoadException(
+                    $"{r.Model.Name}:{r.Version.Version} is an ML.NET pipeline not trained by Gureum AutoML; serving those is not built yet. Export it to ONNX, or train it with Gureum.");
+            }
+            var memory = Math.Max(MemoryInUse() - before, r.Version.SizeBytes);
+            return new ServedVersion
+            {
+                ModelId = r.Model.Id, Model = r.Model.Name, Version = r.Version.Version, ModelVersionId = r.Version.Id, Format = r.Version.Format,
+                LoadKey = key, Onnx = onnx, Batcher = batcher, AutoMl = automl, Signature = signature, MemoryBytes = memory, LoadedAt = clock.GetUtcNow(),
+            };
+        }
+        finally
+        {
+            _loadGate.Release();
+        }
+    }
+
+    /// <summary>Native and managed memory this process holds privately (ONNX Runtime allocates outside the GC heap).</summary>
+    private static long MemoryInUse()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.PrivateMemorySize64;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refreshing the served endpoints failed; retrying at the next interval")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Endpoint {Endpoint} serves {Versions}")]
+    private static partial void LogServing(ILogger logger, string endpoint, string versions);
+}
+
+/// <summary>A deployment that cannot be loaded (a model, version or alias gone; a format not served).</summary>
+public sealed class ServingLoadException(string message) : Exception(message);
