@@ -36,14 +36,14 @@ internal sealed partial class Commands(SessionFactory factory)
     public RootCommand Build()
     {
         var root = new RootCommand($"""
-            gureum: manage a Gureum server (projects, API keys, jobs, datasets, training).
+            gureum: manage a Gureum server (projects, API keys, jobs, datasets, training, experiments and runs, models).
             Start the server itself with ./gureum serve from the repository root.
 
             {ExitCodes.HelpText}
             """)
         {
             _url, _key, _json,
-            Projects(), Keys(), Jobs(), Datasets(), Train(), Training(), Admin(), Health(),
+            Projects(), Keys(), Jobs(), Datasets(), Train(), Training(), Experiments(), Runs(), Models(), Admin(), Health(),
             RepositoryOnly("serve", "Start the server (use ./gureum serve from the repository root)"),
             RepositoryOnly("test", "Run the test suites (use ./gureum test from the repository root)"),
         };
@@ -419,6 +419,49 @@ internal sealed partial class Commands(SessionFactory factory)
         command.SetAction((parse, ct) => Actions.RunAsync(
             factory, parse.GetValue(_url) ?? new Uri(CliApp.DefaultUrl), parse.GetValue(_key) ?? Parsers.DefaultKey(), parse.GetValue(_json),
             (session, token) => action(session, parse, token), ct));
+
+    /// <summary>A command that answers one value: printed as JSON with --json, else drawn by <paramref name="view"/>.</summary>
+    private void Show<T>(Command command, Func<Session, ParseResult, CancellationToken, Task<T>> fetch, Action<Session, T> view) =>
+        Set(command, async (s, p, ct) =>
+        {
+            var value = await fetch(s, p, ct);
+            if (s.Json)
+            {
+                s.WriteJson(value);
+            }
+            else
+            {
+                view(s, value);
+            }
+            return ExitCodes.Ok;
+        });
+
+    private static Option<string[]> TagOption() => new("--tag")
+    {
+        Description = "A tag as key=value (repeatable)",
+        HelpName = "KEY=VALUE",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    /// <summary>The <c>--tag key=value</c> pairs as a dictionary; null when there are none.</summary>
+    private static Dictionary<string, string>? ParseTags(string[]? pairs)
+    {
+        if (pairs is not { Length: > 0 })
+        {
+            return null;
+        }
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in pairs)
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                throw new UsageException($"--tag '{pair}' must look like key=value, e.g. team=vision.");
+            }
+            tags[pair[..equals]] = pair[(equals + 1)..];
+        }
+        return tags;
+    }
 
     private static Argument<string> ProjectArgument() => new("PROJECT") { Description = "Project id or name" };
 

@@ -40,53 +40,9 @@ internal static class DatasetUpload
             await EnsureDatasetAsync(s, r.Project, r.Dataset, ct);
         }
 
-        var name = Path.GetFileName(r.Path);
-        DatasetVersion version;
-        if (s.Json)
-        {
-            version = await s.Client.UploadDatasetFileAsync(r.Project, r.Dataset, r.Path, r.Options, progress: null, ct);
-        }
-        else if (!s.Out.Profile.Capabilities.Interactive)
-        {
-            // Redirected output (CI logs, pipes): a line at each quarter instead of a redrawn bar.
-            s.Out.MarkupLine($"Uploading [bold]{Markup.Escape(name)}[/] ({Views.Bytes(length)}) to dataset [bold]{Markup.Escape(r.Dataset)}[/]");
-            var quarter = 0;
-            var progress = new ImmediateProgress<long>(sent =>
-            {
-                var reached = length == 0 ? 4 : (int)(sent * 4 / length);
-                if (reached > quarter)
-                {
-                    quarter = reached;
-                    s.Out.WriteLine($"{Views.Percent(length == 0 ? 100 : sent * 100.0 / length),6}  {Views.Bytes(sent)} of {Views.Bytes(length)} sent");
-                }
-            });
-            version = await s.Client.UploadDatasetFileAsync(r.Project, r.Dataset, r.Path, r.Options, progress, ct);
-        }
-        else
-        {
-            version = await s.Out.Progress()
-                .AutoClear(false)
-                .HideCompleted(false)
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                    new DownloadedColumn(), new TransferSpeedColumn(), new SpinnerColumn())
-                .StartAsync(async context =>
-                {
-                    var task = context.AddTask(Markup.Escape($"uploading {Shorten(name)}"), maxValue: Math.Max(length, 1));
-                    var progress = new ImmediateProgress<long>(sent =>
-                    {
-                        task.Value = sent;
-                        if (sent >= length)
-                        {
-                            task.Description = Markup.Escape($"{Shorten(name)}: sent, the server is reading it");
-                        }
-                    });
-                    var uploaded = await s.Client.UploadDatasetFileAsync(r.Project, r.Dataset, r.Path, r.Options, progress, ct);
-                    task.Value = task.MaxValue;
-                    task.Description = Markup.Escape($"{Shorten(name)}: uploaded");
-                    task.StopTask();
-                    return uploaded;
-                });
-        }
+        // Progress goes to stdout beside the result, so none with --json.
+        var version = await UploadProgress.RunAsync(s.Json ? null : s.Out, Path.GetFileName(r.Path), $"dataset [bold]{Markup.Escape(r.Dataset)}[/]", length,
+            progress => s.Client.UploadDatasetFileAsync(r.Project, r.Dataset, r.Path, r.Options, progress, ct));
 
         if (s.Json)
         {
@@ -121,14 +77,5 @@ internal static class DatasetUpload
         {
             // Created by someone else in the meantime.
         }
-    }
-
-    private static string Shorten(string text) =>
-        text.Length <= 40 ? text : text[..37] + "...";
-
-    /// <summary>Reports on the caller's thread, in order (<see cref="Progress{T}"/> posts to the thread pool and may reorder).</summary>
-    private sealed class ImmediateProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }

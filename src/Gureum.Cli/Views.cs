@@ -126,6 +126,33 @@ internal static class Views
 
     public static string Number(double? value) => value is { } v ? v.ToString("G6", CultureInfo.InvariantCulture) : "";
 
+    private const string Blocks = "▁▂▃▄▅▆▇█";
+
+    /// <summary>
+    /// The values as one line of block characters from lowest (▁) to highest (█), at most <paramref name="width"/> wide: a
+    /// longer series is averaged in equal buckets. All equal values draw a flat line; NaN and infinities leave a gap.
+    /// </summary>
+    public static string Sparkline(IReadOnlyList<double> values, int width)
+    {
+        var count = Math.Min(values.Count, Math.Max(width, 1));
+        var buckets = new double[count];
+        for (var i = 0; i < count; i++)
+        {
+            var (start, end) = (i * values.Count / count, (i + 1) * values.Count / count);
+            var finite = Enumerable.Range(start, end - start).Select(j => values[j]).Where(double.IsFinite).ToList();
+            buckets[i] = finite.Count > 0 ? finite.Average() : double.NaN;
+        }
+        var drawn = buckets.Where(double.IsFinite).ToList();
+        if (drawn.Count == 0)
+        {
+            return new string(' ', count);
+        }
+        var (min, max) = (drawn.Min(), drawn.Max());
+        return string.Concat(buckets.Select(v => !double.IsFinite(v) ? ' '
+            : max == min ? Blocks[3]
+            : Blocks[Math.Clamp((int)Math.Round((v - min) / (max - min) * (Blocks.Length - 1)), 0, Blocks.Length - 1)]));
+    }
+
     public static void WriteUploadedVersion(Session s, string dataset, DatasetVersion version)
     {
         s.Out.MarkupLine(

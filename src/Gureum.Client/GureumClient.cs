@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -340,6 +341,181 @@ public sealed class GureumClient : IDisposable
 
     private static string TrainingPath(string project, string id, string? tail = null) =>
         $"v1/projects/{Uri.EscapeDataString(project)}/training-jobs/{Uri.EscapeDataString(id)}" + (tail is null ? "" : "/" + tail);
+
+    // ---- tracking ----
+
+    /// <summary>The active experiments; <paramref name="filter"/> as MLflow's, e.g. <c>name LIKE 'iris%'</c>.</summary>
+    public Task<IReadOnlyList<Experiment>> ListExperimentsAsync(string project, string? filter = null, CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<Experiment>>(HttpMethod.Get, ProjectPath(project, "experiments") + Query(("filter", filter)), null, ct);
+
+    /// <param name="tags">Experiment tags; <see cref="Experiment.DescriptionTag"/> holds the description, as in MLflow.</param>
+    /// <param name="idempotencyKey">Sent as <c>Idempotency-Key</c>: a retry with the same key gets the first answer instead of a 409.</param>
+    public Task<Experiment> CreateExperimentAsync(
+        string project, string name, IReadOnlyDictionary<string, string>? tags = null, string? idempotencyKey = null, CancellationToken ct = default) =>
+        SendAsync<Experiment>(WithIdempotencyKey(NewRequest(HttpMethod.Post, ProjectPath(project, "experiments"), new { name, tags }), idempotencyKey),
+            RequestTimeout, ct);
+
+    /// <param name="id">The experiment's number (<see cref="Experiment.Id"/>).</param>
+    public Task<Experiment> GetExperimentAsync(string project, string id, CancellationToken ct = default) =>
+        SendAsync<Experiment>(HttpMethod.Get, ProjectPath(project, "experiments/" + Uri.EscapeDataString(id)), null, ct);
+
+    /// <summary>Runs of the given experiments (all active ones when none is given), filtered and ordered as MLflow's search.</summary>
+    /// <param name="filter">e.g. <c>metrics.acc &gt; 0.8 and params.lr = '0.1'</c>.</param>
+    /// <param name="orderBy">e.g. <c>metrics.acc DESC</c>; by default the newest run first.</param>
+    public Task<Page<Run>> SearchRunsAsync(
+        string project, IReadOnlyList<string>? experiments = null, string? filter = null, IReadOnlyList<string>? orderBy = null,
+        int? limit = null, string? after = null, CancellationToken ct = default) =>
+        SendAsync<Page<Run>>(HttpMethod.Get, ProjectPath(project, "runs") + Query(
+            ("experiment", experiments is { Count: > 0 } ? string.Join(',', experiments) : null),
+            ("filter", filter),
+            ("orderBy", orderBy is { Count: > 0 } ? string.Join(',', orderBy) : null),
+            ("limit", limit?.ToString(CultureInfo.InvariantCulture)),
+            ("pageToken", after)), null, ct);
+
+    /// <summary>A run with its params, tags and the latest value of each metric.</summary>
+    public Task<Run> GetRunAsync(string project, string run, CancellationToken ct = default) =>
+        SendAsync<Run>(HttpMethod.Get, RunPath(project, run), null, ct);
+
+    /// <summary>One metric's points by step; pass <see cref="MetricHistory.Next"/> as <paramref name="after"/> for more.</summary>
+    /// <param name="limit">1-25000; the server's default (10000) when null.</param>
+    public Task<MetricHistory> GetMetricHistoryAsync(
+        string project, string run, string key, int? limit = null, string? after = null, CancellationToken ct = default) =>
+        SendAsync<MetricHistory>(HttpMethod.Get, RunPath(project, run, "metrics/" + Uri.EscapeDataString(key))
+            + Query(("limit", limit?.ToString(CultureInfo.InvariantCulture)), ("pageToken", after)), null, ct);
+
+    /// <summary>2 to 20 runs side by side: every param (flagged where they differ) and each metric's series per run.</summary>
+    /// <param name="metrics">The metric series to include; null: every metric of the runs (up to 50).</param>
+    public Task<RunComparison> CompareRunsAsync(
+        string project, IReadOnlyList<string> runs, IReadOnlyList<string>? metrics = null, CancellationToken ct = default) =>
+        SendAsync<RunComparison>(HttpMethod.Post, ProjectPath(project, "runs/compare"), new { runIds = runs, metrics }, ct);
+
+    /// <summary>The files and directories directly inside <paramref name="path"/> (null: the run's artifact root).</summary>
+    public Task<IReadOnlyList<ArtifactEntry>> ListRunArtifactsAsync(string project, string run, string? path = null, CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<ArtifactEntry>>(HttpMethod.Get, RunPath(project, run, "artifacts") + Query(("path", path)), null, ct);
+
+    /// <summary>Copies one artifact file into <paramref name="destination"/> as it arrives.</summary>
+    /// <param name="path">The file's path under the run's artifact root, e.g. <c>model/model.zip</c>.</param>
+    public async Task DownloadRunArtifactAsync(string project, string run, string path, Stream destination, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        await DownloadAsync(RunPath(project, run, "artifacts/" + EscapePath(path)), destination, ct);
+    }
+
+    // ---- registry ----
+
+    /// <param name="idempotencyKey">Sent as <c>Idempotency-Key</c>: a retry with the same key gets the first answer instead of a 409.</param>
+    public Task<RegisteredModel> CreateModelAsync(
+        string project, string name, string? description = null, IReadOnlyDictionary<string, string>? tags = null, string? idempotencyKey = null,
+        CancellationToken ct = default) =>
+        SendAsync<RegisteredModel>(WithIdempotencyKey(NewRequest(HttpMethod.Post, ProjectPath(project, "models"), new { name, description, tags }), idempotencyKey),
+            RequestTimeout, ct);
+
+    public Task<Page<RegisteredModel>> ListModelsAsync(string project, int? limit = null, string? after = null, CancellationToken ct = default) =>
+        SendAsync<Page<RegisteredModel>>(HttpMethod.Get,
+            ProjectPath(project, "models") + Query(("limit", limit?.ToString(CultureInfo.InvariantCulture)), ("pageToken", after)), null, ct);
+
+    /// <summary>A registered model with its current aliases and latest version number.</summary>
+    public Task<RegisteredModel> GetModelAsync(string project, string name, CancellationToken ct = default) =>
+        SendAsync<RegisteredModel>(HttpMethod.Get, ModelPath(project, name), null, ct);
+
+    /// <summary>Deletes the model with all its versions and aliases.</summary>
+    public Task DeleteModelAsync(string project, string name, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, ModelPath(project, name), null, ct);
+
+    /// <summary>Newest first.</summary>
+    public Task<IReadOnlyList<ModelVersion>> ListModelVersionsAsync(string project, string name, CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<ModelVersion>>(HttpMethod.Get, ModelPath(project, name, "versions"), null, ct);
+
+    /// <param name="version">A version number, or an alias such as <c>champion</c>.</param>
+    public Task<ModelVersion> GetModelVersionAsync(string project, string name, string version, CancellationToken ct = default) =>
+        SendAsync<ModelVersion>(HttpMethod.Get, ModelVersionPath(project, name, version), null, ct);
+
+    /// <summary>Deletes one version; the aliases pointing at it go too (409 when something downstream depends on it).</summary>
+    public Task DeleteModelVersionAsync(string project, string name, string version, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, ModelVersionPath(project, name, version), null, ct);
+
+    /// <summary>
+    /// Uploads a model file (ONNX, or an ML.NET zip) as the model's next version: multipart, the file streamed from disk in
+    /// chunks (never read into memory whole), with no time limit besides <paramref name="ct"/>. The server validates the file
+    /// before the version exists; a refused file is a 415 or 422 naming what is wrong.
+    /// </summary>
+    /// <param name="idempotencyKey">Sent as <c>Idempotency-Key</c>: sending the same file again with the same key is answered
+    /// with the first version instead of adding another one (the multipart boundary does not count).</param>
+    /// <param name="progress">Told the bytes of the file sent so far as the upload goes; the last report is the file's size.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public Task<ModelVersion> UploadModelVersionAsync(
+        string project, string name, string path, ModelVersionUpload? metadata = null, string? idempotencyKey = null, IProgress<long>? progress = null,
+        CancellationToken ct = default)
+    {
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        var filePart = new ProgressStreamContent(file, progress);
+        filePart.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        var form = new MultipartFormDataContent { { filePart, "file", Path.GetFileName(path) } };
+        if (metadata is not null)
+        {
+            // Serialized up front so the form has a length (no chunked upload) and a retry sends the same bytes.
+            form.Add(new StringContent(JsonSerializer.Serialize(metadata, JsonOptions), Encoding.UTF8, "application/json"), "metadata");
+        }
+        var request = NewRequest(HttpMethod.Post, ModelPath(project, name, "versions"), null);
+        request.Content = form;
+        return SendAsync<ModelVersion>(WithIdempotencyKey(request, idempotencyKey), Timeout.InfiniteTimeSpan, ct);
+    }
+
+    /// <summary>
+    /// Makes a model file the server already holds the model's next version: a training job's model (<paramref name="trainingJob"/>),
+    /// or a run artifact (<paramref name="source"/>, e.g. <c>runs:/&lt;run&gt;/model/model.zip</c>). Name exactly one. The version
+    /// keeps its run, training job and dataset as lineage, and the job's test metrics.
+    /// </summary>
+    public Task<ModelVersion> RegisterModelVersionAsync(
+        string project, string name, string? trainingJob = null, string? source = null, string? description = null,
+        IReadOnlyDictionary<string, string>? tags = null, string? idempotencyKey = null, CancellationToken ct = default) =>
+        SendAsync<ModelVersion>(WithIdempotencyKey(NewRequest(HttpMethod.Post, ModelPath(project, name, "versions"),
+            new { trainingJob, source, description, tags }), idempotencyKey), Timeout.InfiniteTimeSpan, ct);
+
+    /// <summary>Copies the version's model file into <paramref name="destination"/> as it arrives.</summary>
+    /// <param name="version">A version number, or an alias.</param>
+    public async Task DownloadModelVersionAsync(string project, string name, string version, Stream destination, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        await DownloadAsync(ModelVersionPath(project, name, version, "download"), destination, ct);
+    }
+
+    /// <summary>The current aliases and every move of them, newest first.</summary>
+    public Task<ModelAliases> GetModelAliasesAsync(string project, string name, CancellationToken ct = default) =>
+        SendAsync<ModelAliases>(HttpMethod.Get, ModelPath(project, name, "aliases"), null, ct);
+
+    /// <summary>Points <paramref name="alias"/> at <paramref name="version"/>, moving it atomically if it pointed elsewhere.</summary>
+    public Task<ModelAlias> SetModelAliasAsync(string project, string name, string alias, int version, CancellationToken ct = default) =>
+        SendAsync<ModelAlias>(HttpMethod.Put, ModelPath(project, name, "aliases/" + Uri.EscapeDataString(alias)), new { version }, ct);
+
+    public Task DeleteModelAliasAsync(string project, string name, string alias, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, ModelPath(project, name, "aliases/" + Uri.EscapeDataString(alias)), null, ct);
+
+    /// <summary>Where the version came from: dataset version → training job → run → this version.</summary>
+    /// <param name="version">A version number, or an alias.</param>
+    public Task<ModelLineage> GetModelLineageAsync(string project, string name, string version, CancellationToken ct = default) =>
+        SendAsync<ModelLineage>(HttpMethod.Get, ModelVersionPath(project, name, version, "lineage"), null, ct);
+
+    private static string RunPath(string project, string run, string? rest = null) =>
+        ProjectPath(project, "runs/" + Uri.EscapeDataString(run) + (rest is null ? "" : "/" + rest));
+
+    private static string ModelPath(string project, string name, string? rest = null) =>
+        ProjectPath(project, "models/" + Uri.EscapeDataString(name) + (rest is null ? "" : "/" + rest));
+
+    private static string ModelVersionPath(string project, string name, string version, string? rest = null) =>
+        ModelPath(project, name, "versions/" + Uri.EscapeDataString(version) + (rest is null ? "" : "/" + rest));
+
+    /// <summary>Escapes each segment of a relative path and keeps its slashes.</summary>
+    private static string EscapePath(string path) => string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
+
+    private static HttpRequestMessage WithIdempotencyKey(HttpRequestMessage request, string? key)
+    {
+        if (!string.IsNullOrWhiteSpace(key))
+        {
+            request.Headers.Add("Idempotency-Key", key);
+        }
+        return request;
+    }
 
     public async Task<HealthReport> GetReadyAsync(CancellationToken ct = default)
     {

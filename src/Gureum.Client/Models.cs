@@ -144,3 +144,82 @@ public sealed record TrainingTrial(
 
 /// <summary>Every trial of a training job, best first (or in the order they ran).</summary>
 public sealed record Leaderboard(string Metric, bool HigherIsBetter, JobStatus Status, IReadOnlyList<TrainingTrial> Trials);
+
+// ---- tracking ----
+
+/// <summary>A group of runs; <see cref="Id"/> is its number in the project (MLflow's <c>experiment_id</c>; "0" is Default).</summary>
+public sealed record Experiment(
+    string Id, string Name, string LifecycleStage, IReadOnlyDictionary<string, string> Tags, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    /// <summary>The tag MLflow keeps an experiment's description in.</summary>
+    public const string DescriptionTag = "mlflow.note.content";
+
+    public string? Description => Tags.TryGetValue(DescriptionTag, out var description) ? description : null;
+}
+
+/// <summary>
+/// One run: <see cref="Status"/> is RUNNING, SCHEDULED, FINISHED, FAILED or KILLED; <see cref="Source"/> is <c>training</c>
+/// (a Gureum training job or one of its trials) or <c>external</c>; <see cref="Metrics"/> holds each metric's latest value.
+/// </summary>
+public sealed record Run(
+    string Id, string Name, string ExperimentId, string Status, string LifecycleStage, DateTimeOffset StartTime, DateTimeOffset? EndTime,
+    string Source, string? TrainingJobId, string? ParentRunId, string? DatasetVersionId, string UserId,
+    IReadOnlyDictionary<string, string> Params, IReadOnlyDictionary<string, string> Tags, IReadOnlyDictionary<string, double> Metrics);
+
+/// <summary>One point of a metric series; <see cref="Timestamp"/> is in Unix milliseconds, as MLflow logs it.</summary>
+public sealed record MetricPoint(string Key, double Value, long Timestamp, long Step);
+
+/// <summary>A page of a metric's points by step; <see cref="Next"/> is the cursor of the following page (null: the last one).</summary>
+public sealed record MetricHistory(string Key, IReadOnlyList<MetricPoint> Points, string? Next);
+
+/// <summary>One param across compared runs (null where a run lacks it); <see cref="Differs"/> marks the rows worth reading.</summary>
+public sealed record ParamRow(string Key, IReadOnlyList<string?> Values, bool Differs);
+
+/// <summary>One metric's series per compared run, in the order of <see cref="RunComparison.Runs"/>.</summary>
+public sealed record MetricSeries(string Key, IReadOnlyList<IReadOnlyList<MetricPoint>> Runs);
+
+public sealed record RunComparison(IReadOnlyList<Run> Runs, IReadOnlyList<ParamRow> Params, IReadOnlyList<MetricSeries> Metrics);
+
+/// <summary>A file (with its size) or a directory of a run's artifacts; <see cref="Path"/> is relative to the run's artifact root.</summary>
+public sealed record ArtifactEntry(string Path, bool IsDir, long? SizeBytes);
+
+// ---- registry ----
+
+/// <summary>Where an alias points, and who moved it there last.</summary>
+public sealed record ModelAlias(string Alias, int Version, DateTimeOffset UpdatedAt, string UpdatedBy);
+
+/// <summary>A registered model: a name for a series of immutable versions. <see cref="LatestVersion"/> is null until the first one.</summary>
+public sealed record RegisteredModel(
+    string Id, string Name, string Description, IReadOnlyDictionary<string, string> Tags, IReadOnlyList<ModelAlias> Aliases,
+    int? LatestVersion, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>An input or output of a model: the ONNX element type or ML.NET column type; -1 in <see cref="Shape"/> for a dynamic dimension.</summary>
+public sealed record ModelField(string Name, string Type, IReadOnlyList<long>? Shape);
+
+/// <summary>What a model file takes and returns, as the server's load check read it. <see cref="Format"/> is onnx or mlNet.</summary>
+public sealed record ModelSignature(string Format, IReadOnlyList<ModelField> Inputs, IReadOnlyList<ModelField> Outputs, IReadOnlyDictionary<string, string> Metadata);
+
+/// <summary>
+/// One immutable version of a registered model. <see cref="Format"/> is onnx or mlnet; <see cref="Source"/> says where the
+/// file came from (upload, a training job, a run artifact); <see cref="Download"/> is the path of its file.
+/// </summary>
+public sealed record ModelVersion(
+    string Model, int Version, string Format, string Sha256, long SizeBytes, ModelSignature Signature, IReadOnlyDictionary<string, double> Metrics,
+    string Source, string? RunId, string? TrainingJobId, string? DatasetVersionId, string Description, IReadOnlyDictionary<string, string> Tags,
+    IReadOnlyList<string> Aliases, string CreatedBy, DateTimeOffset CreatedAt, string Download);
+
+/// <summary>The optional <c>metadata</c> part of a model upload; <see cref="RunId"/> links the version to the run that made it (and so to its lineage).</summary>
+public sealed record ModelVersionUpload(string? Description = null, IReadOnlyDictionary<string, string>? Tags = null, string? RunId = null);
+
+/// <summary>One move of an alias: <see cref="FromVersion"/> null when it was created, <see cref="ToVersion"/> null when it was removed.</summary>
+public sealed record AliasEvent(string Alias, int? FromVersion, int? ToVersion, string By, DateTimeOffset At);
+
+public sealed record ModelAliases(IReadOnlyList<ModelAlias> Aliases, IReadOnlyList<AliasEvent> History);
+
+/// <summary>A node of a lineage graph: <see cref="Kind"/> is datasetVersion, trainingJob, run or modelVersion; <see cref="Link"/> its API path.</summary>
+public sealed record LineageNode(string Id, string Kind, string Label, string? Link);
+
+/// <summary>An edge from an upstream node to what was made from it: <see cref="Relation"/> is trained, tested, recorded as or produced.</summary>
+public sealed record LineageEdge(string From, string To, string Relation);
+
+public sealed record ModelLineage(IReadOnlyList<LineageNode> Nodes, IReadOnlyList<LineageEdge> Edges);
