@@ -51,7 +51,7 @@ public sealed record LineageNode(string Id, string Kind, string Label, string? L
 
 public sealed record LineageEdge(string From, string To, string Relation);
 
-/// <summary>The graph dataset version → training job → run → model version → endpoints (none until serving exists).</summary>
+/// <summary>The graph dataset version → training job → run → model version → endpoints serving it.</summary>
 public sealed record LineageResponse(IReadOnlyList<LineageNode> Nodes, IReadOnlyList<LineageEdge> Edges);
 
 public sealed record MetricDelta(string Metric, double? Base, double? Other, double? Delta);
@@ -423,6 +423,10 @@ public static class RegistryEndpoints
                 graph.Edge(await graph.DatasetVersionAsync(db, dv, ct), run is null ? versionNode : graph.Run(run), "trained");
             }
         }
+        foreach (var endpoint in await registry.ServingEndpointsAsync(model, found.Version, null, ct))
+        {
+            graph.Edge(versionNode, graph.Endpoint(endpoint), "serves as");
+        }
         return TypedResults.Ok(graph.Build());
     }
 
@@ -500,6 +504,8 @@ public static class RegistryEndpoints
 
         public string ModelVersion(string model, ModelVersion v) =>
             Add("model-version:" + v.Id, "modelVersion", $"{model} v{v.Version}", $"{_base}/models/{model}/versions/{v.Version}");
+
+        public string Endpoint(string name) => Add("endpoint:" + name, "endpoint", name, $"{_base}/endpoints/{name}");
 
         public void Edge(string from, string to, string relation)
         {

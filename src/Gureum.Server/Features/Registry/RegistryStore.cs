@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Gureum.ML.Models;
+using Gureum.Server.Features.Serving;
 using Gureum.Server.Features.Tracking;
 using Gureum.Server.Features.Training;
 using Gureum.Server.Infrastructure;
@@ -151,6 +152,7 @@ public sealed partial class RegistryStore(GureumDb db, IArtifactStore artifacts,
     /// <summary>Deletes the model, its versions and aliases; blobs no other row refers to are freed.</summary>
     public async Task DeleteModelAsync(RegisteredModel model, CancellationToken ct)
     {
+        await EnsureNotServedAsync(model, null, null, $"Model '{model.Name}'", ct);
         var blobs = await db.Set<ModelVersion>().Where(v => v.ModelId == model.Id).Select(v => v.Sha256).ToListAsync(ct);
         db.Remove(model);
         await db.SaveChangesAsync(ct);
@@ -289,6 +291,7 @@ public sealed partial class RegistryStore(GureumDb db, IArtifactStore artifacts,
     /// <summary>Deletes a version; aliases on it go too (recorded in their history), as in MLflow.</summary>
     public async Task DeleteVersionAsync(RegisteredModel model, ModelVersion version, string by, CancellationToken ct)
     {
+        await EnsureNotServedAsync(model, version.Version, null, $"{model.Name} v{version.Version}", ct);
         var aliases = await db.Set<ModelAlias>().Where(a => a.ModelId == model.Id && a.Version == version.Version).ToListAsync(ct);
         foreach (var alias in aliases)
         {
@@ -298,6 +301,33 @@ public sealed partial class RegistryStore(GureumDb db, IArtifactStore artifacts,
         db.Remove(version);
         await db.SaveChangesAsync(ct);
         await BlobReferences.ReleaseAsync(db, artifacts, [version.Sha256]);
+    }
+
+    /// <summary>
+    /// The endpoints serving this model: all of them (no version or alias given), those naming the version directly or
+    /// through an alias now on it, or those following the alias.
+    /// </summary>
+    public async Task<List<string>> ServingEndpointsAsync(RegisteredModel model, int? version, string? alias, CancellationToken ct)
+    {
+        var links = await db.Set<EndpointModel>().Where(m => m.ModelId == model.Id)
+            .Join(db.Set<InferenceEndpoint>(), m => m.EndpointId, e => e.Id, (m, e) => new { m.Version, m.Alias, e.Name }).ToListAsync(ct);
+        var aliasesOnVersion = version is { } v
+            ? await db.Set<ModelAlias>().Where(a => a.ModelId == model.Id && a.Version == v).Select(a => a.Alias).ToListAsync(ct)
+            : [];
+        return [.. links.Where(l => (version is null && alias is null)
+                || (version is { } n && (l.Version == n || (l.Alias is not null && aliasesOnVersion.Contains(l.Alias))))
+                || (alias is not null && l.Alias == alias))
+            .Select(l => l.Name).Distinct().Order()];
+    }
+
+    private async Task EnsureNotServedAsync(RegisteredModel model, int? version, string? alias, string what, CancellationToken ct)
+    {
+        var endpoints = await ServingEndpointsAsync(model, version, alias, ct);
+        if (endpoints.Count > 0)
+        {
+            throw new GureumException(ProblemCode.Conflict,
+                $"{what} is served by endpoint {string.Join(", ", endpoints.Select(e => $"'{e}'"))}; change the endpoint (PUT) or delete it first.");
+        }
     }
 
     // ---- aliases ----
@@ -335,6 +365,7 @@ public sealed partial class RegistryStore(GureumDb db, IArtifactStore artifacts,
     {
         var row = await db.Set<ModelAlias>().FirstOrDefaultAsync(a => a.ModelId == model.Id && a.Alias == alias, ct)
             ?? throw TrackingStore.NotFound($"Registered model '{model.Name}' has no alias '{alias}'.");
+        await EnsureNotServedAsync(model, null, alias, $"Alias '{alias}' of {model.Name}", ct);
         db.Remove(row);
         db.Add(new ModelAliasEvent { ModelId = model.Id, Alias = alias, FromVersion = row.Version, ToVersion = null, By = by, At = clock.GetUtcNow() });
         await db.SaveChangesAsync(ct);

@@ -69,6 +69,8 @@ public sealed class LiveEndpoint
     /// <summary>A change being loaded, or that failed while the previous versions kept serving.</summary>
     public volatile string? Update;
     public long DroppedSamples;
+    /// <summary>When this node started tracking it: a refresh that read the database earlier must not remove it.</summary>
+    internal long TrackedAt = System.Diagnostics.Stopwatch.GetTimestamp();
     internal string? AttemptedKey;
     internal readonly SemaphoreSlim Gate = new(1, 1);
 }
@@ -154,6 +156,7 @@ public sealed partial class EndpointHost(
     private async Task RefreshAsync(CancellationToken ct)
     {
         List<InferenceEndpoint> rows;
+        var readAt = Stopwatch.GetTimestamp();
         await using (var db = dbFactory.Create())
         {
             rows = await db.Set<InferenceEndpoint>().AsNoTracking().ToListAsync(ct);
@@ -163,7 +166,7 @@ public sealed partial class EndpointHost(
             await ApplyAsync(row, ct);
         }
         var present = rows.Select(r => Key(r.ProjectId, r.Name)).ToHashSet();
-        foreach (var live in _endpoints.Values.Where(l => !present.Contains(Key(l.ProjectId, l.Name))).ToList())
+        foreach (var live in _endpoints.Values.Where(l => !present.Contains(Key(l.ProjectId, l.Name)) && l.TrackedAt < readAt).ToList())
         {
             await RemoveAsync(live.ProjectId, live.Name);
         }
@@ -326,7 +329,8 @@ public sealed partial class EndpointHost(
                 onnx = new OnnxRunner(bytes.ToArray(), spec.RuntimeSettings);
                 try
                 {
-                    onnx.WarmUp(timeout);
+                    // The warm-up pays one-time costs (allocations, kernel choice): it gets more time than a request.
+                    onnx.WarmUp(timeout + TimeSpan.FromSeconds(60));
                 }
                 catch
                 {

@@ -41,6 +41,11 @@ public static class ProblemsSetup
 
     public static Task WriteProblemAsync(HttpContext http, ProblemCode code, string detail, IDictionary<string, string[]>? errors = null, string? mlflowCode = null)
     {
+        // Shed load and not-yet-ready answers say when to come back (the exception handler cleared any earlier header).
+        if (code is ProblemCode.TooManyRequests or ProblemCode.NotReady && !http.Response.Headers.ContainsKey("Retry-After"))
+        {
+            http.Response.Headers.RetryAfter = "1";
+        }
         if (Features.Mlflow.MlflowErrors.Applies(http))
         {
             return Features.Mlflow.MlflowErrors.WriteAsync(http, code, detail, mlflowCode);

@@ -1,0 +1,512 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Gureum.Server.Tests.Infrastructure;
+
+namespace Gureum.Server.Tests.Features;
+
+/// <summary>
+/// Serving through the real server: endpoints over registered ONNX and AutoML models, Gureum's /predict and the Open
+/// Inference Protocol, traffic splits, shadows, alias following, zero-downtime swaps, batching and load shedding, and
+/// every bad input refused with the tensor or field named.
+/// </summary>
+public sealed class ServingTests(ServingTests.App app) : IClassFixture<ServingTests.App>
+{
+    /// <summary>Endpoints refresh every 200 ms here, so alias moves show up quickly.</summary>
+    public sealed class App() : GureumApp(new Dictionary<string, string?>
+    {
+        ["Gureum:Serving:RefreshInterval"] = "00:00:00.200",
+        ["Gureum:Serving:UsageFlushInterval"] = "00:00:00.500",
+    });
+
+    // linear.onnx: y = x·W + b with W[i][j] = (i+1)(j+1)/10 and b = [1, -1] (see testdata/models/README).
+    private static float[] Linear(float[] x)
+    {
+        var s = x.Select((v, i) => v * (i + 1)).Sum() / 10f;
+        return [s * 1 + 1, s * 2 - 1];
+    }
+
+    private static MultipartFormDataContent Upload(string file)
+    {
+        var form = new MultipartFormDataContent();
+        var content = new ByteArrayContent(File.ReadAllBytes(Path.Combine(Repository.Models, file)));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        form.Add(content, "file", file);
+        return form;
+    }
+
+    /// <summary>A project with model <paramref name="model"/> holding one version per file.</summary>
+    private async Task<string> ProjectWithVersionsAsync(string model, params string[] files)
+    {
+        var project = await app.CreateProjectAsync();
+        (await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/models", new { name = model })).EnsureSuccessStatusCode();
+        foreach (var file in files)
+        {
+            using var uploaded = await app.Admin().PostAsync($"/v1/projects/{project}/models/{model}/versions", Upload(file));
+            Assert.Equal(HttpStatusCode.Created, uploaded.StatusCode);
+        }
+        return project;
+    }
+
+    private async Task<JsonElement> DeployAsync(string project, object request, HttpClient? client = null)
+    {
+        using var created = await (client ?? app.Admin()).PostAsJsonAsync($"/v1/projects/{project}/endpoints", request);
+        var body = await created.Content.ReadAsStringAsync();
+        Assert.True(created.StatusCode == HttpStatusCode.Accepted, body);
+        var name = JsonDocument.Parse(body).RootElement.GetProperty("name").GetString()!;
+        return await WaitReadyAsync(project, name);
+    }
+
+    private async Task<JsonElement> WaitReadyAsync(string project, string name, Func<JsonElement, bool>? until = null)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var endpoint = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/{name}");
+            var status = endpoint.GetProperty("status").GetString();
+            Assert.NotEqual("failed", status);
+            if (status == "ready" && endpoint.GetProperty("update").ValueKind == JsonValueKind.Null && (until?.Invoke(endpoint) ?? true)) return endpoint;
+            Assert.True(DateTime.UtcNow < deadline, "endpoint not ready in time: " + endpoint);
+            await Task.Delay(100);
+        }
+    }
+
+    private Task<HttpResponseMessage> PredictAsync(string project, string endpoint, string json, HttpClient? client = null) =>
+        (client ?? app.Admin()).PostAsync($"/v1/projects/{project}/endpoints/{endpoint}/predict", new StringContent(json, Encoding.UTF8, "application/json"));
+
+    private static string LinearRows(params float[][] rows) => JsonSerializer.Serialize(new { inputs = new { x = rows } });
+
+    [Fact]
+    public async Task OnnxEndpoint_AnswersExactly_OverPredictAndTheOpenInferenceProtocol_NamingTheVersion()
+    {
+        var project = await ProjectWithVersionsAsync("golden", "linear.onnx");
+        var (_, key) = await app.CreateKeyAsync(project, "predict");
+        var endpoint = await DeployAsync(project, new { name = "golden", deployments = new[] { new { model = "golden", version = 1 } } });
+        var serving = Assert.Single(endpoint.GetProperty("serving").EnumerateArray());
+        Assert.True(serving.GetProperty("memoryBytes").GetInt64() > 0);
+        Assert.True(serving.GetProperty("batching").GetBoolean());
+
+        using var predicted = await PredictAsync(project, "golden", LinearRows([1, 2, 3, 4], [0, 0, 0, 0], [-1.5f, 0.25f, 8, 2]), app.Client(key));
+        var answer = await predicted.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(predicted.StatusCode == HttpStatusCode.OK, answer.ToString());
+        Assert.Equal("golden:1", predicted.Headers.GetValues("X-Gureum-Model-Version").Single());
+        Assert.Equal(1, answer.GetProperty("version").GetInt32());
+        var y = answer.GetProperty("outputs").GetProperty("y").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetSingle()).ToArray()).ToArray();
+        Assert.Equal(3, y.Length);
+        Assert.Equal(Linear([1, 2, 3, 4]), y[0], new FloatTolerance());
+        Assert.Equal([1f, -1f], y[1], new FloatTolerance());
+        Assert.Equal(Linear([-1.5f, 0.25f, 8, 2]), y[2], new FloatTolerance());
+
+        // The same model over KServe V2: the key's project is the namespace, the endpoint the model.
+        var v2 = app.Client(key);
+        using var infer = await v2.PostAsJsonAsync("/v2/models/golden/infer", new
+        {
+            id = "req-7",
+            inputs = new[] { new { name = "x", shape = new[] { 2, 4 }, datatype = "FP32", data = new float[] { 1, 2, 3, 4, 0, 0, 0, 0 } } },
+        });
+        var inferred = await infer.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(infer.StatusCode == HttpStatusCode.OK, inferred.ToString());
+        Assert.Equal("golden", inferred.GetProperty("model_name").GetString());
+        Assert.Equal("1", inferred.GetProperty("model_version").GetString());
+        Assert.Equal("req-7", inferred.GetProperty("id").GetString());
+        var output = Assert.Single(inferred.GetProperty("outputs").EnumerateArray());
+        Assert.Equal("FP32", output.GetProperty("datatype").GetString());
+        Assert.Equal([2L, 2L], output.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()));
+        Assert.Equal([4f, 5f, 1f, -1f], output.GetProperty("data").EnumerateArray().Select(v => v.GetSingle()), new FloatTolerance());
+
+        using var pinned = await v2.PostAsJsonAsync("/v2/models/golden/versions/1/infer", new { inputs = new[] { new { name = "x", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 1, 2, 3, 4 } } } });
+        Assert.Equal(HttpStatusCode.OK, pinned.StatusCode);
+        var metadata = await v2.GetFromJsonAsync<JsonElement>("/v2/models/golden");
+        Assert.Equal("onnxruntime_onnx", metadata.GetProperty("platform").GetString());
+        Assert.Equal("x", metadata.GetProperty("inputs")[0].GetProperty("name").GetString());
+        Assert.Equal("FP32", metadata.GetProperty("inputs")[0].GetProperty("datatype").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await v2.GetAsync("/v2/models/golden/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await app.Client().GetAsync("/v2/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await app.Client().GetAsync("/v2/health/ready")).StatusCode);
+
+        // The protocol's error shape, and the namespace: another project's key sees no such model.
+        using var unknown = await v2.PostAsJsonAsync("/v2/models/nope/infer", new { inputs = Array.Empty<object>() });
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("nope", (await unknown.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        var other = await app.CreateProjectAsync();
+        var (_, foreign) = await app.CreateKeyAsync(other, "predict");
+        Assert.Equal(HttpStatusCode.NotFound, (await app.Client(foreign).PostAsJsonAsync("/v2/models/golden/infer", new { inputs = Array.Empty<object>() })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await PredictAsync(project, "golden", LinearRows([1, 2, 3, 4]), app.Client(foreign))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.Client().PostAsJsonAsync("/v2/models/golden/infer", new { inputs = Array.Empty<object>() })).StatusCode);
+        var (_, narrow) = await app.CreateKeyAsync(project, "ai");
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.Client(narrow).PostAsJsonAsync("/v2/models/golden/infer", new { inputs = Array.Empty<object>() })).StatusCode);
+        // An admin key has no project of its own: it names one, or hears how to.
+        using var admin = await app.Admin().PostAsJsonAsync("/v2/models/golden/infer", new { inputs = Array.Empty<object>() });
+        Assert.Equal(HttpStatusCode.BadRequest, admin.StatusCode);
+        Assert.Contains("X-Gureum-Project", await admin.Content.ReadAsStringAsync());
+        using var named = new HttpRequestMessage(HttpMethod.Get, "/v2/models/golden/ready");
+        named.Headers.Add("X-Gureum-Project", project);
+        Assert.Equal(HttpStatusCode.OK, (await app.Admin().SendAsync(named)).StatusCode);
+    }
+
+    private sealed class FloatTolerance : IEqualityComparer<float>
+    {
+        public bool Equals(float a, float b) => Math.Abs(a - b) < 1e-4;
+        public int GetHashCode(float f) => 0;
+    }
+
+    public static TheoryData<string, string, string> BadTensors() => new()
+    {
+        { "missing input", """{"inputs": {}}""", "inputs.x" },
+        { "extra input", """{"inputs": {"x": [[1,2,3,4]], "z": [[1]]}}""", "inputs.z" },
+        { "wrong type", """{"inputs": {"x": [[1,2,"three",4]]}}""", "inputs.x[0][2]" },
+        { "NaN", """{"inputs": {"x": [[1,2,"NaN",4]]}}""", "inputs.x[0][2]" },
+        { "null", """{"inputs": {"x": [[1,2,null,4]]}}""", "inputs.x[0][2]" },
+        { "wrong width", """{"inputs": {"x": [[1,2,3]]}}""", "inputs.x" },
+        { "wrong rank", """{"inputs": {"x": [1,2,3,4]}}""", "inputs.x" },
+        { "ragged rows", """{"inputs": {"x": [[1,2,3,4],[1,2]]}}""", "inputs.x[1]" },
+        { "over float range", """{"inputs": {"x": [[1,2,3,1e60]]}}""", "inputs.x[0][3]" },
+        { "unknown field", """{"input": {"x": [[1,2,3,4]]}}""", "input" },
+        { "too many rows", """{"inputs": {"x": [[1,2,3,4],[1,2,3,4],[1,2,3,4]]}}""", "inputs.x" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadTensors))]
+    public async Task BadTensorInput_IsA400NamingTheTensorAndWhatWasExpected(string why, string body, string field)
+    {
+        var project = await ProjectWithVersionsAsync("golden", "linear.onnx");
+        await DeployAsync(project, new { name = "strict", deployments = new[] { new { model = "golden", version = 1 } }, maxRowsPerRequest = 2 });
+        using var response = await PredictAsync(project, "strict", body);
+        var problem = await Problems.AssertProblemAsync(response, HttpStatusCode.BadRequest, "validation");
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"{why}: no error for '{field}' in {problem}");
+        // Nothing was counted as the model's failure, and the endpoint still answers.
+        using var fine = await PredictAsync(project, "strict", LinearRows([1, 2, 3, 4]));
+        Assert.Equal(HttpStatusCode.OK, fine.StatusCode);
+    }
+
+    [Fact]
+    public async Task BadBodies_EmptyMalformedOversizedAndWrongV2Datatype_AreClearRefusals()
+    {
+        var project = await ProjectWithVersionsAsync("golden", "linear.onnx");
+        var (_, key) = await app.CreateKeyAsync(project, "predict");
+        await DeployAsync(project, new { name = "golden", deployments = new[] { new { model = "golden", version = 1 } }, maxBodyBytes = 1024 * 1024 });
+
+        await Problems.AssertFieldErrorAsync(await PredictAsync(project, "golden", ""), "body");
+        await Problems.AssertProblemAsync(await PredictAsync(project, "golden", "{\"inputs\": {\"x\": [[1,2"), HttpStatusCode.BadRequest, "malformed-request");
+
+        // 100 MB announced: refused from the header, before it is read.
+        using (var huge = new ByteArrayContent(new byte[100 * 1024 * 1024]))
+        {
+            huge.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            // Expect: 100-continue, as curl sends for large bodies: the client waits for the verdict before sending.
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/projects/{project}/endpoints/golden/predict") { Content = huge };
+            request.Headers.ExpectContinue = true;
+            var problem = await Problems.AssertProblemAsync(await app.Admin().SendAsync(request), HttpStatusCode.RequestEntityTooLarge, "payload-too-large");
+            Assert.Contains("maxBodyBytes", problem.GetProperty("detail").GetString());
+        }
+        // Streamed without a length: refused once the limit is passed.
+        using (var streamed = new StreamContent(new MemoryStream(new byte[3 * 1024 * 1024])))
+        {
+            streamed.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/projects/{project}/endpoints/golden/predict") { Content = streamed };
+            request.Headers.TransferEncodingChunked = true;
+            await Problems.AssertProblemAsync(await app.Admin().SendAsync(request), HttpStatusCode.RequestEntityTooLarge, "payload-too-large");
+        }
+
+        var v2 = app.Client(key);
+        async Task AssertV2Error(object body, string expected)
+        {
+            using var response = await v2.PostAsJsonAsync("/v2/models/golden/infer", body);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, text);
+            Assert.Contains(expected, JsonDocument.Parse(text).RootElement.GetProperty("error").GetString());
+        }
+        await AssertV2Error(new { inputs = new[] { new { name = "x", shape = new[] { 1, 4 }, datatype = "FP64", data = new[] { 1, 2, 3, 4 } } } }, "FP32");
+        await AssertV2Error(new { inputs = new[] { new { name = "x", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 1, 2, 3 } } } }, "needs 4");
+        await AssertV2Error(new { inputs = new[] { new { name = "x", shape = new[] { 1, 5 }, datatype = "FP32", data = new[] { 1, 2, 3, 4, 5 } } } }, "dimension 1 must be 4");
+        await AssertV2Error(new { inputs = new[] { new { name = "w", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 1, 2, 3, 4 } } } }, "no input 'w'");
+    }
+
+    [Fact]
+    public async Task TrafficSplit_SendsEachVersionItsShare_AndAShadowOnlyLogsItsAnswers()
+    {
+        var project = await ProjectWithVersionsAsync("golden", "linear.onnx", "linear.onnx", "linear.onnx");
+        await DeployAsync(project, new
+        {
+            name = "canary",
+            deployments = new object[]
+            {
+                new { model = "golden", version = 1, weight = 80 },
+                new { model = "golden", version = 2, weight = 20 },
+                new { model = "golden", version = 3, shadow = true },
+            },
+            sampleRate = 1.0,
+        });
+        var answeredBy = new Dictionary<int, int>();
+        for (var i = 0; i < 300; i++)
+        {
+            using var response = await PredictAsync(project, "canary", LinearRows([1, 2, 3, 4]));
+            var version = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("version").GetInt32();
+            answeredBy[version] = answeredBy.GetValueOrDefault(version) + 1;
+        }
+        Assert.False(answeredBy.ContainsKey(3), "the shadow must never answer");
+        // 20% of 300 is 60; binomial sd ~7, so 30..95 is far outside chance.
+        Assert.InRange(answeredBy.GetValueOrDefault(2), 30, 95);
+
+        // Every request was copied to the shadow; its answers are logged beside the live one, with the same request id.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        JsonElement samples;
+        do
+        {
+            await Task.Delay(200);
+            samples = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/canary/samples?limit=200");
+        } while (samples.EnumerateArray().Count(s => s.GetProperty("shadow").GetBoolean()) < 50 && DateTime.UtcNow < deadline);
+        var shadowSamples = samples.EnumerateArray().Where(s => s.GetProperty("shadow").GetBoolean()).ToList();
+        Assert.True(shadowSamples.Count >= 50, samples.ToString());
+        var shadow = shadowSamples[0];
+        Assert.Equal(3, shadow.GetProperty("version").GetInt32());
+        Assert.Equal(200, shadow.GetProperty("status").GetInt32());
+        Assert.Contains("\"y\"", shadow.GetProperty("output").GetString());
+        Assert.Contains(samples.EnumerateArray(), s => !s.GetProperty("shadow").GetBoolean() && s.GetProperty("requestId").GetString() == shadow.GetProperty("requestId").GetString());
+
+        var endpoint = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/canary");
+        var counts = endpoint.GetProperty("serving").EnumerateArray().ToDictionary(s => s.GetProperty("version").GetInt32(), s => s.GetProperty("requests").GetInt64());
+        Assert.Equal(300, counts[1] + counts[2]);
+        Assert.True(counts[3] >= 250, endpoint.ToString());
+    }
+
+    [Fact]
+    public async Task ChangingVersions_DropsNoRequest_AndFreesTheOldVersion()
+    {
+        var project = await ProjectWithVersionsAsync("golden", "linear.onnx", "linear.onnx");
+        await DeployAsync(project, new { name = "swap", deployments = new[] { new { model = "golden", version = 1 } } });
+        using var stop = new CancellationTokenSource();
+        var failures = new List<string>();
+        var seen = new HashSet<int>();
+        var load = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            var client = app.Admin();
+            while (!stop.IsCancellationRequested)
+            {
+                using var response = await PredictAsync(project, "swap", LinearRows([1, 2, 3, 4]), client);
+                var text = await response.Content.ReadAsStringAsync();
+                lock (failures)
+                {
+                    if (response.StatusCode != HttpStatusCode.OK) failures.Add(text);
+                    else seen.Add(JsonDocument.Parse(text).RootElement.GetProperty("version").GetInt32());
+                }
+            }
+        })).ToList();
+        await Task.Delay(300);
+        using var changed = await app.Admin().PutAsJsonAsync($"/v1/projects/{project}/endpoints/swap",
+            new { deployments = new[] { new { model = "golden", version = 2 } }, batching = new { maxBatchSize = 8 } });
+        Assert.Equal(HttpStatusCode.Accepted, changed.StatusCode);
+        var endpoint = await WaitReadyAsync(project, "swap", e => e.GetProperty("generation").GetInt32() == 2);
+        await Task.Delay(500);
+        await stop.CancelAsync();
+        await Task.WhenAll(load);
+        Assert.Empty(failures);
+        Assert.Equal([1, 2], seen.Order());
+        Assert.Equal(2, Assert.Single(endpoint.GetProperty("serving").EnumerateArray()).GetProperty("version").GetInt32());
+    }
+
+    [Fact]
+    public async Task AnAliasDeployment_FollowsTheAliasWhenItMoves()
+    {
+        var project = await ProjectWithVersionsAsync("golden", "linear.onnx", "linear.onnx");
+        (await app.Admin().PutAsJsonAsync($"/v1/projects/{project}/models/golden/aliases/champion", new { version = 1 })).EnsureSuccessStatusCode();
+        await DeployAsync(project, new { name = "follow", deployments = new[] { new { model = "golden", alias = "champion" } } });
+        Assert.Equal(1, (await (await PredictAsync(project, "follow", LinearRows([1, 2, 3, 4]))).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("version").GetInt32());
+
+        (await app.Admin().PutAsJsonAsync($"/v1/projects/{project}/models/golden/aliases/champion", new { version = 2 })).EnsureSuccessStatusCode();
+        var endpoint = await WaitReadyAsync(project, "follow", e => e.GetProperty("serving")[0].GetProperty("version").GetInt32() == 2);
+        Assert.Equal("champion", endpoint.GetProperty("serving")[0].GetProperty("alias").GetString());
+        Assert.Equal(2, (await (await PredictAsync(project, "follow", LinearRows([1, 2, 3, 4]))).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("version").GetInt32());
+
+        // What an endpoint serves cannot be pulled from under it: 409 names the endpoint.
+        using var deleteAlias = await app.Admin().DeleteAsync($"/v1/projects/{project}/models/golden/aliases/champion");
+        Assert.Equal(HttpStatusCode.Conflict, deleteAlias.StatusCode);
+        Assert.Contains("follow", await deleteAlias.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task ConcurrentRequests_AreBatched_AndAFullQueueSheds429WithRetryAfter()
+    {
+        var project = await ProjectWithVersionsAsync("golden", "linear.onnx");
+        await DeployAsync(project, new
+        {
+            name = "batched", deployments = new[] { new { model = "golden", version = 1 } },
+            batching = new { maxBatchSize = 64, maxDelayMs = 20, maxQueue = 4096, workers = 1 },
+        });
+        var rows = Enumerable.Range(0, 48).Select(i => new float[] { i, 1, 0, -i }).ToList();
+        var answers = await Task.WhenAll(rows.Select(async row =>
+        {
+            using var response = await PredictAsync(project, "batched", LinearRows(row));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (row, await response.Content.ReadFromJsonAsync<JsonElement>());
+        }));
+        // Each request gets its own rows back, whatever batch it rode in.
+        foreach (var (row, answer) in answers)
+        {
+            var y = answer.GetProperty("outputs").GetProperty("y")[0].EnumerateArray().Select(v => v.GetSingle());
+            Assert.Equal(Linear(row), y, new FloatTolerance());
+        }
+        var endpoint = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/batched");
+        Assert.True(endpoint.GetProperty("serving")[0].GetProperty("meanBatchSize").GetDouble() > 1.5, endpoint.ToString());
+
+        // A queue of 2 and a slow batch window: a burst overflows it, and the overflow is told when to come back.
+        await DeployAsync(project, new
+        {
+            name = "tiny", deployments = new[] { new { model = "golden", version = 1 } },
+            batching = new { maxBatchSize = 2, maxDelayMs = 300, maxQueue = 2, workers = 1 },
+        });
+        var burst = await Task.WhenAll(Enumerable.Range(0, 24).Select(async _ =>
+        {
+            using var response = await PredictAsync(project, "tiny", LinearRows([1, 2, 3, 4]));
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+                await Problems.AssertProblemAsync(response, HttpStatusCode.TooManyRequests, "too-many-requests");
+            }
+            return response.StatusCode;
+        }));
+        Assert.Contains(HttpStatusCode.TooManyRequests, burst);
+        Assert.Contains(HttpStatusCode.OK, burst);
+        Assert.All(burst, s => Assert.True(s is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, s.ToString()));
+    }
+
+    [Fact]
+    public async Task AModelThatFailsOrRunsTooLong_FailsOnlyThatRequest_WithATraceId()
+    {
+        var project = await ProjectWithVersionsAsync("encoder", "text_encoder.onnx");
+        await DeployAsync(project, new { name = "encoder", deployments = new[] { new { model = "encoder", version = 1 } }, batching = new { maxBatchSize = 1 } });
+        string Ids(int rows, long id) => JsonSerializer.Serialize(new { inputs = new { input_ids = Enumerable.Range(0, rows).Select(_ => Enumerable.Repeat(id, 64).ToArray()).ToArray() } });
+
+        // Token ids past the vocabulary make the embedding lookup fail inside ONNX Runtime.
+        using var crash = await PredictAsync(project, "encoder", Ids(1, 1_000_000));
+        var problem = await Problems.AssertProblemAsync(crash, HttpStatusCode.InternalServerError, "model-error");
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("traceId").GetString()));
+        Assert.Contains("encoder:1", problem.GetProperty("detail").GetString());
+        using var fine = await PredictAsync(project, "encoder", Ids(1, 5));
+        Assert.Equal(HttpStatusCode.OK, fine.StatusCode);
+
+        // A 1 ms budget on 512 rows of a transformer: stopped, 504, and the endpoint answers the next one.
+        await DeployAsync(project, new { name = "hurried", deployments = new[] { new { model = "encoder", version = 1 } }, batching = new { maxBatchSize = 1 }, timeoutMs = 1 });
+        using var slow = await PredictAsync(project, "hurried", Ids(512, 5));
+        await Problems.AssertProblemAsync(slow, HttpStatusCode.GatewayTimeout, "model-timeout");
+        var endpoint = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/encoder");
+        Assert.Equal("ready", endpoint.GetProperty("status").GetString());
+        Assert.Equal(1, endpoint.GetProperty("serving")[0].GetProperty("errors").GetInt64());
+    }
+
+    [Fact]
+    public async Task AutoMlEndpoint_PredictsRawRecords_Explains_AndRefusesAMissingColumn()
+    {
+        var project = await app.CreateProjectAsync();
+        (await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets", new { name = "iris" })).Dispose();
+        var csv = File.ReadAllLines(Path.Combine(Repository.Datasets, "iris.csv"));
+        using (var content = new StringContent(string.Join('\n', csv), Encoding.UTF8, "text/csv"))
+        {
+            (await app.Admin().PostAsync($"/v1/projects/{project}/datasets/iris/versions", content)).EnsureSuccessStatusCode();
+        }
+        var header = csv[0].Split(',').Select(h => h.Trim('"')).ToArray();
+        using var submitted = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/training-jobs", new { dataset = "iris", target = header[^1], budgetSeconds = 4 });
+        var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        JsonElement job;
+        do
+        {
+            await Task.Delay(300);
+            job = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/training-jobs/{jobId}");
+        } while (job.GetProperty("status").GetString() is "queued" or "running" && DateTime.UtcNow < deadline);
+        Assert.Equal("succeeded", job.GetProperty("status").GetString());
+        (await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/models", new { name = "iris" })).EnsureSuccessStatusCode();
+        (await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/models/iris/versions", new { trainingJob = jobId })).EnsureSuccessStatusCode();
+        await DeployAsync(project, new { name = "iris", deployments = new[] { new { model = "iris", version = 1 } } });
+
+        // A real setosa row from the file, as raw columns.
+        var values = csv[1].Split(',');
+        var record = header[..^1].Select((h, i) => (h, v: double.Parse(values[i], System.Globalization.CultureInfo.InvariantCulture))).ToDictionary(x => x.h, x => (object)x.v);
+        using var predicted = await PredictAsync(project, "iris", JsonSerializer.Serialize(new { records = new[] { record } }));
+        var answer = await predicted.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(predicted.StatusCode == HttpStatusCode.OK, answer.ToString());
+        var prediction = answer.GetProperty("predictions")[0];
+        Assert.Equal(values[^1].Trim('"'), prediction.GetProperty("label").GetString());
+        Assert.Equal(1.0, prediction.GetProperty("probabilities").EnumerateObject().Sum(p => p.Value.GetDouble()), 3);
+
+        using var explain = await app.Admin().PostAsync($"/v1/projects/{project}/endpoints/iris/predict?explain=true",
+            new StringContent(JsonSerializer.Serialize(new { records = new[] { record } }), Encoding.UTF8, "application/json"));
+        var explainedAnswer = await explain.Content.ReadFromJsonAsync<JsonElement>();
+        if (explainedAnswer.GetProperty("contributionsSupported").GetBoolean())
+        {
+            Assert.Equal(header.Length - 1, explainedAnswer.GetProperty("predictions")[0].GetProperty("contributions").EnumerateObject().Count());
+        }
+
+        var partial = record.Where(kv => kv.Key != header[0]).ToDictionary();
+        await Problems.AssertFieldErrorAsync(await PredictAsync(project, "iris", JsonSerializer.Serialize(new { records = new[] { partial } })), $"records[0].{header[0]}");
+        var extra = new Dictionary<string, object>(record) { ["colour"] = "blue" };
+        await Problems.AssertFieldErrorAsync(await PredictAsync(project, "iris", JsonSerializer.Serialize(new { records = new[] { extra } })), "records[0].colour");
+        var wrong = new Dictionary<string, object>(record) { [header[0]] = "tall" };
+        await Problems.AssertFieldErrorAsync(await PredictAsync(project, "iris", JsonSerializer.Serialize(new { records = new[] { wrong } })), $"records[0].{header[0]}");
+
+        // KServe V2 for tabular models: one tensor per column.
+        var (_, key) = await app.CreateKeyAsync(project, "predict");
+        using var infer = await app.Client(key).PostAsJsonAsync("/v2/models/iris/infer", new
+        {
+            inputs = record.Select(kv => new { name = kv.Key, shape = new[] { 1 }, datatype = "FP64", data = new[] { kv.Value } }).ToArray(),
+        });
+        var inferred = await infer.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(infer.StatusCode == HttpStatusCode.OK, inferred.ToString());
+        var label = inferred.GetProperty("outputs").EnumerateArray().Single(o => o.GetProperty("name").GetString() == "label");
+        Assert.Equal(values[^1].Trim('"'), label.GetProperty("data")[0].GetString());
+    }
+
+    [Fact]
+    public async Task Deployments_AreCheckedUpFront_ServedVersionsAreGuarded_AndDeleteUnloads()
+    {
+        var project = await ProjectWithVersionsAsync("golden", "linear.onnx");
+        async Task AssertRefused(object request, string field)
+        {
+            using var response = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/endpoints", request);
+            await Problems.AssertFieldErrorAsync(response, field);
+        }
+        await AssertRefused(new { name = "x", deployments = Array.Empty<object>() }, "deployments");
+        await AssertRefused(new { name = "x", deployments = new[] { new { model = "nope", version = 1 } } }, "deployments[0].model");
+        await AssertRefused(new { name = "x", deployments = new[] { new { model = "golden", version = 7 } } }, "deployments[0].version");
+        await AssertRefused(new { name = "x", deployments = new[] { new { model = "golden", alias = "ghost" } } }, "deployments[0].alias");
+        await AssertRefused(new { name = "x", deployments = new object[] { new { model = "golden", version = 1, alias = "a" } } }, "deployments[0].version");
+        await AssertRefused(new { name = "x", deployments = new[] { new { model = "golden", version = 1, shadow = true } } }, "deployments");
+        await AssertRefused(new { name = "x", deployments = new[] { new { model = "golden", version = 1 } }, batching = new { maxBatchSize = 0 } }, "batching.maxBatchSize");
+        await AssertRefused(new { name = "x", deployments = new[] { new { model = "golden", version = 1 } }, runtime = new { device = "tpu" } }, "runtime.device");
+        await AssertRefused(new { name = "Bad Name", deployments = new[] { new { model = "golden", version = 1 } } }, "name");
+
+        await DeployAsync(project, new { name = "guarded", deployments = new[] { new { model = "golden", version = 1 } } });
+        using var duplicate = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/endpoints", new { name = "guarded", deployments = new[] { new { model = "golden", version = 1 } } });
+        Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
+        using var deleteVersion = await app.Admin().DeleteAsync($"/v1/projects/{project}/models/golden/versions/1");
+        Assert.Equal(HttpStatusCode.Conflict, deleteVersion.StatusCode);
+        Assert.Contains("guarded", await deleteVersion.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Conflict, (await app.Admin().DeleteAsync($"/v1/projects/{project}/models/golden")).StatusCode);
+        var lineage = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/models/golden/versions/1/lineage");
+        Assert.Contains(lineage.GetProperty("nodes").EnumerateArray(), n => n.GetProperty("kind").GetString() == "endpoint" && n.GetProperty("label").GetString() == "guarded");
+
+        Assert.Equal(HttpStatusCode.NoContent, (await app.Admin().DeleteAsync($"/v1/projects/{project}/endpoints/guarded")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await PredictAsync(project, "guarded", LinearRows([1, 2, 3, 4]))).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await app.Admin().DeleteAsync($"/v1/projects/{project}/models/golden/versions/1")).StatusCode);
+    }
+
+    [Fact]
+    public async Task CreatingAnEndpoint_WithAnIdempotencyKey_TwiceMakesOne()
+    {
+        var project = await ProjectWithVersionsAsync("golden", "linear.onnx");
+        var body = JsonSerializer.Serialize(new { name = "once", deployments = new[] { new { model = "golden", version = 1 } } });
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 2; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/projects/{project}/endpoints") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            request.Headers.Add("Idempotency-Key", "deploy-once");
+            using var response = await app.Admin().SendAsync(request);
+            statuses.Add(response.StatusCode);
+        }
+        Assert.Equal([HttpStatusCode.Accepted, HttpStatusCode.Accepted], statuses);
+        var list = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints");
+        Assert.Single(list.GetProperty("items").EnumerateArray());
+    }
+}
