@@ -315,6 +315,65 @@ public sealed class DurabilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task KillDashNine_WhileServing_TheEndpointComesBackAfterRestart_AndAChangeInFlightIsNotLost()
+    {
+        string project;
+        var body = new System.Net.Http.StringContent("""{"inputs": {"x": [[1, 2, 3, 4]]}}""", System.Text.Encoding.UTF8, "application/json");
+        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        {
+            var admin = first.Admin();
+            using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "serving-durable" });
+            project = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            (await admin.PostAsJsonAsync($"/v1/projects/{project}/models", new { name = "golden" })).EnsureSuccessStatusCode();
+            for (var i = 0; i < 2; i++)
+            {
+                using var form = new System.Net.Http.MultipartFormDataContent();
+                form.Add(new System.Net.Http.ByteArrayContent(File.ReadAllBytes(Path.Combine(Repository.Models, "linear.onnx"))), "file", "linear.onnx");
+                (await admin.PostAsync($"/v1/projects/{project}/models/golden/versions", form)).EnsureSuccessStatusCode();
+            }
+            (await admin.PostAsJsonAsync($"/v1/projects/{project}/endpoints", new { name = "golden", deployments = new[] { new { model = "golden", version = 1 } } })).EnsureSuccessStatusCode();
+            await WaitServedAsync(admin, project, 1);
+            // Under load, acknowledge a change to version 2 and die before (or while) it loads.
+            var load = Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+            {
+                for (var i = 0; i < 200; i++)
+                {
+                    try { (await admin.PostAsync($"/v1/projects/{project}/endpoints/golden/predict", body)).Dispose(); } catch (HttpRequestException) { return; }
+                }
+            })).ToList();
+            using var changed = await admin.PutAsJsonAsync($"/v1/projects/{project}/endpoints/golden", new { deployments = new[] { new { model = "golden", version = 2 } } });
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, changed.StatusCode);
+            await first.KillAsync();
+            await Task.WhenAll(load);
+        }
+        await using var second = await ServerProcess.StartAsync(_data, _database);
+        // The restarted node loads what the database says: the acknowledged change, not the old version.
+        await WaitServedAsync(second.Admin(), project, 2);
+        using var answer = await second.Admin().PostAsync($"/v1/projects/{project}/endpoints/golden/predict",
+            new System.Net.Http.StringContent("""{"inputs": {"x": [[1, 2, 3, 4]]}}""", System.Text.Encoding.UTF8, "application/json"));
+        var json = await answer.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(2, json.GetProperty("version").GetInt32());
+        Assert.Equal(4f, json.GetProperty("outputs").GetProperty("y")[0][0].GetSingle(), 4);
+        AssertSqliteIntact();
+    }
+
+    private static async Task WaitServedAsync(HttpClient admin, string project, int version)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var endpoint = await admin.GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/golden");
+            if (endpoint.GetProperty("status").GetString() == "ready" && endpoint.GetProperty("serving").EnumerateArray().Any(s => s.GetProperty("version").GetInt32() == version)
+                && endpoint.GetProperty("update").ValueKind == JsonValueKind.Null)
+            {
+                return;
+            }
+            Assert.True(DateTime.UtcNow < deadline, "not served in time: " + endpoint);
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
     public async Task WarmStart_IsReadyWithinTenSeconds()
     {
         await using (await ServerProcess.StartAsync(_data, _database))
