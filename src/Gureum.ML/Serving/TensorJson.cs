@@ -14,7 +14,8 @@ namespace Gureum.ML.Serving;
 public static class TensorJson
 {
     /// <summary>Reads one V2 input object (<c>inputs[i]</c>) for the model input it names.</summary>
-    public static Tensor ReadV2(JsonElement input, string path, IReadOnlyDictionary<string, ModelField> expected)
+    /// <remarks><paramref name="maxElements"/> bounds what a claimed shape may allocate before its data is counted.</remarks>
+    public static Tensor ReadV2(JsonElement input, string path, IReadOnlyDictionary<string, ModelField> expected, long maxElements)
     {
         if (input.ValueKind != JsonValueKind.Object)
         {
@@ -54,8 +55,12 @@ public static class TensorJson
         {
             throw new ModelInputException(path + ".data", $"{path}.data is required: the values in row-major order (flat or nested).");
         }
-        var count = Tensor.Count(shape);
-        var values = TensorTypes.Allocate(type, checked((int)count));
+        var count = shape.Aggregate(1.0, (product, dim) => product * dim);
+        if (count > maxElements)
+        {
+            throw new ModelInputException(path + ".shape", $"{path}.shape {Shape(shape)} has {count:0} elements; a request may carry at most {maxElements}.");
+        }
+        var values = TensorTypes.Allocate(type, (int)count);
         var filled = 0;
         Fill(data, values, ref filled, type, path + ".data", 0);
         if (filled != count)

@@ -222,6 +222,14 @@ public sealed class ServingTests(ServingTests.App app) : IClassFixture<ServingTe
         await AssertV2Error(new { inputs = new[] { new { name = "x", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 1, 2, 3 } } } }, "needs 4");
         await AssertV2Error(new { inputs = new[] { new { name = "x", shape = new[] { 1, 5 }, datatype = "FP32", data = new[] { 1, 2, 3, 4, 5 } } } }, "dimension 1 must be 4");
         await AssertV2Error(new { inputs = new[] { new { name = "w", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 1, 2, 3, 4 } } } }, "no input 'w'");
+        // A claimed shape far beyond what the body could hold is refused before anything is allocated.
+        await AssertV2Error(new { inputs = new[] { new { name = "x", shape = new long[] { 4_000_000_000, 4 }, datatype = "FP32", data = new[] { 1, 2, 3, 4 } } } }, "at most");
+
+        // JSON only (a browser may send text/plain across origins without a preflight).
+        using var plain = await app.Admin().PostAsync($"/v1/projects/{project}/endpoints/golden/predict", new StringContent(LinearRows([1, 2, 3, 4]), Encoding.UTF8, "text/plain"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, plain.StatusCode);
+        using var form = await app.Admin().PostAsync($"/v1/projects/{project}/endpoints/golden/predict", new FormUrlEncodedContent([new("inputs", "x")]));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, form.StatusCode);
     }
 
     [Fact]

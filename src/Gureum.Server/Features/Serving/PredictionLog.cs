@@ -70,7 +70,7 @@ public sealed partial class PredictionLog(GureumDbFactory dbFactory, EndpointHos
         try
         {
             using var document = Predictor.ParseJson(work.Body);
-            var input = Predictor.Parse(work.Version, document.RootElement, work.Protocol, work.Spec.MaxRowsPerRequest);
+            var input = Predictor.Parse(work.Version, document.RootElement, work.Protocol, work.Spec.MaxRowsPerRequest, work.Body.Length / 2 + 1);
             rows = input.RowCount;
             var answer = await Predictor.RunAsync(null, work.Version, work.Spec, input, explain: false);
             var buffer = new ArrayBufferWriter<byte>(1024);

@@ -62,6 +62,12 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
     /// <summary>Reads the whole body, refusing one over the endpoint's <c>maxBodyBytes</c> before and while reading.</summary>
     public static async Task<byte[]> ReadBodyAsync(HttpContext http, long maxBytes, CancellationToken ct)
     {
+        // JSON only: a browser can send text/plain or a form across origins without asking first.
+        if (http.Request.ContentType is not { } type || !(type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
+            || (type.Split(';')[0].EndsWith("+json", StringComparison.OrdinalIgnoreCase))))
+        {
+            throw new GureumException(ProblemCode.UnsupportedMediaType, "Send the body as JSON with 'Content-Type: application/json'.");
+        }
         if (http.Request.ContentLength is { } declared && declared > maxBytes) throw TooLarge(declared, maxBytes);
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = maxBytes + 1;
         var buffer = new ArrayBufferWriter<byte>(http.Request.ContentLength is { } n and > 0 ? (int)n : 4096);
@@ -102,7 +108,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
     }
 
     /// <summary>Reads the request for <paramref name="version"/>'s signature; every refusal names the field and what was expected.</summary>
-    public static ParsedInput Parse(ServedVersion version, JsonElement root, Protocol protocol, int maxRows)
+    public static ParsedInput Parse(ServedVersion version, JsonElement root, Protocol protocol, int maxRows, long maxElements)
     {
         if (root.ValueKind != JsonValueKind.Object) throw GureumException.Invalid("body", "The body must be a JSON object.");
         try
@@ -112,7 +118,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
                 (Protocol.Gureum, null) => ParseGureumTensors(version.Onnx!, root, maxRows),
                 (Protocol.Gureum, { } model) => ParseRecords(model, root, maxRows),
                 (_, { } model) => ParseV2Columns(model, version.Signature, root, maxRows),
-                _ => ParseV2Tensors(version.Onnx!, root, maxRows),
+                _ => ParseV2Tensors(version.Onnx!, root, maxRows, maxElements),
             };
         }
         catch (ModelInputException e)
@@ -149,7 +155,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
         return new ParsedInput(Ordered(onnx, byName, "inputs"), null, RowsOf(onnx, byName, maxRows), RequestedOutputs(root, "outputs", onnx));
     }
 
-    private static ParsedInput ParseV2Tensors(OnnxRunner onnx, JsonElement root, int maxRows)
+    private static ParsedInput ParseV2Tensors(OnnxRunner onnx, JsonElement root, int maxRows, long maxElements)
     {
         if (!root.TryGetProperty("inputs", out var inputs) || inputs.ValueKind != JsonValueKind.Array)
         {
@@ -159,7 +165,8 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
         var i = 0;
         foreach (var input in inputs.EnumerateArray())
         {
-            var tensor = TensorJson.ReadV2(input, $"inputs[{i}]", onnx.InputsByName);
+            // A JSON value takes at least two bytes ("0,"), so more elements than that cannot be in the body.
+            var tensor = TensorJson.ReadV2(input, $"inputs[{i}]", onnx.InputsByName, maxElements);
             if (!byName.TryAdd(tensor.Name, tensor)) throw new ModelInputException($"inputs[{i}].name", $"Input '{tensor.Name}' is given twice.");
             i++;
         }
@@ -378,7 +385,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
         try
         {
             using var document = ParseJson(body);
-            var input = Parse(version, document.RootElement, protocol, spec.MaxRowsPerRequest);
+            var input = Parse(version, document.RootElement, protocol, spec.MaxRowsPerRequest, body.Length / 2 + 1);
             rows = input.RowCount;
             var answer = await RunAsync(http, version, spec, input, explain);
             var buffer = new ArrayBufferWriter<byte>(1024);
