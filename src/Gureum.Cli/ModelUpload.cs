@@ -73,7 +73,7 @@ internal static class ModelUpload
     }
 
     /// <summary>Failures a retry of the same request may get past: the connection, a gateway, a timeout, or the first attempt still running.</summary>
-    private static bool IsTransient(Exception e, CancellationToken ct) => !ct.IsCancellationRequested && e switch
+    internal static bool IsTransient(Exception e, CancellationToken ct) => !ct.IsCancellationRequested && e switch
     {
         GureumApiException api => api.Status is 502 or 503 or 504 || api.Type == "urn:gureum:problem:idempotency-key-in-progress",
         HttpRequestException http => http.StatusCode is null,

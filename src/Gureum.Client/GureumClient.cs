@@ -517,6 +517,60 @@ public sealed class GureumClient : IDisposable
         return request;
     }
 
+    // ---- serving ----
+
+    /// <summary>
+    /// Creates an endpoint serving <paramref name="spec"/>'s deployments (202: it loads in the background, status
+    /// <c>loading</c>; poll <see cref="GetEndpointAsync"/> until ready or failed). 409 when the name is taken: change it with
+    /// <see cref="UpdateEndpointAsync"/>.
+    /// </summary>
+    /// <param name="idempotencyKey">Sent as <c>Idempotency-Key</c>: a repeat with the same key is answered as the first was.</param>
+    public Task<ServingEndpoint> CreateEndpointAsync(string project, string name, EndpointSpec spec, string? idempotencyKey = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var body = new
+        {
+            name, spec.Deployments, spec.Batching, spec.Runtime, spec.TimeoutMs, spec.MaxRowsPerRequest, spec.MaxBodyBytes, spec.SampleRate,
+        };
+        return SendAsync<ServingEndpoint>(WithIdempotencyKey(NewRequest(HttpMethod.Post, ProjectPath(project, "endpoints"), body), idempotencyKey), RequestTimeout, ct);
+    }
+
+    public Task<ServingEndpointList> ListEndpointsAsync(string project, CancellationToken ct = default) =>
+        SendAsync<ServingEndpointList>(HttpMethod.Get, ProjectPath(project, "endpoints"), null, ct);
+
+    public Task<ServingEndpoint> GetEndpointAsync(string project, string name, CancellationToken ct = default) =>
+        SendAsync<ServingEndpoint>(HttpMethod.Get, EndpointPath(project, name), null, ct);
+
+    /// <summary>
+    /// Replaces the endpoint's whole spec with no downtime (202): the new versions load and warm up beside the ones serving,
+    /// then traffic moves; <see cref="ServingEndpoint.Update"/> says how the change goes.
+    /// </summary>
+    public Task<ServingEndpoint> UpdateEndpointAsync(string project, string name, EndpointSpec spec, CancellationToken ct = default) =>
+        SendAsync<ServingEndpoint>(HttpMethod.Put, EndpointPath(project, name), spec, ct);
+
+    /// <summary>Deletes the endpoint and unloads its models.</summary>
+    public Task DeleteEndpointAsync(string project, string name, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, EndpointPath(project, name), null, ct);
+
+    /// <summary>
+    /// Asks the endpoint for predictions and returns its answer as sent. <paramref name="body"/> is
+    /// <c>{"inputs": {name: nested array}}</c> for ONNX models (answer: <c>model, version, requestId, outputs</c>) or
+    /// <c>{"records": [{column: value}]}</c> for AutoML models (answer: <c>model, version, requestId, contributionsSupported,
+    /// predictions</c>). A refused input is a 400 whose errors name the field (e.g. <c>inputs.x</c>).
+    /// </summary>
+    /// <param name="explain">Adds per-column contributions to AutoML predictions where the model supports them.</param>
+    public Task<JsonElement> PredictAsync(string project, string name, JsonElement body, bool explain = false, CancellationToken ct = default) =>
+        SendAsync<JsonElement>(HttpMethod.Post, EndpointPath(project, name, "predict") + Query(("explain", explain ? "true" : null)), body, ct);
+
+    /// <summary>The latest sampled predictions, newest first, shadow answers included.</summary>
+    /// <param name="limit">1-200; the server's default (50) when null.</param>
+    public Task<IReadOnlyList<PredictionSample>> ListPredictionSamplesAsync(string project, string name, int? limit = null, CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<PredictionSample>>(HttpMethod.Get,
+            EndpointPath(project, name, "samples") + Query(("limit", limit?.ToString(CultureInfo.InvariantCulture))), null, ct);
+
+    private static string EndpointPath(string project, string name, string? rest = null) =>
+        ProjectPath(project, "endpoints/" + Uri.EscapeDataString(name) + (rest is null ? "" : "/" + rest));
+
     public async Task<HealthReport> GetReadyAsync(CancellationToken ct = default)
     {
         using var request = NewRequest(HttpMethod.Get, "health/ready", null);

@@ -223,3 +223,49 @@ public sealed record LineageNode(string Id, string Kind, string Label, string? L
 public sealed record LineageEdge(string From, string To, string Relation);
 
 public sealed record ModelLineage(IReadOnlyList<LineageNode> Nodes, IReadOnlyList<LineageEdge> Edges);
+
+// ---- serving ----
+
+/// <summary>
+/// One model behind an endpoint: a fixed <see cref="Version"/>, or an <see cref="Alias"/> the endpoint follows when it moves
+/// (name exactly one). <see cref="Weight"/> is a relative share of traffic (default 1); a <see cref="Shadow"/> gets a copy of
+/// every request and its answers are only logged.
+/// </summary>
+public sealed record Deployment(string Model, int? Version = null, string? Alias = null, double? Weight = null, bool Shadow = false);
+
+/// <summary>Dynamic batching (ONNX); null fields take the server's defaults (32 rows, 1 ms, a queue of 1024). MaxBatchSize 1 turns it off.</summary>
+public sealed record BatchingSettings(int? MaxBatchSize = null, double? MaxDelayMs = null, int? MaxQueue = null, int? Workers = null);
+
+/// <summary>ONNX Runtime settings; null fields take the server's defaults. <see cref="Device"/> is cpu, cuda or auto.</summary>
+public sealed record RuntimeSettings(int? IntraOpThreads = null, int? InterOpThreads = null, string? GraphOptimization = null, string? Device = null);
+
+/// <summary>What an endpoint serves and how: a change (PUT) replaces all of it; null fields take the server's defaults.</summary>
+public sealed record EndpointSpec(
+    IReadOnlyList<Deployment> Deployments, BatchingSettings? Batching = null, RuntimeSettings? Runtime = null, int? TimeoutMs = null,
+    int? MaxRowsPerRequest = null, long? MaxBodyBytes = null, double? SampleRate = null);
+
+/// <summary>A model version loaded behind an endpoint, with its share of traffic and how it is doing on the node that answered.</summary>
+public sealed record ServedVersion(
+    string Model, int Version, string Format, double Weight, bool Shadow, string? Alias, string Device, bool Batching, long MemoryBytes,
+    long Requests, long Errors, double? LatencyP50Ms, double? LatencyP99Ms, double? MeanBatchSize, DateTimeOffset LoadedAt);
+
+/// <summary>
+/// An endpoint: <see cref="Status"/> is loading (nothing serves yet), ready or failed (with <see cref="Reason"/>). While a
+/// change loads, the previous versions keep serving and <see cref="Update"/> says how it goes ("loading", or "failed: ...").
+/// <see cref="Generation"/> counts the changes.
+/// </summary>
+public sealed record ServingEndpoint(
+    string Id, string Name, string Status, string? Reason, string? Update, int Generation, EndpointSpec Spec, IReadOnlyList<ServedVersion> Serving,
+    string Predict, string Infer, long DroppedSamples, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public bool IsReady => Status == "ready" && Update is null;
+
+    /// <summary>The endpoint did not load, or its latest change did not (the previous versions then keep serving).</summary>
+    public bool HasFailed => Status == "failed" || Update?.StartsWith("failed", StringComparison.Ordinal) == true;
+}
+
+public sealed record ServingEndpointList(IReadOnlyList<ServingEndpoint> Items);
+
+/// <summary>One sampled prediction: the request and answer bodies as sent (cut at a limit), from a live or a shadow version.</summary>
+public sealed record PredictionSample(
+    long Id, string Model, int Version, bool Shadow, string RequestId, DateTimeOffset At, int Status, double LatencyMs, string Input, string Output);
