@@ -1,15 +1,17 @@
 // The model-serving benchmark's limit: the model called in-process, no HTTP, no JSON. See bench/README.md.
 //
 //   ServingLimit run   --model FILE (--input REF.json | --records BODY.json) --clients C [--max-batch B] [--workers W]
-//                      [--duration S] [--warmup S] [--sessions shared|per-worker] [--intra N] [--spin 0|1]
+//                      [--policy spread|greedy] [--duration S] [--warmup S] [--sessions shared|per-worker] [--intra N] [--spin 0|1]
 //   ServingLimit check --model FILE (--reference REF.json [--tolerance 1e-4] | --records BODY.json)
 //   ServingLimit train --data FILE.csv --target COL [--budget S] [--seed N] --out MODEL.zip
 //
 // `run` emulates C closed-loop clients, each with one request of one row outstanding at a time (what wrk -cC does),
-// in front of W workers (default: min(C, cores)). A worker takes whatever requests are waiting, up to B, runs them as
-// one batch, answers them, and each client sends its next request at once. B = 1 is a server without batching; B = 32
-// is ideal dynamic batching: no waiting to fill a batch, no copying, no serialization. A request's latency is from
-// the moment it was queued to the moment its batch's answer is ready. One JSON line on stdout.
+// in front of W workers (default: min(C, cores)). A worker takes requests that are waiting, up to B, runs them as one
+// batch, answers them, and each client sends its next request at once. B = 1 is a server without batching; B = 32 is
+// ideal dynamic batching: no waiting to fill a batch, no copying, no serialization. How many a worker takes: `spread`
+// (default) shares what is waiting among the idle workers (16 waiting, 2 idle workers: 8 each), `greedy` takes all
+// it may (16: one worker runs them while the other waits). A request's latency is from the moment it was queued to
+// the moment its batch's answer is ready. One JSON line on stdout.
 //
 // `check` runs the reference input of an ONNX model (all its rows) and compares with the reference output, or
 // predicts the records of a v1 body with an AutoML model; one JSON line. `train` runs Gureum's AutoML on a CSV (read
@@ -67,7 +69,9 @@ int Run()
         throw new ArgumentException("--clients, --max-batch and --workers must be at least 1, --duration positive");
     }
     using var model = LoadModel(maxBatch);
-    var result = ClosedLoop.Measure(model, clients, workers, maxBatch, warmup, duration);
+    var policy = Opt("policy", "spread");
+    if (policy is not ("spread" or "greedy")) throw new ArgumentException("--policy is spread or greedy");
+    var result = ClosedLoop.Measure(model, clients, workers, maxBatch, policy == "spread", warmup, duration);
     Console.WriteLine(JsonSerializer.Serialize(new
     {
         model = Path.GetFileName(Opt("model")),
@@ -75,6 +79,7 @@ int Run()
         clients,
         workers,
         maxBatch,
+        policy,
         seconds = result.Seconds,
         requests = result.Requests,
         requestsPerSec = result.Requests / result.Seconds,
@@ -357,7 +362,7 @@ internal sealed record LoopResult(double Seconds, long Requests, long Batches, H
 /// <summary>Closed-loop clients in front of workers that batch whatever is waiting (see the top of the file).</summary>
 internal static class ClosedLoop
 {
-    public static LoopResult Measure(IModelRunner model, int clients, int workerCount, int maxBatch, double warmup, double duration)
+    public static LoopResult Measure(IModelRunner model, int clients, int workerCount, int maxBatch, bool spread, double warmup, double duration)
     {
         var queue = new Queue<int>(clients);
         var queuedAt = new long[clients];
@@ -369,6 +374,7 @@ internal static class ClosedLoop
         }
         var measuring = false;
         var stop = false;
+        var busy = 0; // workers running a batch (guarded by the queue's lock)
         var histograms = new Histogram[workerCount];
         var batches = new long[workerCount];
         Exception? failure = null;
@@ -392,7 +398,11 @@ internal static class ClosedLoop
                         {
                             while (queue.Count == 0 && !Volatile.Read(ref stop)) Monitor.Wait(queue);
                             if (Volatile.Read(ref stop)) break;
-                            k = Math.Min(queue.Count, maxBatch);
+                            // spread: share what is waiting among the idle workers (this one included), so that 16
+                            // requests keep two workers busy with 8 each rather than one with 16 while the other idles.
+                            k = spread ? Math.Min((queue.Count + (workerCount - busy) - 1) / (workerCount - busy), maxBatch)
+                                : Math.Min(queue.Count, maxBatch);
+                            busy++;
                             for (var i = 0; i < k; i++)
                             {
                                 taken[i] = queue.Dequeue();
@@ -408,6 +418,7 @@ internal static class ClosedLoop
                         }
                         lock (queue)
                         {
+                            busy--;
                             for (var i = 0; i < k; i++)
                             {
                                 queuedAt[taken[i]] = done;

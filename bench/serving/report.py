@@ -101,8 +101,9 @@ def main():
             limit_runtime.setdefault(r["model"], r["extra"]["runtime"])
     if "limit" in sides_on:
         out.append("- Limit: `bench/ServingLimit` (`ServingLimit run --clients C --max-batch 32|1`, Release, server GC): C closed-loop "
-                   "clients, each with one one-row request outstanding, in front of min(C, cores) worker threads that run whatever is "
-                   "waiting as one batch (up to 32, or 1), with buffers bound once and no HTTP or JSON; latency from queueing to answer; "
+                   "clients, each with one one-row request outstanding, in front of min(C, cores) worker threads; a worker runs its share "
+                   "of what is waiting (shared among the idle workers, up to 32, or 1) as one batch, with buffers bound once and no HTTP "
+                   "or JSON; latency from queueing to answer; "
                    f"{meta['limitWarmup']} s warm-up in each (fresh) process. " +
                    "; ".join(f"{m}: {limit_runtime[m]}" for m in models if m in limit_runtime))
     if "gureum" in sides_on:

@@ -333,12 +333,12 @@ if has_side gureum; then
         has_model "$m" || continue
         register_onnx "$m"
         deploy "$m" "$m" 1 "$BATCHING"
-        deploy "$m-nobatch" "$m" 1 null
+        deploy "$m-nobatch" "$m" 1 "{\"maxBatchSize\":1}"
     done
     if has_model adult; then
         train_adult_on_gureum
         deploy adult adult 1 "$BATCHING"
-        deploy adult-nobatch adult 1 null
+        deploy adult-nobatch adult 1 "{\"maxBatchSize\":1}"
     fi
     for e in "${ENDPOINTS[@]}"; do wait_ready "$e"; done
     log "project $PROJECT_ID: endpoints ${ENDPOINTS[*]} ready"
