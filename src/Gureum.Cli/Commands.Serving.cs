@@ -86,7 +86,8 @@ internal sealed partial class Commands
             {
                 try
                 {
-                    accepted = await CreateEndpointWithRetriesAsync(s, projectName, endpoint, spec, Guid.NewGuid().ToString(), ct);
+                    var key = Guid.NewGuid().ToString();
+                    accepted = await IdempotentRetry.RunAsync(s, "Create", () => s.Client.CreateEndpointAsync(projectName, endpoint, spec, key, ct), ct);
                 }
                 catch (GureumApiException e) when (e.Type == "urn:gureum:problem:conflict")
                 {
@@ -127,25 +128,6 @@ internal sealed partial class Commands
             return ExitCodes.Ok;
         });
         return deploy;
-    }
-
-    private static readonly TimeSpan[] CreateRetryDelays = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)];
-
-    /// <summary>The POST under one Idempotency-Key, repeated on a dropped connection or a gateway error: it creates the endpoint once.</summary>
-    private static async Task<ServingEndpoint> CreateEndpointWithRetriesAsync(Session s, string project, string name, EndpointSpec spec, string key, CancellationToken ct)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await s.Client.CreateEndpointAsync(project, name, spec, key, ct);
-            }
-            catch (Exception e) when (attempt < CreateRetryDelays.Length && ModelUpload.IsTransient(e, ct))
-            {
-                s.Err.MarkupLine($"[yellow]Create attempt {attempt + 1} failed ({Markup.Escape(e.Message)}); retrying with the same Idempotency-Key.[/]");
-                await Task.Delay(CreateRetryDelays[attempt], ct);
-            }
-        }
     }
 
     private Command Predict()

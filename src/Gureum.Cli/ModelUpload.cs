@@ -12,7 +12,6 @@ internal static class ModelUpload
 {
     public sealed record Request(string Project, string Model, string Path, bool Create, ModelVersionUpload Metadata, string IdempotencyKey);
 
-    private static readonly TimeSpan[] RetryDelays = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)];
 
     public static async Task<int> RunAsync(Session s, Request r, CancellationToken ct)
     {
@@ -38,9 +37,10 @@ internal static class ModelUpload
             // On a terminal the bar shows even with --json: it is drawn on stderr, not into the JSON.
             var console = s.Err.Profile.Capabilities.Interactive || !s.Json ? s.Err : null;
             version = await UploadProgress.RunAsync(console, Path.GetFileName(r.Path), $"model [bold]{Markup.Escape(r.Model)}[/]", length,
-                progress => UploadWithRetriesAsync(s, r, progress, ct));
+                progress => IdempotentRetry.RunAsync(s, "Upload",
+                    () => s.Client.UploadModelVersionAsync(r.Project, r.Model, r.Path, r.Metadata, r.IdempotencyKey, progress, ct), ct));
         }
-        catch (Exception e) when (IsTransient(e, ct) || ct.IsCancellationRequested)
+        catch (Exception e) when (IdempotentRetry.IsTransient(e, ct) || ct.IsCancellationRequested)
         {
             s.Err.MarkupLine($"[grey]The upload may or may not have been stored. Retrying is safe with the same key: add --idempotency-key {Markup.Escape(r.IdempotencyKey)}[/]");
             throw;
@@ -55,32 +55,6 @@ internal static class ModelUpload
         RegistryViews.WriteVersion(s, version);
         return ExitCodes.Ok;
     }
-
-    private static async Task<ModelVersion> UploadWithRetriesAsync(Session s, Request r, IProgress<long>? progress, CancellationToken ct)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await s.Client.UploadModelVersionAsync(r.Project, r.Model, r.Path, r.Metadata, r.IdempotencyKey, progress, ct);
-            }
-            catch (Exception e) when (attempt < RetryDelays.Length && IsTransient(e, ct))
-            {
-                s.Err.MarkupLine($"[yellow]Upload attempt {attempt + 1} failed ({Markup.Escape(e.Message)}); retrying with the same Idempotency-Key.[/]");
-                await Task.Delay(RetryDelays[attempt], ct);
-            }
-        }
-    }
-
-    /// <summary>Failures a retry of the same request may get past: the connection, a gateway, a timeout, or the first attempt still running.</summary>
-    internal static bool IsTransient(Exception e, CancellationToken ct) => !ct.IsCancellationRequested && e switch
-    {
-        GureumApiException api => api.Status is 502 or 503 or 504 || api.Type == "urn:gureum:problem:idempotency-key-in-progress",
-        HttpRequestException http => http.StatusCode is null,
-        IOException => true,
-        TaskCanceledException cancelled => cancelled.InnerException is TimeoutException,
-        _ => false,
-    };
 
     /// <summary>Registers the model name unless it exists (a concurrent registration is fine).</summary>
     public static async Task EnsureModelAsync(Session s, string project, string model, CancellationToken ct)

@@ -42,10 +42,8 @@ public sealed class DynamicBatcher : IAsyncDisposable
         _workers = [.. Enumerable.Range(0, settings.Workers).Select(_ => Task.Factory.StartNew(WorkAsync, TaskCreationOptions.LongRunning).Unwrap())];
     }
 
-    public BatchSettings Settings => _settings;
     /// <summary>Model runs so far and the rows they carried (rows / batches is the mean batch size).</summary>
     public (long Batches, long Rows) Counts => (Interlocked.Read(ref _batches), Interlocked.Read(ref _rows));
-    public int Queued => _queue.Reader.CanCount ? _queue.Reader.Count : 0;
 
     /// <summary>Queues a request (inputs in the model's order); false when the queue is full.</summary>
     public bool TryEnqueue(Tensor[] inputs, out Task<Tensor[]> answer)

@@ -37,8 +37,6 @@ public static class TensorTypes
 
     public static bool TryFromV2(string name, out TensorType type) => TryFind(n => n.V2 == name, out type);
 
-    public static string Onnx(TensorType type) => Names[(int)type].Onnx;
-
     public static string V2(TensorType type) => Names[(int)type].V2;
 
     public static string AllV2 => string.Join(", ", Names.Select(n => n.V2));

@@ -26,10 +26,9 @@ public sealed class Routes
 {
     private readonly double[] _cumulative;
 
-    public Routes(EndpointSpec spec, int generation, IReadOnlyList<Route> all)
+    public Routes(EndpointSpec spec, IReadOnlyList<Route> all)
     {
         Spec = spec;
-        Generation = generation;
         All = all;
         Live = [.. all.Where(r => !r.Shadow && r.Weight > 0)];
         Shadows = [.. all.Where(r => r.Shadow)];
@@ -39,7 +38,6 @@ public sealed class Routes
     }
 
     public EndpointSpec Spec { get; }
-    public int Generation { get; }
     public IReadOnlyList<Route> All { get; }
     public Route[] Live { get; }
     public Route[] Shadows { get; }
@@ -184,8 +182,6 @@ public sealed partial class EndpointHost(
         }
     }
 
-    private sealed record Resolved(DeploymentSpec Deployment, RegisteredModel Model, ModelVersion Version);
-
     /// <summary>
     /// Brings the endpoint to what <paramref name="row"/> says. A no-op when the same generation resolved to the same
     /// versions was already tried (a failed load is not retried until something changes).
@@ -204,14 +200,17 @@ public sealed partial class EndpointHost(
         {
             if (live.Status == "deleted") return;
             var spec = EndpointSpec.FromJson(row.Spec);
-            List<Resolved> resolved;
+            List<ResolvedDeployment> resolved;
             string attempt;
             try
             {
-                resolved = await ResolveAsync(row.ProjectId, spec, ct);
+                await using (var db = dbFactory.Create())
+                {
+                    resolved = await Deployments.ResolveAsync(db, row.ProjectId, spec, ct);
+                }
                 attempt = row.Generation + ":" + string.Join(",", resolved.Select(r => r.Version.Id));
             }
-            catch (ServingLoadException e)
+            catch (DeploymentException e)
             {
                 attempt = row.Generation + ":" + e.Message;
                 if (attempt != live.AttemptedKey) Fail(live, e.Message);
@@ -221,7 +220,7 @@ public sealed partial class EndpointHost(
             if (attempt == live.AttemptedKey) return;
             live.AttemptedKey = attempt;
             if (live.Routes is not null) live.Update = "loading";
-            await LoadAsync(live, spec, row.Generation, resolved, ct);
+            await LoadAsync(live, spec, resolved, ct);
         }
         finally
         {
@@ -229,28 +228,7 @@ public sealed partial class EndpointHost(
         }
     }
 
-    private async Task<List<Resolved>> ResolveAsync(string projectId, EndpointSpec spec, CancellationToken ct)
-    {
-        await using var db = dbFactory.Create();
-        var result = new List<Resolved>();
-        foreach (var d in spec.Deployments)
-        {
-            var model = await db.Set<RegisteredModel>().AsNoTracking().FirstOrDefaultAsync(m => m.ProjectId == projectId && m.Name == d.Model, ct)
-                ?? throw new ServingLoadException($"Model '{d.Model}' no longer exists.");
-            var number = d.Version;
-            if (d.Alias is { } alias)
-            {
-                number = (await db.Set<ModelAlias>().AsNoTracking().FirstOrDefaultAsync(a => a.ModelId == model.Id && a.Alias == alias, ct))?.Version
-                    ?? throw new ServingLoadException($"Model '{d.Model}' has no alias '{alias}'.");
-            }
-            var version = await db.Set<ModelVersion>().AsNoTracking().FirstOrDefaultAsync(v => v.ModelId == model.Id && v.Version == number, ct)
-                ?? throw new ServingLoadException($"Model '{d.Model}' has no version {number}.");
-            result.Add(new Resolved(d, model, version));
-        }
-        return result;
-    }
-
-    private async Task LoadAsync(LiveEndpoint live, EndpointSpec spec, int generation, List<Resolved> resolved, CancellationToken ct)
+    private async Task LoadAsync(LiveEndpoint live, EndpointSpec spec, List<ResolvedDeployment> resolved, CancellationToken ct)
     {
         var current = live.Routes;
         var reusable = current?.All.Select(r => r.Version).DistinctBy(v => v.LoadKey).ToDictionary(v => v.LoadKey) ?? [];
@@ -269,14 +247,14 @@ public sealed partial class EndpointHost(
                 routes.Add(new Route(served, r.Deployment.Shadow ? 0 : r.Deployment.Weight ?? 1, r.Deployment.Alias, r.Deployment.Shadow));
             }
         }
-        catch (Exception e) when (e is ServingLoadException or ModelRunException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException
+        catch (Exception e) when (e is ModelRunException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException
                                       or InvalidDataException or ArtifactMissingException or IOException or FormatException)
         {
             foreach (var l in loaded) await l.DisposeAsync();
             Fail(live, e.Message);
             return;
         }
-        live.Routes = new Routes(spec, generation, routes);
+        live.Routes = new Routes(spec, routes);
         live.Status = "ready";
         live.Reason = null;
         live.Update = null;
@@ -308,7 +286,7 @@ public sealed partial class EndpointHost(
     private static string LoadKeyOf(ModelVersion v, EndpointSpec spec) =>
         v.Format == "onnx" ? $"{v.Id}|{spec.RuntimeSettings}|{spec.BatchSettings}|{spec.TimeoutMs}" : v.Id;
 
-    private async Task<ServedVersion> LoadVersionAsync(Resolved r, EndpointSpec spec, string key, CancellationToken ct)
+    private async Task<ServedVersion> LoadVersionAsync(ResolvedDeployment r, EndpointSpec spec, string key, CancellationToken ct)
     {
         var signature = RegistryStore.ReadSignature(r.Version);
         var bytes = new MemoryStream(checked((int)Math.Max(0, r.Version.SizeBytes)));
@@ -343,21 +321,17 @@ public sealed partial class EndpointHost(
                     batcher = new DynamicBatcher(inputs => runner.Run(inputs, timeout), spec.BatchSettings);
                 }
             }
-            else if (signature.Metadata.GetValueOrDefault("gureum.kind") == "automl")
+            else
             {
+                // Deployments.ResolveAsync let through only ONNX files and Gureum AutoML models.
                 bytes.Position = 0;
                 automl = TrainedModel.Load(bytes);
                 automl.Predict([new Dictionary<string, object?>()]);
             }
-            else
-            {
-                throw new ServingLoadException(
-                    $"{r.Model.Name}:{r.Version.Version} is an ML.NET pipeline not trained by Gureum AutoML; serving those is not built yet. Export it to ONNX, or train it with Gureum.");
-            }
             var memory = Math.Max(MemoryInUse() - before, r.Version.SizeBytes);
             return new ServedVersion
             {
-                ModelId = r.Model.Id, Model = r.Model.Name, Version = r.Version.Version, ModelVersionId = r.Version.Id, Format = r.Version.Format,
+                Model = r.Model.Name, Version = r.Version.Version, Format = r.Version.Format,
                 LoadKey = key, Onnx = onnx, Batcher = batcher, AutoMl = automl, Signature = signature, MemoryBytes = memory, LoadedAt = clock.GetUtcNow(),
             };
         }
@@ -380,6 +354,3 @@ public sealed partial class EndpointHost(
     [LoggerMessage(Level = LogLevel.Information, Message = "Endpoint {Endpoint} serves {Versions}")]
     private static partial void LogServing(ILogger logger, string endpoint, string versions);
 }
-
-/// <summary>A deployment that cannot be loaded (a model, version or alias gone; a format not served).</summary>
-public sealed class ServingLoadException(string message) : Exception(message);

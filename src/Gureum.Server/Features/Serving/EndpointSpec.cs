@@ -23,11 +23,14 @@ public sealed record EndpointSpec(
     IReadOnlyList<DeploymentSpec> Deployments,
     BatchingSpec? Batching = null,
     RuntimeSpec? Runtime = null,
-    int TimeoutMs = 30_000,
-    int MaxRowsPerRequest = 1024,
+    int TimeoutMs = EndpointSpec.DefaultTimeoutMs,
+    int MaxRowsPerRequest = EndpointSpec.DefaultMaxRowsPerRequest,
     long MaxBodyBytes = EndpointSpec.DefaultMaxBodyBytes,
-    double SampleRate = 0.01)
+    double SampleRate = EndpointSpec.DefaultSampleRate)
 {
+    public const int DefaultTimeoutMs = 30_000;
+    public const int DefaultMaxRowsPerRequest = 1024;
+    public const double DefaultSampleRate = 0.01;
     public const long DefaultMaxBodyBytes = 16L << 20;
     public const long MaxBodyBytesLimit = 64L << 20;
 
@@ -135,10 +138,10 @@ public sealed record CreateEndpointRequest(
     IReadOnlyList<DeploymentSpec> Deployments,
     BatchingSpec? Batching = null,
     RuntimeSpec? Runtime = null,
-    int TimeoutMs = 30_000,
-    int MaxRowsPerRequest = 1024,
+    int TimeoutMs = EndpointSpec.DefaultTimeoutMs,
+    int MaxRowsPerRequest = EndpointSpec.DefaultMaxRowsPerRequest,
     long MaxBodyBytes = EndpointSpec.DefaultMaxBodyBytes,
-    double SampleRate = 0.01)
+    double SampleRate = EndpointSpec.DefaultSampleRate)
 {
     public EndpointSpec Spec => new(Deployments, Batching, Runtime, TimeoutMs, MaxRowsPerRequest, MaxBodyBytes, SampleRate);
 }

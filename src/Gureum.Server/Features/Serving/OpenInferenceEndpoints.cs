@@ -42,9 +42,9 @@ public static class OpenInferenceEndpoints
         v2.MapGet("/health/live", () => TypedResults.Ok(new { live = true })).AllowAnonymous().WithSummary("The server is up");
         v2.MapGet("/health/ready", Ready).AllowAnonymous().WithSummary("The server can serve (database and storage reachable)");
         var models = v2.MapGroup("/models").RequireScope(Scopes.Predict);
-        models.MapGet("/{name}", (string name, HttpContext http, EndpointHost host, CancellationToken ct) => Metadata(name, null, http, host, ct))
+        models.MapGet("/{name}", (string name, HttpContext http, Predictor predictor, CancellationToken ct) => Metadata(name, null, http, predictor, ct))
             .WithSummary("A model (endpoint): versions, platform, input and output tensors");
-        models.MapGet("/{name}/versions/{version}", (string name, string version, HttpContext http, EndpointHost host, CancellationToken ct) => Metadata(name, version, http, host, ct))
+        models.MapGet("/{name}/versions/{version}", (string name, string version, HttpContext http, Predictor predictor, CancellationToken ct) => Metadata(name, version, http, predictor, ct))
             .WithSummary("One served version's metadata");
         models.MapGet("/{name}/ready", (string name, HttpContext http, Predictor predictor, CancellationToken ct) => ModelReady(name, null, http, predictor, ct))
             .WithSummary("200 when the model can answer");
@@ -90,10 +90,9 @@ public static class OpenInferenceEndpoints
         : int.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 ? n
         : throw GureumException.Invalid("version", $"'{version}' is not a version number.");
 
-    private static async Task<IResult> Metadata(string name, string? version, HttpContext http, EndpointHost host, CancellationToken ct)
+    private static async Task<IResult> Metadata(string name, string? version, HttpContext http, Predictor predictor, CancellationToken ct)
     {
         var project = await ProjectOfAsync(http);
-        var predictor = http.RequestServices.GetRequiredService<Predictor>();
         var (_, routes) = await predictor.FindAsync(http, project.Id, name, ct);
         var number = VersionNumber(version);
         var served = number is { } n

@@ -118,17 +118,7 @@ public sealed partial class PredictionLog(GureumDbFactory dbFactory, EndpointHos
             while (batch.Count < 500 && reader.TryRead(out var sample)) batch.Add(sample);
             if (batch.Count > 0)
             {
-                try
-                {
-                    await using var db = dbFactory.Create();
-                    db.Set<PredictionSample>().AddRange(batch);
-                    await db.SaveChangesAsync(CancellationToken.None);
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    // A project deleted meanwhile, or the database away: samples are best-effort.
-                    LogSamplesLost(logger, batch.Count, e);
-                }
+                await SaveAsync(batch, "prediction_samples");
                 batch.Clear();
             }
             if (ct.IsCancellationRequested && !reader.TryPeek(out _)) return;
@@ -176,22 +166,24 @@ public sealed partial class PredictionLog(GureumDbFactory dbFactory, EndpointHos
                 });
             }
         }
-        if (rows.Count == 0) return;
+        if (rows.Count > 0) await SaveAsync(rows, "endpoint_usage");
+    }
+
+    /// <summary>Best-effort: a project deleted meanwhile, or the database away, costs these rows and a warning, nothing else.</summary>
+    private async Task SaveAsync<T>(List<T> rows, string table) where T : class
+    {
         try
         {
             await using var db = dbFactory.Create();
-            db.Set<EndpointUsage>().AddRange(rows);
+            db.Set<T>().AddRange(rows);
             await db.SaveChangesAsync(CancellationToken.None);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            LogUsageLost(logger, rows.Count, e);
+            LogRowsLost(logger, rows.Count, table, e);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} prediction samples could not be written")]
-    private static partial void LogSamplesLost(ILogger logger, int count, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} endpoint usage rows could not be written")]
-    private static partial void LogUsageLost(ILogger logger, int count, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} rows for {Table} could not be written")]
+    private static partial void LogRowsLost(ILogger logger, int count, string table, Exception exception);
 }

@@ -93,10 +93,8 @@ public sealed class ServedVersion : IAsyncDisposable
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
 
-    public required string ModelId { get; init; }
     public required string Model { get; init; }
     public required int Version { get; init; }
-    public required string ModelVersionId { get; init; }
     public required string Format { get; init; }
     /// <summary>What a reload must match to reuse this instance: the version and the settings it was loaded with.</summary>
     public required string LoadKey { get; init; }

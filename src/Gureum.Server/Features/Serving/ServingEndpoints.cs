@@ -126,29 +126,14 @@ public static class ServingEndpoints
     /// <summary>Every deployment names an existing model and version (or alias) of a format that can be served; each refusal names the deployment.</summary>
     private static async Task<List<RegisteredModel>> CheckDeploymentsAsync(GureumDb db, string projectId, EndpointSpec spec, CancellationToken ct)
     {
-        var models = new List<RegisteredModel>();
-        for (var i = 0; i < spec.Deployments.Count; i++)
+        try
         {
-            var d = spec.Deployments[i];
-            var at = $"deployments[{i}]";
-            var model = await db.Set<RegisteredModel>().AsNoTracking().FirstOrDefaultAsync(m => m.ProjectId == projectId && m.Name == d.Model, ct)
-                ?? throw GureumException.Invalid(at + ".model", $"'{at}.model': no model named '{d.Model}' in this project.");
-            var number = d.Version;
-            if (d.Alias is { } alias)
-            {
-                number = (await db.Set<ModelAlias>().AsNoTracking().FirstOrDefaultAsync(a => a.ModelId == model.Id && a.Alias == alias, ct))?.Version
-                    ?? throw GureumException.Invalid(at + ".alias", $"'{at}.alias': model '{d.Model}' has no alias '{alias}'.");
-            }
-            var version = await db.Set<ModelVersion>().AsNoTracking().FirstOrDefaultAsync(v => v.ModelId == model.Id && v.Version == number, ct)
-                ?? throw GureumException.Invalid(at + ".version", $"'{at}.version': model '{d.Model}' has no version {number}.");
-            if (version.Format != "onnx" && RegistryStore.ReadSignature(version).Metadata.GetValueOrDefault("gureum.kind") != "automl")
-            {
-                throw GureumException.Invalid(at + ".version",
-                    $"'{at}': {d.Model}:{number} is an ML.NET pipeline not trained by Gureum AutoML; serving those is not built yet. Export it to ONNX, or train it with Gureum.");
-            }
-            models.Add(model);
+            return [.. (await Deployments.ResolveAsync(db, projectId, spec, ct)).Select(r => r.Model)];
         }
-        return models;
+        catch (DeploymentException e)
+        {
+            throw GureumException.Invalid(e.Field, e.Message);
+        }
     }
 
     private static IEnumerable<EndpointModel> Links(InferenceEndpoint row, EndpointSpec spec, List<RegisteredModel> models) =>
