@@ -93,7 +93,7 @@ public static class OpenInferenceEndpoints
     private static async Task<IResult> Metadata(string name, string? version, HttpContext http, Predictor predictor, CancellationToken ct)
     {
         var project = await ProjectOfAsync(http);
-        var (_, routes) = await predictor.FindAsync(http, project.Id, name, ct);
+        var (_, routes) = await predictor.FindAsync(project.Id, name, ct);
         var number = VersionNumber(version);
         var served = number is { } n
             ? routes.All.FirstOrDefault(r => r.Version.Version == n)?.Version
@@ -121,7 +121,7 @@ public static class OpenInferenceEndpoints
     private static async Task<IResult> ModelReady(string name, string? version, HttpContext http, Predictor predictor, CancellationToken ct)
     {
         var project = await ProjectOfAsync(http);
-        var (_, routes) = await predictor.FindAsync(http, project.Id, name, ct);
+        var (_, routes) = await predictor.FindAsync(project.Id, name, ct);
         if (VersionNumber(version) is { } n && routes.All.All(r => r.Version.Version != n))
         {
             throw new GureumException(ProblemCode.NotFound, $"Model '{name}' does not serve version {n}.");
@@ -132,7 +132,7 @@ public static class OpenInferenceEndpoints
     private static async Task Infer(string name, string? version, HttpContext http, Predictor predictor, CancellationToken ct)
     {
         var project = await ProjectOfAsync(http);
-        var (live, routes) = await predictor.FindAsync(http, project.Id, name, ct);
+        var (live, routes) = await predictor.FindAsync(project.Id, name, ct);
         await predictor.HandleAsync(http, live, routes, Protocol.V2, VersionNumber(version), explain: false,
             (w, served, answer, input, requestId) => Predictor.WriteV2(w, served, answer, input, requestId, name), ct);
     }

@@ -72,7 +72,7 @@ public sealed partial class PredictionLog(GureumDbFactory dbFactory, EndpointHos
             using var document = Predictor.ParseJson(work.Body);
             var input = Predictor.Parse(work.Version, document.RootElement, work.Protocol, work.Spec.MaxRowsPerRequest, work.Body.Length / 2 + 1);
             rows = input.RowCount;
-            var answer = await Predictor.RunAsync(null, work.Version, work.Spec, input, explain: false);
+            var answer = await Predictor.RunAsync(work.Version, work.Spec, input, explain: false);
             var buffer = new ArrayBufferWriter<byte>(1024);
             await using (var writer = new Utf8JsonWriter(buffer))
             {

@@ -40,7 +40,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
     private static readonly JsonSerializerOptions PredictionJson = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     /// <summary>The endpoint's routing table, or 404 (no such endpoint in this project) / 503 (loading or failed, with why).</summary>
-    public async Task<(LiveEndpoint Live, Routes Routes)> FindAsync(HttpContext http, string projectId, string name, CancellationToken ct)
+    public async Task<(LiveEndpoint Live, Routes Routes)> FindAsync(string projectId, string name, CancellationToken ct)
     {
         var live = host.Find(projectId, name);
         if (live is null)
@@ -53,7 +53,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
             live = host.Find(projectId, name)!;
         }
         if (live.Routes is { } routes) return (live, routes);
-        http.Response.Headers.RetryAfter = "1";
+        // Retry-After comes with every 503 (ProblemsSetup.WriteProblemAsync).
         throw live.Status == "failed"
             ? new GureumException(ProblemCode.NotReady, $"Endpoint '{name}' failed to load: {live.Reason} Fix the deployment with PUT on the endpoint.")
             : new GureumException(ProblemCode.NotReady, $"Endpoint '{name}' is still loading its model; retry in a moment.");
@@ -303,21 +303,21 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
     }
 
     /// <summary>Runs the version: batched when it has a batcher, else directly with at most <c>maxQueue</c> calls at once.</summary>
-    public static async Task<Answer> RunAsync(HttpContext? http, ServedVersion version, EndpointSpec spec, ParsedInput input, bool explain)
+    public static async Task<Answer> RunAsync(ServedVersion version, EndpointSpec spec, ParsedInput input, bool explain)
     {
         try
         {
             if (version.AutoMl is { } model)
             {
-                return Bounded(http, version, spec, () => new Answer(null, model.Predict(input.Rows!, explain && model.SupportsContributions), model.SupportsContributions));
+                return Bounded(version, spec, () => new Answer(null, model.Predict(input.Rows!, explain && model.SupportsContributions), model.SupportsContributions));
             }
             if (version.Batcher is { } batcher)
             {
-                if (!batcher.TryEnqueue(input.Tensors!, out var pending)) throw Busy(http, version);
+                if (!batcher.TryEnqueue(input.Tensors!, out var pending)) throw Busy(version);
                 return new Answer(await pending, null, false);
             }
             var timeout = TimeSpan.FromMilliseconds(spec.TimeoutMs);
-            return Bounded(http, version, spec, () => new Answer(version.Onnx!.Run(input.Tensors!, timeout), null, false));
+            return Bounded(version, spec, () => new Answer(version.Onnx!.Run(input.Tensors!, timeout), null, false));
         }
         catch (ModelRunException e)
         {
@@ -330,11 +330,11 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
         }
     }
 
-    private static Answer Bounded(HttpContext? http, ServedVersion version, EndpointSpec spec, Func<Answer> run)
+    private static Answer Bounded(ServedVersion version, EndpointSpec spec, Func<Answer> run)
     {
         try
         {
-            if (Interlocked.Increment(ref version.InFlight) > spec.BatchingOrDefault.MaxQueue) throw Busy(http, version);
+            if (Interlocked.Increment(ref version.InFlight) > spec.BatchingOrDefault.MaxQueue) throw Busy(version);
             return run();
         }
         finally
@@ -343,9 +343,9 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
         }
     }
 
-    private static GureumException Busy(HttpContext? http, ServedVersion version)
+    /// <summary>A 429; ProblemsSetup.WriteProblemAsync adds its Retry-After.</summary>
+    private static GureumException Busy(ServedVersion version)
     {
-        http?.Response.Headers.RetryAfter = "1";
         return new GureumException(ProblemCode.TooManyRequests,
             $"{version.Model}:{version.Version} has a full queue; retry after the time in Retry-After, or raise the endpoint's 'batching.maxQueue'.");
     }
@@ -387,7 +387,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
             using var document = ParseJson(body);
             var input = Parse(version, document.RootElement, protocol, spec.MaxRowsPerRequest, body.Length / 2 + 1);
             rows = input.RowCount;
-            var answer = await RunAsync(http, version, spec, input, explain);
+            var answer = await RunAsync(version, spec, input, explain);
             var buffer = new ArrayBufferWriter<byte>(1024);
             await using (var writer = new Utf8JsonWriter(buffer))
             {

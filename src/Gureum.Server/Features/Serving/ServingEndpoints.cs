@@ -106,7 +106,7 @@ public static class ServingEndpoints
 
     private static async Task Predict(ProjectScope scope, string name, bool? explain, HttpContext http, Predictor predictor, CancellationToken ct)
     {
-        var (live, routes) = await predictor.FindAsync(http, scope.ProjectId, name, ct);
+        var (live, routes) = await predictor.FindAsync(scope.ProjectId, name, ct);
         await predictor.HandleAsync(http, live, routes, Protocol.Gureum, null, explain == true, Predictor.WriteGureum, ct);
     }
 
