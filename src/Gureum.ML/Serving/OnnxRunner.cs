@@ -105,7 +105,10 @@ public sealed class OnnxRunner : IDisposable
         var values = new OrtValue[inputs.Count];
         var names = new string[inputs.Count];
         using var runOptions = new RunOptions();
-        using var timer = new Timer(static o => ((RunOptions)o!).Terminate = true, runOptions, timeout, Timeout.InfiniteTimeSpan);
+        using var deadline = new CancellationTokenSource(timeout);
+        // Disposed before runOptions (declared after it), and disposing a registration waits for its callback: the
+        // deadline never writes to freed native options (a Timer's Dispose does not wait, which crashed the process).
+        using var stopAtDeadline = deadline.Token.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
         try
         {
             for (var i = 0; i < inputs.Count; i++)

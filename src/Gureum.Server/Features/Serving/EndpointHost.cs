@@ -70,6 +70,8 @@ public sealed class LiveEndpoint
     /// <summary>When this node started tracking it: a refresh that read the database earlier must not remove it.</summary>
     internal long TrackedAt = System.Diagnostics.Stopwatch.GetTimestamp();
     internal string? AttemptedKey;
+    /// <summary>The newest generation applied or being applied: a refresh holding an older row must not go back.</summary>
+    internal int Generation;
     internal readonly SemaphoreSlim Gate = new(1, 1);
 }
 
@@ -83,6 +85,8 @@ public sealed partial class EndpointHost(
     GureumDbFactory dbFactory, IArtifactStore artifacts, ServingOptions options, TimeProvider clock, ILogger<EndpointHost> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, LiveEndpoint> _endpoints = new();
+    // Endpoint ids removed here, with when: a refresh that read the table before the delete must not load them again.
+    private readonly ConcurrentDictionary<string, long> _removed = new();
     // One load at a time: loads are CPU- and memory-heavy, and the memory a load adds can then be measured.
     private readonly SemaphoreSlim _loadGate = new(1, 1);
 
@@ -107,6 +111,7 @@ public sealed partial class EndpointHost(
     public async Task RemoveAsync(string projectId, string name)
     {
         if (!_endpoints.TryRemove(Key(projectId, name), out var live)) return;
+        _removed[live.Id] = Stopwatch.GetTimestamp();
         await live.Gate.WaitAsync();
         try
         {
@@ -163,6 +168,12 @@ public sealed partial class EndpointHost(
         {
             await ApplyAsync(row, ct);
         }
+        var ids = rows.Select(r => r.Id).ToHashSet();
+        foreach (var (id, at) in _removed)
+        {
+            // Read after the removal and gone from the table: no stale row can bring it back any more.
+            if (at < readAt && !ids.Contains(id)) _removed.TryRemove(id, out _);
+        }
         var present = rows.Select(r => Key(r.ProjectId, r.Name)).ToHashSet();
         foreach (var live in _endpoints.Values.Where(l => !present.Contains(Key(l.ProjectId, l.Name)) && l.TrackedAt < readAt).ToList())
         {
@@ -173,13 +184,11 @@ public sealed partial class EndpointHost(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        foreach (var live in _endpoints.Values)
-        {
-            if (live.Routes is { } routes)
-            {
-                foreach (var r in routes.All) await r.Version.DisposeAsync();
-            }
-        }
+        // Answer what is queued and let running requests end; the sessions themselves are left to the process exit:
+        // freeing ONNX Runtime sessions during host shutdown crashed the process (free(): invalid size inside
+        // libonnxruntime), which freeing them on a swap or a delete never did in the same tests.
+        await Task.WhenAll(_endpoints.Values.Select(l => l.Routes).OfType<Routes>()
+            .SelectMany(r => r.All.Select(route => route.Version)).Distinct().Select(v => v.DrainAsync(TimeSpan.FromSeconds(5))));
     }
 
     /// <summary>
@@ -188,6 +197,7 @@ public sealed partial class EndpointHost(
     /// </summary>
     private async Task ApplyAsync(InferenceEndpoint row, CancellationToken ct)
     {
+        if (_removed.ContainsKey(row.Id)) return;
         var live = Track(row);
         if (live.Id != row.Id)
         {
@@ -198,7 +208,14 @@ public sealed partial class EndpointHost(
         await live.Gate.WaitAsync(ct);
         try
         {
-            if (live.Status == "deleted") return;
+            if (_removed.ContainsKey(row.Id))
+            {
+                // Deleted while this stale row waited: drop what Track just re-added.
+                _endpoints.TryRemove(new KeyValuePair<string, LiveEndpoint>(Key(row.ProjectId, row.Name), live));
+                return;
+            }
+            if (live.Status == "deleted" || row.Generation < live.Generation) return;
+            live.Generation = row.Generation;
             var spec = EndpointSpec.FromJson(row.Spec);
             List<ResolvedDeployment> resolved;
             string attempt;

@@ -132,13 +132,20 @@ public sealed class ServedVersion : IAsyncDisposable
     /// <summary>Waits for in-flight requests (at most <paramref name="grace"/>), drains the batch queue, then frees the model.</summary>
     public async Task RetireAsync(TimeSpan grace)
     {
+        await DrainAsync(grace).ConfigureAwait(false);
+        Onnx?.Dispose();
+    }
+
+    /// <summary>Takes no more requests, waits for in-flight ones (at most <paramref name="grace"/>) and answers what is queued.</summary>
+    public async Task DrainAsync(TimeSpan grace)
+    {
         lock (_gate)
         {
             _retired = true;
             if (_leases == 0) _drained.TrySetResult();
         }
         await Task.WhenAny(_drained.Task, Task.Delay(grace)).ConfigureAwait(false);
-        await DisposeAsync().ConfigureAwait(false);
+        if (Batcher is not null) await Batcher.DisposeAsync().ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
