@@ -1,3 +1,4 @@
+using Gureum.Server.Features.Ai;
 using Gureum.Server.Features.Datasets;
 using Gureum.Server.Features.Jobs;
 using Gureum.Server.Features.Keys;
@@ -25,6 +26,7 @@ builder.Services.AddDatasets();
 builder.Services.AddTraining();
 builder.Services.AddRegistry(builder.Configuration);
 builder.Services.AddServing(builder.Configuration);
+builder.Services.AddAi(builder.Configuration);
 
 var app = builder.Build();
 app.UseGureumInfrastructure();
@@ -38,6 +40,7 @@ app.MapRegistry();
 app.MapMlflow();
 app.MapServing();
 app.MapOpenInference();
+app.MapAi();
 await app.RunGureumAsync();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>

@@ -12,7 +12,8 @@ public static class BlobReferences
     public static async Task<bool> IsReferencedAsync(GureumDb db, string sha256) =>
         await db.DatasetVersions.AnyAsync(v => v.Sha256 == sha256) || await db.TrainingJobs.AnyAsync(t => t.ModelSha256 == sha256)
         || await db.Set<Features.Tracking.RunArtifact>().AnyAsync(a => a.Sha256 == sha256)
-        || await db.Set<Features.Registry.ModelVersion>().AnyAsync(v => v.Sha256 == sha256);
+        || await db.Set<Features.Registry.ModelVersion>().AnyAsync(v => v.Sha256 == sha256)
+        || await db.Set<Features.Ai.AiOperation>().AnyAsync(o => o.InputSha256 == sha256);
 
     public static async Task ReleaseAsync(GureumDbFactory dbFactory, IArtifactStore artifacts, IEnumerable<string> digests)
     {

@@ -23,6 +23,8 @@ public enum ProblemCode
     Internal,
     ModelFailed,
     ModelTimeout,
+    Unprocessable,
+    EngineUnavailable,
 }
 
 /// <summary>An expected failure with a code and a message that tells the caller what to do.</summary>
@@ -62,6 +64,8 @@ public static class ProblemCodes
         ProblemCode.NotReady => (503, "not-ready", "Not ready"),
         ProblemCode.ModelFailed => (500, "model-error", "The model failed on this input"),
         ProblemCode.ModelTimeout => (504, "model-timeout", "The model ran past its time"),
+        ProblemCode.Unprocessable => (422, "unprocessable", "The request is well-formed but cannot be processed"),
+        ProblemCode.EngineUnavailable => (503, "engine-unavailable", "The engine for this API is not installed"),
         _ => (500, "internal", "Unexpected server error"),
     };
 

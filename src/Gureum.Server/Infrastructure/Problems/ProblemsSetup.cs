@@ -88,6 +88,13 @@ internal sealed partial class GureumExceptionHandler(ILogger<GureumExceptionHand
     private static (ProblemCode, string, IDictionary<string, string[]>?) Classify(Exception exception) => exception switch
     {
         GureumException g => (g.Code, g.Message, g.Errors),
+        Gureum.AI.AiInputException a => (a.Status switch
+        {
+            413 => ProblemCode.PayloadTooLarge,
+            415 => ProblemCode.UnsupportedMediaType,
+            422 => ProblemCode.Unprocessable,
+            _ => ProblemCode.Validation,
+        }, a.Message, new Dictionary<string, string[]> { [a.Field] = [a.Message] }),
         BadHttpRequestException { StatusCode: 413 } =>
             (ProblemCode.PayloadTooLarge, ProblemCodes.DefaultDetail(413), null),
         BadHttpRequestException { StatusCode: 415 } b =>

@@ -1,0 +1,102 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
+
+#nullable disable
+
+namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
+{
+    /// <inheritdoc />
+    public partial class AiApis : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "ai_operations",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "character varying(26)", maxLength: 26, nullable: false),
+                    ProjectId = table.Column<string>(type: "character varying(26)", nullable: false),
+                    Kind = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    KeyId = table.Column<string>(type: "character varying(26)", maxLength: 26, nullable: false),
+                    InputSha256 = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    InputBytes = table.Column<long>(type: "bigint", nullable: false),
+                    Options = table.Column<string>(type: "character varying(1024)", maxLength: 1024, nullable: false),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    ExpiresAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_ai_operations", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_ai_operations_projects_ProjectId",
+                        column: x => x.ProjectId,
+                        principalTable: "projects",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "usage_events",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    ProjectId = table.Column<string>(type: "character varying(26)", nullable: false),
+                    KeyId = table.Column<string>(type: "character varying(26)", maxLength: 26, nullable: false),
+                    Service = table.Column<string>(type: "character varying(128)", maxLength: 128, nullable: false),
+                    Meter = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    Quantity = table.Column<double>(type: "double precision", nullable: false),
+                    At = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    RequestId = table.Column<string>(type: "character varying(128)", maxLength: 128, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_usage_events", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_usage_events_projects_ProjectId",
+                        column: x => x.ProjectId,
+                        principalTable: "projects",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_ai_operations_ExpiresAt",
+                table: "ai_operations",
+                column: "ExpiresAt");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_ai_operations_InputSha256",
+                table: "ai_operations",
+                column: "InputSha256");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_ai_operations_ProjectId",
+                table: "ai_operations",
+                column: "ProjectId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_usage_events_ProjectId_At",
+                table: "usage_events",
+                columns: new[] { "ProjectId", "At" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_usage_events_ProjectId_RequestId_Service_Meter",
+                table: "usage_events",
+                columns: new[] { "ProjectId", "RequestId", "Service", "Meter" },
+                unique: true);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "ai_operations");
+
+            migrationBuilder.DropTable(
+                name: "usage_events");
+        }
+    }
+}
