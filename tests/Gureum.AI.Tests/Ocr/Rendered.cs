@@ -13,7 +13,7 @@ internal static class Rendered
 {
     internal const int Dpi = 300;
 
-    internal static byte[] Text(string text, string font, int points, int margin = 60)
+    internal static byte[] Text(string text, string font, int points, int margin = 60, double lineSpacing = 0)
     {
         var path = Path.Combine(Path.GetTempPath(), $"gureum-ocr-test-{Guid.NewGuid():N}.png");
         try
@@ -21,6 +21,11 @@ internal static class Rendered
             var start = new ProcessStartInfo("pango-view") { RedirectStandardError = true, UseShellExecute = false };
             foreach (var a in new[] { "--font", $"{font} {points}", "--dpi", $"{Dpi}", "--margin", $"{margin}", "-q", "-o", path, "--text", text })
                 start.ArgumentList.Add(a);
+            if (lineSpacing > 0)
+            {
+                start.ArgumentList.Add("--line-spacing");
+                start.ArgumentList.Add(lineSpacing.ToString(CultureInfo.InvariantCulture));
+            }
             using var process = Process.Start(start)!;
             var error = process.StandardError.ReadToEnd();
             process.WaitForExit();
