@@ -38,7 +38,7 @@ public sealed class TesseractEngine : IDisposable
         if (!TryInit(normalized))
         {
             _api.Dispose();
-            throw new EngineUnavailableException("ocr", OcrLibraries.Packages, $"Tesseract could not load '{normalized}' from {TessData.Directory}.");
+            throw new EngineUnavailableException("ocr", OcrLibraries.Packages, $"Tesseract could not load '{normalized}': reinstall {OcrLibraries.Packages}.");
         }
     }
 
