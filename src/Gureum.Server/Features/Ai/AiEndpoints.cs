@@ -103,7 +103,7 @@ public static class AiEndpoints
             return Accepted(http, scope, operation);
         }
         var page = await engines.Ocr.RunAsync((engine, token) =>
-            engine.Recognize(OcrDocument.Pages(body, info, options.ImageLimits, token).First(), langs, 1), ct);
+            engine.Recognize(OcrDocument.Pages(body, info, options.ImageLimits, token).First(), langs, 1, token), ct);
         meter.Record(scope.ProjectId, scope.Caller.KeyId, "ocr", "pages", 1, http.TraceIdentifier);
         return TypedResults.Ok(new OcrResponse(langs, page.Text, [page], new Units("pages", 1)));
     }
@@ -122,7 +122,7 @@ public static class AiEndpoints
             foreach (var image in OcrDocument.Pages(input, info, options.ImageLimits, ct))
             {
                 var number = pages.Count + 1;
-                pages.Add(await engines.Ocr.RunAsync((engine, _) => engine.Recognize(image, langs, number), ct));
+                pages.Add(await engines.Ocr.RunAsync((engine, token) => engine.Recognize(image, langs, number, token), ct));
                 await context.ReportProgressAsync(100.0 * pages.Count / info.Pages, $"page {pages.Count} of {info.Pages}");
             }
             sp.GetRequiredService<UsageMeter>().Record(operation.ProjectId, operation.KeyId, "ocr", "pages", pages.Count, operation.Id);

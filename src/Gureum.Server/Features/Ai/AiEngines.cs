@@ -15,7 +15,7 @@ namespace Gureum.Server.Features.Ai;
 /// </summary>
 public sealed partial class AiEngines(AiOptions options, ILogger<AiEngines> logger) : BackgroundService
 {
-    public EnginePool<TesseractEngine> Ocr { get; } = new("Ocr", options.Ocr.EffectiveWorkers, options.Ocr.Queue, () => new TesseractEngine());
+    public EnginePool<TesseractEngine> Ocr { get; } = new("Ocr", options.Ocr.EffectiveWorkers, options.Ocr.Queue, () => new TesseractEngine { Limits = options.ImageLimits });
     public EnginePool<SpeechSynthesizer> Tts { get; } = new("Tts", options.Tts.EffectiveWorkers, options.Tts.Queue, () => new SpeechSynthesizer());
     public EnginePool<SpeechRecognizer> Stt { get; } = new("Stt", options.Stt.EffectiveWorkers, options.Stt.Queue, () => new SpeechRecognizer());
     public EnginePool<FaceDetector> Faces { get; } = new("Faces", options.Faces.EffectiveWorkers, options.Faces.Queue, () => new FaceDetector());
