@@ -113,10 +113,10 @@ public sealed class ApertiumPipeline : IDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (string.IsNullOrWhiteSpace(text))
             return "";
+        long id = Interlocked.Increment(ref _requests);
+        byte[] request = ApertiumText.Frame(text, id);
         lock (_gate)
         {
-            long id = ++_requests;
-            byte[] request = ApertiumText.Frame(text, id);
             if (Volatile.Read(ref _failure) is { } earlier)
                 throw new TranslationEngineException($"Apertium {Pair.Source}-{Pair.Target} is broken: {earlier.Reason}", earlier.TimedOut);
             // The watchdog also ends a write blocked because a stalled stage stopped reading.
