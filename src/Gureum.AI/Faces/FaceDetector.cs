@@ -12,7 +12,11 @@ public sealed record DetectedFace(BoundingBox Box, double Confidence);
 /// </summary>
 public sealed class FaceDetector : IDisposable
 {
-    /// <summary>Longer sides are scaled down to this for speed (Haar time grows with the pixel count).</summary>
+    /// <summary>
+    /// Longer sides are scaled down to this for speed: Haar time grows with the pixel count, and a pool worker
+    /// should take a 12 MP photo in about the time of a 1 MP one. The price: in an image of side S over this, faces
+    /// under about 22 × S / 1024 px (the size alt2 reliably finds, scaled back) are missed, whatever minFaceSize says.
+    /// </summary>
     internal const int MaxSide = 1024;
 
     /// <summary>
@@ -53,8 +57,8 @@ public sealed class FaceDetector : IDisposable
 
     /// <summary>Detects faces in an already probed image (PNG/JPEG/TIFF/BMP bytes).</summary>
     /// <param name="minFaceSize">
-    /// Smallest face side in pixels of the original image. 0 for no minimum: then the smallest face found is about
-    /// 20 px, or proportionally more in an image over 1024 px, which is scaled down to that for speed.
+    /// Smallest face side in pixels of the original image; 0 for no minimum. No face smaller is returned. The
+    /// smallest the model finds is about 22 px, proportionally more in an image over 1024 px (see <see cref="MaxSide"/>).
     /// </param>
     /// <returns>Faces in image coordinates, most confident first. Confidence is 1 − exp(−margin / 2), where margin
     /// is how far the face's score in the cascade's last stage lies above that stage's threshold.</returns>
@@ -64,7 +68,7 @@ public sealed class FaceDetector : IDisposable
         if (minFaceSize < 0)
             throw new AiInputException("minFaceSize", "minFaceSize must be 0 or a positive number of pixels.");
         using var gray = Decode(image);
-        double scale = Scale(gray.Width, gray.Height, minFaceSize);
+        double scale = Math.Min(1.0, (double)MaxSide / Math.Max(gray.Width, gray.Height));
         using var small = new Mat();
         if (scale < 1)
             Cv2.Resize(gray, small, new Size(Math.Max(1, (int)(gray.Width * scale)), Math.Max(1, (int)(gray.Height * scale))), interpolation: InterpolationFlags.Area);
@@ -110,19 +114,6 @@ public sealed class FaceDetector : IDisposable
             throw new AiInputException("file", Undecodable);
         }
         return gray;
-    }
-
-    /// <summary>
-    /// Down to <see cref="MaxSide"/>, but never so far that a face of <paramref name="minFaceSize"/> shrinks below
-    /// 1.25× the detector's window (alt2 found 20 px faces 12 times in 20, 22–50 px ones 95–100%): a small minimum
-    /// costs time rather than missed faces.
-    /// </summary>
-    private double Scale(int width, int height, int minFaceSize)
-    {
-        double scale = Math.Min(1.0, (double)MaxSide / Math.Max(width, height));
-        if (minFaceSize > 0)
-            scale = Math.Max(scale, Math.Min(1.0, 1.25 * _window / minFaceSize));
-        return scale;
     }
 
     private static BoundingBox ToOriginal(Rect r, double scale, int width, int height)
