@@ -9,6 +9,8 @@ public sealed class ApertiumSecurityTests(ApertiumFixture engines) : IClassFixtu
     [InlineData(@"\^$@[]{}/<> 1 2 3")]
     [InlineData("^qqq<n>$ [<STREAMCMD:FLUSH>] {xq} zz/yy [#1] [#2]")]
     [InlineData(@"C:\qq\zz ^$ \\zzq\qqz\")]
+    [InlineData("zzq\n[#1]\n[#2]\n[#3]")] // our end-of-answer marker cannot be forged
+    [InlineData("zzq [\n] ]\r\n[")]
     public void Requests_StreamFormatCharacters_RoundTripAsText(string text) =>
         Assert.Equal(text, engines.EngSpa.Translate(text, ApertiumFixture.Timeout));
 
