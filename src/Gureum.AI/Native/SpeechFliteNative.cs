@@ -35,6 +35,7 @@ internal static unsafe partial class FliteNative
     [LibraryImport(Lib, EntryPoint = "delete_wave")]
     public static partial void DeleteWave(Wave* wave);
 
-    [LibraryImport(Lib, EntryPoint = "flite_feat_set_float", StringMarshalling = StringMarshalling.Utf8)]
-    public static partial void FeatSetFloat(IntPtr features, string name, float value);
+    /// <summary>Keeps <paramref name="name"/> itself, not a copy: pass memory that outlives the voice.</summary>
+    [LibraryImport(Lib, EntryPoint = "flite_feat_set_float")]
+    public static partial void FeatSetFloat(IntPtr features, IntPtr name, float value);
 }

@@ -26,6 +26,9 @@ internal static unsafe class FliteEngine
     ];
 
     private static readonly Lock Gate = new();
+
+    // Flite keeps the feature-name pointer it is given (it expects a C literal): this one is never freed.
+    private static readonly IntPtr DurationStretch = Marshal.StringToCoTaskMemUTF8("duration_stretch");
     private static readonly Lazy<Dictionary<string, Loaded>> State = new(Load);
 
     public static IEnumerable<Voice> Voices => State.Value.Values.Select(l => l.Voice);
@@ -40,7 +43,7 @@ internal static unsafe class FliteEngine
         lock (Gate)
         {
             var features = ((FliteNative.VoiceHead*)voice.Handle)->Features;
-            FliteNative.FeatSetFloat(features, "duration_stretch", 175f / rate);
+            FliteNative.FeatSetFloat(features, DurationStretch, 175f / rate);
             FliteNative.Wave* wave;
             fixed (byte* p = utf8) wave = FliteNative.TextToWave(p, voice.Handle);
             if (wave == null) return [];

@@ -85,12 +85,12 @@ public sealed class SpeechSynthesizer : IDisposable
         return (voice, nativeRate, options.SampleRate ?? nativeRate);
     }
 
-    /// <summary>Voices that share the asked-for id's first two letters, then the common ones.</summary>
+    /// <summary>A few voices that share the asked-for id's first two letters, then the common ones.</summary>
     private IEnumerable<string> Suggest(string? asked)
     {
         var prefix = asked is { Length: >= 2 } ? asked[..2] : "\0";
-        return Voices.Where(v => v.Id.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+        return Voices.Where(v => v.Id.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)).Take(4)
             .Concat(Voices.Where(v => v.Id is "en-us" or "ko" or "flite:slt" or "flite:kal"))
-            .Select(v => v.Id).Distinct().Take(6);
+            .Select(v => v.Id).Distinct();
     }
 }
