@@ -39,7 +39,9 @@ public sealed unsafe class SpeechRecognizer : IDisposable
         foreach (var path in ModelPaths)
             if (!Path.Exists(path))
                 throw new EngineUnavailableException("stt", Packages, $"The PocketSphinx model is missing; install {Packages}.");
-        string[] args = ["gureum", "-hmm", ModelPaths[0], "-lm", ModelPaths[1], "-dict", ModelPaths[2]];
+        // Batch cepstral mean normalisation over each whole segment: the default live estimate carries over from earlier
+        // audio, so the same words would be heard differently depending on what the decoder decoded before.
+        string[] args = ["gureum", "-hmm", ModelPaths[0], "-lm", ModelPaths[1], "-dict", ModelPaths[2], "-cmn", "batch"];
         _argv = [.. args.Select(Marshal.StringToCoTaskMemUTF8)];
         try
         {
