@@ -64,13 +64,13 @@ public static class Wav
     private static short[] Mix(AudioClip clip)
     {
         if (clip.Channels == 1) return clip.Samples;
-        var frames = clip.Samples.Length / clip.Channels;
-        var mono = new short[frames];
-        for (var f = 0; f < frames; f++)
+        var channels = clip.Channels;
+        var mono = new short[clip.Samples.Length / channels];
+        for (int f = 0, i = 0; f < mono.Length; f++)
         {
             var sum = 0;
-            for (var c = 0; c < clip.Channels; c++) sum += clip.Samples[f * clip.Channels + c];
-            mono[f] = (short)Math.Round(sum / (double)clip.Channels);
+            for (var end = i + channels; i < end; i++) sum += clip.Samples[i];
+            mono[f] = (short)((sum + (sum < 0 ? -channels : channels) / 2) / channels);   // rounded half away from zero
         }
         return mono;
     }

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Gureum.AI.Speech;
 
 /// <summary>
@@ -51,24 +53,48 @@ internal sealed class Resampler
 
     public short[] Process(ReadOnlySpan<short> input)
     {
+        const int Block = 4096;   // outputs per block: their input is copied to floats once, zeros past either end
         var outLength = (int)(((long)input.Length * _to + _from - 1) / _from);
         var output = new short[outLength];
         var taps = 2 * _half;
-        for (var n = 0; n < outLength; n++)
+        var window = new float[(int)((long)Block * _from / _to) + taps + 2];
+        for (var block = 0; block < outLength; block += Block)
         {
-            var position = (long)n * _from;
-            var i = position / _to;
-            var phase = (int)(((position % _to) * _phases + _to / 2) / _to);
-            if (phase == _phases) { i++; phase = 0; }
-            var kernel = _kernels.AsSpan(phase * taps, taps);
-            var first = i - _half + 1;
-            var kFrom = (int)Math.Max(0, -first);
-            var kTo = (int)Math.Min(taps, input.Length - first);
-            var acc = 0f;
-            for (var k = kFrom; k < kTo; k++) acc += kernel[k] * input[(int)(first + k)];
-            output[n] = (short)Math.Clamp(MathF.Round(acc), short.MinValue, short.MaxValue);
+            var end = Math.Min(outLength, block + Block);
+            var windowStart = Locate(block).Input - _half + 1;
+            for (var w = 0; w < window.Length; w++)
+            {
+                var j = windowStart + w;
+                window[w] = j >= 0 && j < input.Length ? input[(int)j] : 0;
+            }
+            for (var n = block; n < end; n++)
+            {
+                var (i, phase) = Locate(n);
+                var acc = Dot(_kernels.AsSpan(phase * taps, taps), window.AsSpan((int)(i - _half + 1 - windowStart), taps));
+                output[n] = (short)Math.Clamp(MathF.Round(acc), short.MinValue, short.MaxValue);
+            }
         }
         return output;
+    }
+
+    /// <summary>The input sample at or before output <paramref name="n"/>, and the kernel phase for the rest.</summary>
+    private (long Input, int Phase) Locate(long n)
+    {
+        var position = n * _from;
+        var i = position / _to;
+        var phase = (int)((position % _to * _phases + _to / 2) / _to);
+        return phase == _phases ? (i + 1, 0) : (i, phase);
+    }
+
+    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        var sums = Vector<float>.Zero;
+        var k = 0;
+        for (; k <= a.Length - Vector<float>.Count; k += Vector<float>.Count)
+            sums += new Vector<float>(a[k..]) * new Vector<float>(b[k..]);
+        var sum = Vector.Sum(sums);
+        for (; k < a.Length; k++) sum += a[k] * b[k];
+        return sum;
     }
 
     private static double Sinc(double x) => x == 0 ? 1 : Math.Sin(Math.PI * x) / (Math.PI * x);

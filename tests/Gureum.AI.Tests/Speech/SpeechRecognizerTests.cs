@@ -43,7 +43,7 @@ public sealed class SpeechRecognizerTests(RecognizerFixture fixture) : IClassFix
         return ([.. audio], spans);
     }
 
-    // Flite and PocketSphinx (with batch CMN) are deterministic for given package versions. On these 69 words
+    // PocketSphinx with batch CMN is deterministic; Flite varies slightly (it calls rand()). On these 69 words
     // (Debian 12 packages) we measured WER 4.3% for slt (5.8% through 44.1 kHz and back), 2.9% for rms and awb, 7.2% for
     // kal16, 28% for the 8 kHz kal and 45–66% for eSpeak speech (ENGINES.md), so those two are not tested here;
     // ENGINES.md saw 4–12% on other Flite sentences. A bound of 15% leaves room for a point release to change a few
@@ -83,7 +83,7 @@ public sealed class SpeechRecognizerTests(RecognizerFixture fixture) : IClassFix
             Assert.Contains(spans, s => w.Start >= s.Start - 0.01 && w.End <= s.End + 0.01);
         }
         Assert.DoesNotContain(transcript.Words, w => w.Word.StartsWith('<') || w.Word.StartsWith('[') || w.Word.Contains('('));
-        Assert.Equal("open the door and turn on the lights", string.Join(' ', transcript.Words.TakeLast(8).Select(w => w.Word)));
+        Assert.True(WordErrorRate(string.Join(' ', Sentences[..4]), transcript.Text) <= 0.15, transcript.Text);
     }
 
     [Fact]
@@ -94,7 +94,9 @@ public sealed class SpeechRecognizerTests(RecognizerFixture fixture) : IClassFix
 
         var words = fixture.Stt.Recognize(audio, default).Words;
 
-        Assert.Equal(["open", "the", "door", "open", "the", "door"], words.Select(w => w.Word));
+        // Flite calls rand(), so the two copies need not come back as the same words ("open"/"opens"), nor do we care.
+        Assert.Equal(6, words.Count);
+        Assert.Equal(("door", "door"), (words[2].Word, words[5].Word));
         Assert.InRange(words[0].Start, 20, 20 + 0.5);
         Assert.InRange(words[3].Start, 40 + speech.Length / (double)Rate, 40.5 + speech.Length / (double)Rate);
     }
