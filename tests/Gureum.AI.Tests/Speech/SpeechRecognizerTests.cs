@@ -43,17 +43,17 @@ public sealed class SpeechRecognizerTests(RecognizerFixture fixture) : IClassFix
         return ([.. audio], spans);
     }
 
-    // PocketSphinx with batch CMN is deterministic; Flite varies slightly (it calls rand()). On these 69 words
-    // (Debian 12 packages) we measured WER 4.3% for slt (5.8% through 44.1 kHz and back), 2.9% for rms and awb, 7.2% for
-    // kal16, 28% for the 8 kHz kal and 45–66% for eSpeak speech (ENGINES.md), so those two are not tested here;
-    // ENGINES.md saw 4–12% on other Flite sentences. A bound of 15% leaves room for a point release to change a few
-    // words, while a wrong rate, a bad resampler or lost segments give well over 30%.
+    // PocketSphinx with batch CMN is deterministic, Flite is not quite (it calls rand()). Errors on these 69 words over
+    // 25 runs each (Debian 12 packages): slt 3–9 (4.3–13.0%, mean 8.3%; the same through 44.1 kHz and back), rms 1–4
+    // (1.4–5.8%, mean 2.0%), awb 2–5 (2.9–7.2%, mean 3.7%); ENGINES.md saw 4–12% on other Flite sentences, and eSpeak
+    // speech (45–88%) is not worth testing. Each bound sits about 3 errors above the worst run seen, so a run of bad luck
+    // does not fail the build, while a wrong rate, a bad resampler or lost segments (30% and more) do.
     [Theory]
-    [InlineData("flite:slt", 16_000)]
-    [InlineData("flite:rms", 16_000)]
-    [InlineData("flite:awb", 16_000)]
-    [InlineData("flite:slt", 44_100)]   // through Wav.ToMono: the resampler must not cost accuracy
-    public void Recognize_FliteSpeech_HasWordErrorRateUnder15Percent(string voice, int rate)
+    [InlineData("flite:slt", 16_000, 0.20)]
+    [InlineData("flite:rms", 16_000, 0.10)]
+    [InlineData("flite:awb", 16_000, 0.12)]
+    [InlineData("flite:slt", 44_100, 0.20)]   // through Wav.ToMono: the resampler must not cost accuracy
+    public void Recognize_FliteSpeech_HasAWordErrorRateWithinTheMeasuredBound(string voice, int rate, double bound)
     {
         var (audio, _) = Speak(voice, rate, Sentences);
         var mono = Wav.ToMono(new AudioClip(audio, rate, 1), Rate);
@@ -61,7 +61,7 @@ public sealed class SpeechRecognizerTests(RecognizerFixture fixture) : IClassFix
         var transcript = fixture.Stt.Recognize(mono, default);
 
         var wer = WordErrorRate(string.Join(' ', Sentences), transcript.Text);
-        Assert.True(wer <= 0.15, $"WER {wer:P1}: {transcript.Text}");
+        Assert.True(wer <= bound, $"WER {wer:P1}: {transcript.Text}");
     }
 
     [Fact]
