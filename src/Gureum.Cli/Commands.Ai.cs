@@ -29,7 +29,7 @@ internal sealed partial class Commands
         var languages = new Option<string?>("--languages") { Description = "Installed languages joined by '+', e.g. eng+kor (default eng)", HelpName = "LANGS" };
         var output = new Option<string>("--out")
         {
-            Description = "text: the text, page by page (default); json: pages, lines and words with boxes and confidence (as --json)",
+            Description = "text: the text, page by page; json: pages, lines and words with boxes and confidence (as --json)",
             HelpName = "text|json",
             DefaultValueFactory = _ => "text",
         };
@@ -72,7 +72,7 @@ internal sealed partial class Commands
         var rate = new Option<int?>("--rate") { Description = "Words per minute, 80-450 (default 175)", HelpName = "WPM" };
         var pitch = new Option<int?>("--pitch") { Description = "0-100 (default 50)", HelpName = "N" };
         var sampleRate = new Option<int?>("--sample-rate") { Description = "Samples per second, 8000-48000 (default: the voice's own)", HelpName = "HZ" };
-        var format = new Option<string>("--format") { Description = "wav (default) or pcm: raw 16-bit little-endian mono", HelpName = "wav|pcm", DefaultValueFactory = _ => "wav" };
+        var format = new Option<string>("--format") { Description = "wav, or pcm: raw 16-bit little-endian mono", HelpName = "wav|pcm", DefaultValueFactory = _ => "wav" };
         format.AcceptOnlyFromAmong("wav", "pcm");
         var tts = new Command("tts", """
             Speak text into an audio file. Long text streams to the file as it is synthesised; the file appears under its name
