@@ -17,5 +17,51 @@ public sealed record ImageLimits(long MaxPixels = 50_000_000, int MaxDimension =
 /// </summary>
 public static class ImageProbe
 {
-    public static ImageInfo Probe(ReadOnlySpan<byte> data, ImageLimits limits) => throw new NotImplementedException();
+    internal const string Field = "file";
+    const string Accepted = "PNG, JPEG, TIFF, BMP or PDF";
+    static ReadOnlySpan<byte> PngSignature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    static ReadOnlySpan<byte> JpegSignature => [0xFF, 0xD8, 0xFF];
+
+    public static ImageInfo Probe(ReadOnlySpan<byte> data, ImageLimits limits) =>
+        Identify(data) == ImageFormat.Pdf ? PdfHeader.Read(data, limits) : ProbeRaster(data, limits);
+
+    /// <summary>Like <see cref="Probe"/> for a page image; a PDF is identified but not opened (no pdfinfo process).</summary>
+    internal static ImageInfo ProbeRaster(ReadOnlySpan<byte> data, ImageLimits limits) => Identify(data) switch
+    {
+        ImageFormat.Png => RasterHeaders.Png(data, limits),
+        ImageFormat.Jpeg => RasterHeaders.Jpeg(data, limits),
+        ImageFormat.Bmp => RasterHeaders.Bmp(data, limits),
+        ImageFormat.Tiff => TiffHeader.Read(data, limits),
+        _ => throw AiInputException.Unsupported(Field, "A PDF has pages: split it into page images first."),
+    };
+
+    static ImageFormat Identify(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty) throw Corrupt("The file is empty.");
+        if (data.StartsWith(PngSignature)) return ImageFormat.Png;
+        if (data.StartsWith(JpegSignature)) return ImageFormat.Jpeg;
+        if (data.StartsWith("II"u8) || data.StartsWith("MM"u8)) return ImageFormat.Tiff;
+        if (data.StartsWith("BM"u8)) return ImageFormat.Bmp;
+        if (data.StartsWith("%PDF-"u8)) return ImageFormat.Pdf;
+        throw AiInputException.Unsupported(Field, $"The file is not a supported image: send {Accepted}.");
+    }
+
+    /// <summary>Refuses a page a decoder would need too much memory for; every page is checked, not only the largest.</summary>
+    internal static void CheckSize(long width, long height, ImageLimits limits, string what = "The image")
+    {
+        if (width > limits.MaxDimension || height > limits.MaxDimension)
+            throw AiInputException.TooLarge(Field,
+                $"{what} is {width}×{height} pixels; each side may be at most {limits.MaxDimension} pixels.");
+        if (width * height > limits.MaxPixels)
+            throw AiInputException.TooLarge(Field,
+                $"{what} is {width}×{height} = {width * height} pixels; the limit is {limits.MaxPixels} pixels.");
+    }
+
+    internal static AiInputException TooManyPages(string seen, ImageLimits limits) =>
+        AiInputException.TooLarge(Field, $"The document has {seen} pages; the limit is {limits.MaxPages} pages.");
+
+    internal static AiInputException Corrupt(string message) => new(Field, message, 400);
+
+    internal static AiInputException Truncated(string format) =>
+        Corrupt($"The {format} file is truncated or its header is corrupt: send the complete file.");
 }
