@@ -66,7 +66,7 @@ internal sealed partial class Commands
         var project = ProjectArgument();
         var text = new Argument<string[]>("TEXT") { Description = "The text to speak (several words are joined with spaces), or --file", Arity = ArgumentArity.ZeroOrMore };
         var file = TextFileOption("Speak the text of this UTF-8 file instead");
-        var output = new Option<string>("--output", "-o") { Description = "The audio file to write (or an existing directory to write speech.wav into)", HelpName = "FILE", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "The audio file to write (or an existing directory to write speech.wav or speech.pcm into)", HelpName = "FILE", Required = true };
         var force = ForceOption();
         var voice = new Option<string?>("--voice") { Description = "A voice id from 'gureum ai voices', e.g. flite:slt (default en-us)", HelpName = "VOICE" };
         var rate = new Option<int?>("--rate") { Description = "Words per minute, 80-450 (default 175)", HelpName = "WPM" };
