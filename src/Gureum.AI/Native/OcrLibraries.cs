@@ -1,6 +1,6 @@
 namespace Gureum.AI.Native;
 
-/// <summary>Loads libtesseract and liblept once, with the environment libgomp must see when it loads.</summary>
+/// <summary>Loads libtesseract and liblept once, or says which packages are missing.</summary>
 internal static class OcrLibraries
 {
     internal const string Packages = "libtesseract5 tesseract-ocr-eng";
@@ -13,9 +13,6 @@ internal static class OcrLibraries
         lock (Gate)
         {
             if (_loaded) return;
-            // libgomp reads OMP_THREAD_LIMIT once, when libtesseract pulls it in; without the limit OpenMP threads
-            // fight over the cores and a line takes ~5x longer. overwrite=0 keeps a value the launcher chose.
-            LibC.SetEnv("OMP_THREAD_LIMIT", "1", overwrite: 0);
             try
             {
                 Tesseract.TessVersion();

@@ -64,7 +64,19 @@ public sealed class TesseractEngine : IDisposable
             using var decoded = Leptonica.Read(image)
                 ?? throw new AiInputException(ImageProbe.Field, "The image could not be decoded: send a valid PNG, JPEG, TIFF or BMP file.");
             using var page = PageImage.Prepare(decoded);
-            return Read(page, Leptonica.pixGetYRes(decoded), pageNumber, ct);
+            // Tesseract's OpenMP threads fight the pool's workers for the cores (a line takes ~5x longer). Turning
+            // parallel regions off for this thread only, for this call, leaves the rest of the process (LightGBM
+            // training shares libgomp) free to use every core; a process-wide OMP_THREAD_LIMIT would not.
+            var levels = Omp.omp_get_max_active_levels();
+            Omp.omp_set_max_active_levels(0);
+            try
+            {
+                return Read(page, Leptonica.pixGetYRes(decoded), pageNumber, ct);
+            }
+            finally
+            {
+                Omp.omp_set_max_active_levels(levels);
+            }
         }
     }
 

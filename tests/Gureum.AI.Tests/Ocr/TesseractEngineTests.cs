@@ -125,10 +125,16 @@ public class TesseractEngineTests(Engines engines) : IClassFixture<Engines>
         Assert.Equal(("ocr", "tesseract-ocr-chi-sim"), (e.Engine, e.Packages));
     }
 
+    /// <summary>OpenMP is off only inside a recognition: the thread keeps its setting for other OpenMP users (LightGBM).</summary>
     [Fact]
-    public void OpenMp_IsLimitedToOneThreadBeforeTesseractLoads()
+    public void OpenMp_IsOffDuringRecognition_AndRestoredAfter()
     {
-        Assert.Equal("1", LibC.GetEnv("OMP_THREAD_LIMIT"));
+        var before = Omp.omp_get_max_active_levels();
+        Assert.True(before > 0);
+
+        Engine.Recognize(Rendered.Text("OpenMP stays on elsewhere", "DejaVu Sans", 12), "eng", 1);
+
+        Assert.Equal(before, Omp.omp_get_max_active_levels());
     }
 
     [Fact]

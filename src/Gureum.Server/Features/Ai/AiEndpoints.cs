@@ -5,6 +5,7 @@ using Gureum.AI;
 using Gureum.AI.Imaging;
 using Gureum.AI.Ocr;
 using Gureum.AI.Speech;
+using Gureum.AI.Translation;
 using Gureum.Server.Features.Jobs;
 using Gureum.Server.Features.Projects;
 using Gureum.Server.Features.Usage;
@@ -103,7 +104,7 @@ public static class AiEndpoints
             return Accepted(http, scope, operation);
         }
         var page = await engines.Ocr.RunAsync((engine, token) =>
-            engine.Recognize(OcrDocument.Pages(body, info, options.ImageLimits, token).First(), langs, 1), ct);
+            engine.Recognize(OcrDocument.Pages(body, info, options.ImageLimits, token).First(), langs, 1, token), ct);
         meter.Record(scope.ProjectId, scope.Caller.KeyId, "ocr", "pages", 1, http.TraceIdentifier);
         return TypedResults.Ok(new OcrResponse(langs, page.Text, [page], new Units("pages", 1)));
     }
@@ -122,7 +123,7 @@ public static class AiEndpoints
             foreach (var image in OcrDocument.Pages(input, info, options.ImageLimits, ct))
             {
                 var number = pages.Count + 1;
-                pages.Add(await engines.Ocr.RunAsync((engine, _) => engine.Recognize(image, langs, number), ct));
+                pages.Add(await engines.Ocr.RunAsync((engine, token) => engine.Recognize(image, langs, number, token), ct));
                 await context.ReportProgressAsync(100.0 * pages.Count / info.Pages, $"page {pages.Count} of {info.Pages}");
             }
             sp.GetRequiredService<UsageMeter>().Record(operation.ProjectId, operation.KeyId, "ocr", "pages", pages.Count, operation.Id);
@@ -302,7 +303,19 @@ public static class AiEndpoints
         var results = texts.Select(t => new TranslatedText(t, new List<Translation>())).ToList();
         foreach (var (target, pool) in pools)
         {
-            var translated = await pool.RunAsync((pipeline, token) =>
+            var translated = await TranslateBatchAsync(pool, texts, options, ct);
+            for (var i = 0; i < texts.Length; i++) ((List<Translation>)results[i].Translations).Add(new Translation(target, translated[i]));
+        }
+        var units = (double)characters * targets.Length;
+        meter.Record(scope.ProjectId, scope.Caller.KeyId, "translate", "characters", units, http.TraceIdentifier);
+        return TypedResults.Ok(new TranslateResponse(request.Source, results, new Units("characters", units)));
+    }
+
+    private static async Task<string[]> TranslateBatchAsync(EnginePool<ApertiumPipeline> pool, string[] texts, AiOptions options, CancellationToken ct)
+    {
+        try
+        {
+            return await pool.RunAsync((pipeline, token) =>
             {
                 var output = new string[texts.Length];
                 for (var i = 0; i < texts.Length; i++)
@@ -312,11 +325,13 @@ public static class AiEndpoints
                 }
                 return output;
             }, ct);
-            for (var i = 0; i < texts.Length; i++) ((List<Translation>)results[i].Translations).Add(new Translation(target, translated[i]));
         }
-        var units = (double)characters * targets.Length;
-        meter.Record(scope.ProjectId, scope.Caller.KeyId, "translate", "characters", units, http.TraceIdentifier);
-        return TypedResults.Ok(new TranslateResponse(request.Source, results, new Units("characters", units)));
+        catch (TranslationEngineException e) when (e.TimedOut)
+        {
+            // The pool has already replaced the stalled pipeline; the stage's own words stay in the log, not here.
+            throw new GureumException(ProblemCode.ModelTimeout,
+                $"A translation took longer than Gureum:Ai:TranslateTimeout ({options.TranslateTimeout.TotalSeconds:0} s). Send shorter texts, or fewer per call.");
+        }
     }
 
     private static Ok<TranslationPairs> TranslatePairs(AiEngines engines) =>

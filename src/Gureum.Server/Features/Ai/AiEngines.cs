@@ -15,7 +15,7 @@ namespace Gureum.Server.Features.Ai;
 /// </summary>
 public sealed partial class AiEngines(AiOptions options, ILogger<AiEngines> logger) : BackgroundService
 {
-    public EnginePool<TesseractEngine> Ocr { get; } = new("Ocr", options.Ocr.EffectiveWorkers, options.Ocr.Queue, () => new TesseractEngine());
+    public EnginePool<TesseractEngine> Ocr { get; } = new("Ocr", options.Ocr.EffectiveWorkers, options.Ocr.Queue, () => new TesseractEngine { Limits = options.ImageLimits });
     public EnginePool<SpeechSynthesizer> Tts { get; } = new("Tts", options.Tts.EffectiveWorkers, options.Tts.Queue, () => new SpeechSynthesizer());
     public EnginePool<SpeechRecognizer> Stt { get; } = new("Stt", options.Stt.EffectiveWorkers, options.Stt.Queue, () => new SpeechRecognizer());
     public EnginePool<FaceDetector> Faces { get; } = new("Faces", options.Faces.EffectiveWorkers, options.Faces.Queue, () => new FaceDetector());
@@ -34,14 +34,8 @@ public sealed partial class AiEngines(AiOptions options, ILogger<AiEngines> logg
             throw new GureumException(ProblemCode.EngineUnavailable,
                 "No translation pair is installed on this server. Install the Debian packages 'apertium apertium-eng-spa' (./gureum serve installs them) and restart.");
         }
-        var pair = Pairs.FirstOrDefault(p => p.Source == source && p.Target == target);
-        if (pair is null)
-        {
-            var field = Pairs.Any(p => p.Source == source) ? "target" : "source";
-            throw new AiInputException(field,
-                $"No installed pair translates '{source}' to '{target}'. Installed pairs: {string.Join(", ", Pairs.Select(p => p.Source + "→" + p.Target))}. GET .../ai/translate/languages lists them.",
-                422);
-        }
+        // Resolve says which field is wrong and lists the installed pairs (422).
+        var pair = Pairs.FirstOrDefault(p => p.Source == source && p.Target == target) ?? ApertiumPipeline.Resolve(source, target);
         return _translators.GetOrAdd((source, target), _ => new EnginePool<ApertiumPipeline>(
             "Translate", options.Translate.EffectiveWorkers, options.Translate.Queue, () => new ApertiumPipeline(pair)));
     }

@@ -95,6 +95,8 @@ internal sealed partial class GureumExceptionHandler(ILogger<GureumExceptionHand
             422 => ProblemCode.Unprocessable,
             _ => ProblemCode.Validation,
         }, a.Message, new Dictionary<string, string[]> { [a.Field] = [a.Message] }),
+        Gureum.AI.EngineUnavailableException e => (ProblemCode.EngineUnavailable,
+            $"{e.Message} Install the Debian packages '{e.Packages}' (./gureum serve installs them) and restart.", null),
         BadHttpRequestException { StatusCode: 413 } =>
             (ProblemCode.PayloadTooLarge, ProblemCodes.DefaultDetail(413), null),
         BadHttpRequestException { StatusCode: 415 } b =>
