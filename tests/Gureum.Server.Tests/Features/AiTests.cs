@@ -117,7 +117,7 @@ public sealed class AiTests(AiTests.App app) : IClassFixture<AiTests.App>
     }
 
     [Fact]
-    public async Task Ocr_MultiPageTiff_IsAsynchronous_AndReturnsPagesInOrder()
+    public async Task Ocr_MultiPageTiff_IsAsynchronous_ReturnsPagesInOrder_AndIdempotencyKeyGivesTheSameOperation()
     {
         var (project, client) = await ProjectWithAiKeyAsync();
         var tiff = MultiPageTiff(RenderText("FIRST PAGE"), RenderText("SECOND PAGE"), RenderText("THIRD PAGE"));
@@ -153,7 +153,7 @@ public sealed class AiTests(AiTests.App app) : IClassFixture<AiTests.App>
     }
 
     [Fact]
-    public async Task Ocr_BadInputs_AreRefusedNamingTheFieldOrLimit()
+    public async Task Requests_Ocr_BadInputs_AreRefusedNamingTheFieldOrLimit()
     {
         var (project, client) = await ProjectWithAiKeyAsync();
         var url = $"/v1/projects/{project}/ai/ocr";
@@ -268,12 +268,15 @@ public sealed class AiTests(AiTests.App app) : IClassFixture<AiTests.App>
     }
 
     [Fact]
-    public async Task Tts_BadInputs_AreRefusedNamingTheField()
+    public async Task Requests_Tts_BadInputs_AreRefusedNamingTheField()
     {
         var (project, client) = await ProjectWithAiKeyAsync();
         var voice = await Problems.AssertProblemAsync(await SpeakAsync(client, project, new { text = "hi", voice = "klingon" }), (HttpStatusCode)422, "unprocessable");
         Assert.True(voice.GetProperty("errors").TryGetProperty("voice", out _));
         await Problems.AssertFieldErrorAsync(await SpeakAsync(client, project, new { text = "" }), "text");
+        // A browser may post text/plain across origins without asking first: JSON routes refuse it.
+        await Problems.AssertProblemAsync(await client.PostAsync($"/v1/projects/{project}/ai/tts", new StringContent("{\"text\": \"hi\"}", Encoding.UTF8, "text/plain")),
+            HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
         await Problems.AssertFieldErrorAsync(await SpeakAsync(client, project, new { text = "hi", format = "mp3" }), "format");
         await Problems.AssertFieldErrorAsync(await SpeakAsync(client, project, new { text = "hi", sampleRate = 1 }), "sampleRate");
         await Problems.AssertFieldErrorAsync(await SpeakAsync(client, project, new { text = "hi", rate = 5000 }), "rate");
@@ -285,7 +288,7 @@ public sealed class AiTests(AiTests.App app) : IClassFixture<AiTests.App>
     }
 
     [Fact]
-    public async Task Tts_WhenTheOnlyVoiceIsBusy_ShedsLoadWith429AndRetryAfter()
+    public async Task DurabilityAndConcurrency_Tts_WhenTheOnlyVoiceIsBusy_ShedsLoadWith429AndRetryAfter()
     {
         var (project, client) = await ProjectWithAiKeyAsync();
         var text = string.Concat(Enumerable.Repeat("A long text keeps the one text to speech engine busy for a while. ", 800));
@@ -343,7 +346,7 @@ public sealed class AiTests(AiTests.App app) : IClassFixture<AiTests.App>
     }
 
     [Fact]
-    public async Task Stt_BadAudio_IsRefusedNamingTheFile()
+    public async Task Requests_Stt_BadAudio_IsRefusedNamingTheFile()
     {
         var (project, client) = await ProjectWithAiKeyAsync();
         var url = $"/v1/projects/{project}/ai/stt";
@@ -418,7 +421,7 @@ public sealed class AiTests(AiTests.App app) : IClassFixture<AiTests.App>
     }
 
     [Fact]
-    public async Task Translate_BadInputs_AreRefusedNamingTheField()
+    public async Task Requests_Translate_BadInputs_AreRefusedNamingTheField()
     {
         var (project, client) = await ProjectWithAiKeyAsync();
         var url = $"/v1/projects/{project}/ai/translate";
@@ -452,7 +455,7 @@ public sealed class AiTests(AiTests.App app) : IClassFixture<AiTests.App>
     }
 
     [Fact]
-    public async Task AiRoutes_NeedTheAiScope_AndReadinessListsTheEngines()
+    public async Task Authorisation_AiRoutes_NeedTheAiScope_AndReadinessListsTheEngines()
     {
         var project = await app.CreateProjectAsync();
         var (_, predictOnly) = await app.CreateKeyAsync(project, "predict");
