@@ -77,19 +77,7 @@ public static class AiEndpoints
         return app;
     }
 
-    private static Ok<EngineInfo[]> Engines(AiEngines engines) => TypedResults.Ok(engines.Statuses()
-        .Select(s => new EngineInfo(s.Name.ToLowerInvariant(), s.Status.ToString().ToLowerInvariant(), s.Reason, Workers(engines, s.Name), Pending(engines, s.Name)))
-        .ToArray());
-
-    private static int Workers(AiEngines e, string name) => name switch
-    {
-        "Ocr" => e.Ocr.Workers, "Tts" => e.Tts.Workers, "Stt" => e.Stt.Workers, "Faces" => e.Faces.Workers, _ => 0,
-    };
-
-    private static int Pending(AiEngines e, string name) => name switch
-    {
-        "Ocr" => e.Ocr.Pending, "Tts" => e.Tts.Pending, "Stt" => e.Stt.Pending, "Faces" => e.Faces.Pending, _ => 0,
-    };
+    private static Ok<EngineInfo[]> Engines(AiEngines engines) => TypedResults.Ok(engines.Statuses().ToArray());
 
     // --- OCR -------------------------------------------------------------------------------------------------------
 

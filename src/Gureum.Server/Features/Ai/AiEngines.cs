@@ -41,19 +41,21 @@ public sealed partial class AiEngines(AiOptions options, ILogger<AiEngines> logg
             "Translate", options.Translate.EffectiveWorkers, options.Translate.Queue, () => new ApertiumPipeline(pair)));
     }
 
-    public IEnumerable<(string Name, EngineStatus Status, string? Reason)> Statuses()
+    /// <summary>Each engine: status, why it is unavailable, workers and calls in progress or waiting.</summary>
+    public IEnumerable<EngineInfo> Statuses()
     {
-        yield return Describe(Ocr);
-        yield return Describe(Tts);
-        yield return Describe(Stt);
-        yield return Describe(Faces);
+        yield return Describe("ocr", Ocr);
+        yield return Describe("tts", Tts);
+        yield return Describe("stt", Stt);
+        yield return Describe("faces", Faces);
         yield return Pairs.Count == 0
-            ? ("Translate", EngineStatus.Unavailable, "no Apertium pair installed (install: apertium apertium-eng-spa)")
-            : ("Translate", EngineStatus.Ready, string.Join(", ", Pairs.Select(p => p.Source + "-" + p.Target)));
+            ? new EngineInfo("translate", "unavailable", "no Apertium pair installed (install: apertium apertium-eng-spa)", 0, 0)
+            : new EngineInfo("translate", "ready", string.Join(", ", Pairs.Select(p => p.Source + "-" + p.Target)),
+                options.Translate.EffectiveWorkers, _translators.Values.Sum(p => p.Pending));
     }
 
-    private static (string, EngineStatus, string?) Describe<T>(EnginePool<T> pool) where T : class, IDisposable =>
-        (pool.Name, pool.Status, pool.Unavailable is { } e ? $"{e.Message} (install: {e.Packages})" : null);
+    private static EngineInfo Describe<T>(string name, EnginePool<T> pool) where T : class, IDisposable => new(
+        name, pool.Status.ToString().ToLowerInvariant(), pool.Unavailable is { } e ? $"{e.Message} (install: {e.Packages})" : null, pool.Workers, pool.Pending);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -120,9 +122,9 @@ internal sealed class AiEnginesHealthCheck(AiEngines engines) : IHealthCheck
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
         var statuses = engines.Statuses().ToList();
-        var description = string.Join("; ", statuses.Select(s => $"{s.Name.ToLowerInvariant()}: {s.Status.ToString().ToLowerInvariant()}" + (s.Reason is null ? "" : $" ({s.Reason})")));
-        var data = statuses.ToDictionary(s => s.Name.ToLowerInvariant(), s => (object)s.Status.ToString().ToLowerInvariant());
-        return Task.FromResult(statuses.Any(s => s.Status == EngineStatus.Unavailable)
+        var description = string.Join("; ", statuses.Select(s => $"{s.Name}: {s.Status}" + (s.Reason is null ? "" : $" ({s.Reason})")));
+        var data = statuses.ToDictionary(s => s.Name, s => (object)s.Status);
+        return Task.FromResult(statuses.Any(s => s.Status == "unavailable")
             ? HealthCheckResult.Degraded(description, data: data)
             : HealthCheckResult.Healthy(description, data));
     }

@@ -35,6 +35,8 @@ public sealed record FacesResponse(int Width, int Height, IReadOnlyList<Detected
 /// <summary>What the call was metered as.</summary>
 public sealed record Units(string Meter, double Quantity);
 
+/// <param name="Status">ready, starting or unavailable.</param>
+/// <param name="Pending">Calls running or waiting for a worker.</param>
 public sealed record EngineInfo(string Name, string Status, string? Reason, int Workers, int Pending);
 public sealed record OcrLanguages(IReadOnlyList<string> Languages);
 public sealed record SttLanguages(IReadOnlyList<string> Languages);
