@@ -158,19 +158,19 @@ public static class AiEndpoints
 
         if (characters <= StreamAbove)
         {
-            var (outputRate, audio) = await engines.Tts.RunAsync((engine, token) =>
+            // Audio goes into one pooled buffer after room for the WAV header: a sentence is ~180 KB, and fresh
+            // arrays that size land on the large-object heap and cost a full GC every few requests.
+            using var audio = new PooledAudio();
+            var outputRate = await engines.Tts.RunAsync((engine, token) =>
             {
-                var samples = new List<short>();
-                var outputRate = engine.OutputRate(tts);
-                engine.Synthesize(request.Text, tts, chunk => samples.AddRange(chunk), token);
-                return (outputRate, samples.ToArray());
+                engine.Synthesize(request.Text, tts, audio.Append, token);
+                return engine.OutputRate(tts);
             }, ct);
             meter.Record(scope.ProjectId, scope.Caller.KeyId, "tts", "characters", characters, http.TraceIdentifier);
-            var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(audio.AsSpan()).ToArray();
             SetAudioHeaders(http, format, outputRate, characters);
-            http.Response.ContentLength = bytes.Length + (format == "wav" ? 44 : 0);
-            if (format == "wav") await http.Response.Body.WriteAsync(Wav.Header(outputRate, 1, (uint)bytes.Length), ct);
-            await http.Response.Body.WriteAsync(bytes, ct);
+            var body = format == "wav" ? audio.WithWavHeader(outputRate) : audio.Samples;
+            http.Response.ContentLength = body.Length;
+            await http.Response.Body.WriteAsync(body, ct);
             return;
         }
 

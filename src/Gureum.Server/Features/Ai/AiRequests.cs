@@ -83,3 +83,35 @@ internal static class AiBody
     private static AiInputException TooLarge(long size, long max, string setting) => AiInputException.TooLarge("file",
         $"The file is {(size > max + 1 ? size + " bytes" : "larger than the limit")}; at most {max} bytes are accepted ({setting}).");
 }
+
+/// <summary>Mono 16-bit audio collected in a buffer from the shared pool, with room for a WAV header in front.</summary>
+internal sealed class PooledAudio : IDisposable
+{
+    private const int HeaderBytes = 44;
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
+    private int _length = HeaderBytes;
+
+    public void Append(ReadOnlySpan<short> samples)
+    {
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(samples);
+        if (_length + bytes.Length > _buffer.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + bytes.Length));
+            _buffer.AsSpan(0, _length).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
+        }
+        bytes.CopyTo(_buffer.AsSpan(_length));
+        _length += bytes.Length;
+    }
+
+    public ReadOnlyMemory<byte> Samples => _buffer.AsMemory(HeaderBytes, _length - HeaderBytes);
+
+    public ReadOnlyMemory<byte> WithWavHeader(int sampleRate)
+    {
+        Wav.Header(sampleRate, 1, (uint)(_length - HeaderBytes)).CopyTo(_buffer, 0);
+        return _buffer.AsMemory(0, _length);
+    }
+
+    public void Dispose() => ArrayPool<byte>.Shared.Return(_buffer);
+}
