@@ -248,12 +248,37 @@ static string Spawn(string file, string[] argv, byte[]? stdin, bool binaryOutput
     return binaryOutput ? $"{stdout.Length} bytes" : Encoding.UTF8.GetString(stdout.ToArray()).Trim();
 }
 
-// utime + stime of this process and of its reaped children (the spawned tools), in seconds, from /proc/self/stat.
+// CPU seconds (utime + stime) of this process, and of its children: those reaped (the spawned tools, from
+// /proc/self/stat) plus those still running (the Apertium stages of the limit's pipelines live for the whole run).
 static (double Own, double Children) CpuSeconds()
 {
-    var stat = File.ReadAllText("/proc/self/stat");
-    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-    // After the ")": state is field 3 of the man page, so utime (14) is index 11 here, cutime (16) index 13.
-    double Ticks(int i) => long.Parse(fields[i], CultureInfo.InvariantCulture) / 100.0;
-    return (Ticks(11) + Ticks(12), Ticks(13) + Ticks(14));
+    var self = Environment.ProcessId;
+    var stats = new Dictionary<int, string[]>();
+    foreach (var dir in Directory.EnumerateDirectories("/proc"))
+    {
+        if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+        try
+        {
+            var stat = File.ReadAllText($"{dir}/stat");
+            stats[pid] = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        }
+        catch (IOException)
+        {
+            // The process ended while we looked.
+        }
+    }
+    // After the ")": state is field 3 of the man page, so ppid (4) is index 1, utime (14) index 11, cutime (16) index 13.
+    static double Seconds(string[] f, int i) => long.Parse(f[i], CultureInfo.InvariantCulture) / 100.0;
+    var mine = new HashSet<int> { self };
+    bool grew;
+    do
+    {
+        grew = false;
+        foreach (var (pid, f) in stats)
+            if (!mine.Contains(pid) && mine.Contains(int.Parse(f[1], CultureInfo.InvariantCulture))) grew = mine.Add(pid) || grew;
+    }
+    while (grew);
+    var own = stats[self];
+    var live = mine.Where(p => p != self && stats.ContainsKey(p)).Sum(p => Seconds(stats[p], 11) + Seconds(stats[p], 12));
+    return (Seconds(own, 11) + Seconds(own, 12), Seconds(own, 13) + Seconds(own, 14) + live);
 }

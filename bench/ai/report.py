@@ -161,12 +161,14 @@ def main():
     out.append("\n### Throughput and latency per API\n")
     out.append("Medians over the rounds; _rounds_ lists each round's req/s; _other CPU_ is the highest share of the machine "
                "that other processes used during one of the side's rounds (distrust rows where it is high); _CPU_ is the cores "
-               "the limit or the CLI runner (with its tools) used.\n")
+               "the side used (medians): the limit's or the CLI runner's process with its child processes (the Apertium "
+               "stages, the spawned tools), for Gureum the server with its children, plus wrk's; _CPU ms / req_ divides "
+               "the side's cores (for Gureum the server's, without wrk) by its req/s.\n")
     spreads = []
     for b in benches:
         out.append(f"**{TITLE[b]}**\n")
-        out.append("| C | side | req/s | p50 (ms) | p99 (ms) | rounds (req/s) | other CPU | CPU |")
-        out.append("| ---: | --- | ---: | ---: | ---: | --- | ---: | ---: |")
+        out.append("| C | side | req/s | p50 (ms) | p99 (ms) | rounds (req/s) | other CPU | CPU (cores) | CPU ms / req |")
+        out.append("| ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
         for c in levels:
             for side in ("limit", "gureum", "cli", "cli-omp1"):
                 rs = runs.get((b, side, c))
@@ -176,10 +178,19 @@ def main():
                 m = statistics.median(rps)
                 if len(rps) > 1 and m > 0:
                     spreads.append(((max(rps) - min(rps)) / m, b, side, c))
-                cores = [r["extra"]["cpuCores"] for r in rs if r.get("extra")]
+                extra = [r.get("extra") or {} for r in rs]
+                if side == "gureum":
+                    srv = statistics.median(e.get("serverCores", 0) for e in extra)
+                    wrk = statistics.median(e.get("wrkCores", 0) for e in extra)
+                    cpu = f"{srv:.2f} + wrk {wrk:.2f}"
+                    per = f"{1000 * srv / m:.2f}" if m else "—"
+                else:
+                    cores = statistics.median(e.get("cpuCores", 0) for e in extra)
+                    cpu = f"{cores:.2f}"
+                    per = f"{1000 * cores / m:.2f}" if m else "—"
                 out.append(f"| {c} | {SIDE_LABEL[side]} | {fmt_rps(m)} | {fmt_ms(med(b, side, c, 'p50'))} | "
                            f"{fmt_ms(med(b, side, c, 'p99'))} | {', '.join(fmt_rps(v) for v in rps)} | "
-                           f"{max(r['other'] for r in rs):.1f}% | {'' if not cores else f'{statistics.median(cores):.2f}'} |")
+                           f"{max(r['other'] for r in rs):.1f}% | {cpu} | {per} |")
         out.append("")
     if spreads:
         spreads.sort(reverse=True)

@@ -300,15 +300,17 @@ read_children_ticks() { # cutime + cstime of this shell: the CPU of the children
 }
 SYS0="" SRV0=0 OWN0=0
 cpu_begin() { SYS0="$(system_ticks)"; SRV0="$(server_ticks)"; read_children_ticks; OWN0="$CHILD_TICKS"; }
-cpu_other() { # cpu_other <children ticks now>: the share of the machine's CPU used since cpu_begin by anything but
-    # the server, wrk and AiLimit with its tools
+cpu_other() { # cpu_other <children ticks now>: prints "other server own": the share of the machine's CPU used since
+    # cpu_begin by anything but the server, wrk and AiLimit with its tools (in %), and the cores used by the server
+    # (with its children) and by this shell's children (wrk, or AiLimit and its tools)
     local sys1 srv1
     CHILD_TICKS="$1"
     sys1="$(system_ticks)"
     srv1="$(server_ticks)"
-    awk -v s0="$SYS0" -v s1="$sys1" -v srv=$((srv1 - SRV0)) -v own=$((CHILD_TICKS - OWN0)) 'BEGIN {
+    awk -v s0="$SYS0" -v s1="$sys1" -v srv=$((srv1 - SRV0)) -v own=$((CHILD_TICKS - OWN0)) -v n="$(nproc)" 'BEGIN {
         split(s0, a, " "); split(s1, b, " "); busy = b[1] - a[1]; total = b[2] - a[2]
-        o = total > 0 ? 100 * (busy - srv - own) / total : 0; printf "%.1f", o < 0 ? 0 : o }'
+        o = total > 0 ? 100 * (busy - srv - own) / total : 0; s = total > 0 ? n * srv / total : 0; w = total > 0 ? n * own / total : 0
+        printf "%.1f %.3f %.3f", (o < 0 ? 0 : o), s, w }'
 }
 wait_for_quiet() { # a shared machine: wait (up to QUIET_WAIT seconds) for other work, a build say, to finish
     local deadline=$((SECONDS + QUIET_WAIT)) t0 t1 s0 s1 busy
@@ -325,7 +327,8 @@ wait_for_quiet() { # a shared machine: wait (up to QUIET_WAIT seconds) for other
     done
 }
 
-# run_wrk <tag> <bench> <connections> <duration>: prints "rps p50 p99 other". Any non-2xx answer or timeout fails.
+# run_wrk <tag> <bench> <connections> <duration>: prints "rps p50 p99 other {serverCores, wrkCores}". Any non-2xx
+# answer or timeout fails.
 run_wrk() {
     local tag="$1" b="$2" conns="$3" duration="$4" out="$WORK/wrk-$1.txt" threads rps p50 p99 non2xx errors other
     threads=$(( conns < 2 ? 1 : 2 ))
@@ -334,7 +337,7 @@ run_wrk() {
         wrk "-t$threads" "-c$conns" "-d$duration" --timeout 30s --latency -s "$HERE/post.lua" "$AI_URL/$(api_of "$b")" \
         >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed ($tag)"; }
     read_children_ticks
-    other="$(cpu_other "$CHILD_TICKS")"
+    read -r other srv_cores wrk_cores <<<"$(cpu_other "$CHILD_TICKS")"
     cat "$out" >>"$WORK/wrk-all.txt"
     non2xx="$(sed -n 's/.*Non-2xx or 3xx responses:[[:space:]]*\([0-9]*\).*/\1/p' "$out")"
     [[ -z "$non2xx" ]] || { cat "$out" >&2; die "$tag: $non2xx non-2xx/3xx responses"; }
@@ -347,10 +350,10 @@ run_wrk() {
     p50="$(awk '$1 == "50%" {print $2}' "$out")"
     p99="$(awk '$1 == "99%" {print $2}' "$out")"
     [[ -n "$rps" && -n "$p50" && -n "$p99" ]] || { cat "$out" >&2; die "could not parse wrk output ($tag)"; }
-    printf '%s %s %s %s\n' "$rps" "$(to_ms "$p50")" "$(to_ms "$p99")" "$other"
+    printf '%s %s %s %s {"serverCores":%s,"wrkCores":%s}\n' "$rps" "$(to_ms "$p50")" "$(to_ms "$p99")" "$other" "$srv_cores" "$wrk_cores"
 }
 
-# run_ailimit <tag> <mode> <bench> <clients> [env...]: a fresh AiLimit process; prints "rps p50 p99 other".
+# run_ailimit <tag> <mode> <bench> <clients> [env...]: a fresh AiLimit process; prints "rps p50 p99 other {cpuCores...}".
 run_ailimit() {
     local tag="$1" mode="$2" b="$3" c="$4" other out="$WORK/$2-$1.json"
     shift 4
@@ -359,8 +362,8 @@ run_ailimit() {
         --duration "$DURATION_S" --warmup "$LIMIT_WARMUP" --faces-script "$HERE/faces_cli.py" \
         >"$out" 2>"$WORK/$mode-$tag.log" || { cat "$WORK/$mode-$tag.log" >&2; die "AiLimit $mode failed ($tag)"; }
     read_children_ticks
-    other="$(cpu_other "$CHILD_TICKS")"
-    jq -r --arg other "$other" '"\(.requestsPerSec) \(.p50Ms) \(.p99Ms) \($other)"' "$out"
+    read -r other _ _ <<<"$(cpu_other "$CHILD_TICKS")"
+    jq -r --arg other "$other" '"\(.requestsPerSec) \(.p50Ms) \(.p99Ms) \($other) \({cpuCores, workers, requests} | tostring)"' "$out"
 }
 
 measure() { # measure <bench> <side> <connections> <tag>
@@ -385,9 +388,7 @@ for round in $(seq 1 "$ROUNDS"); do
                 wait_for_quiet
                 tag="$b-$side-c$c-r$round"
                 result="$(measure "$b" "$side" "$c" "$tag")"
-                read -r rps p50 p99 other <<<"$result"
-                extra=null
-                [[ "$side" != gureum ]] && extra="$(jq -c '{cpuCores, workers, requests}' "$WORK/${side%-omp1}-$tag.json")"
+                read -r rps p50 p99 other extra <<<"$result"
                 printf '{"bench":"%s","side":"%s","concurrency":%s,"round":%s,"rps":%s,"p50":%s,"p99":%s,"other":%s,"extra":%s}\n' \
                     "$b" "$side" "$c" "$round" "$rps" "$p50" "$p99" "$other" "$extra" >>"$WORK/results.jsonl"
                 log "round $round  $(printf '%-9s %-8s c=%-2s' "$b" "$side" "$c") $(printf '%9.2f' "$rps") req/s  p50 $(printf '%8.2f' "$p50") ms  p99 $(printf '%8.2f' "$p99") ms  (other processes: $other% CPU)"
@@ -406,7 +407,7 @@ if (( SOAK_CALLS > 0 )); then
     dotnet "$LIMIT_DLL" soak --url "$AI_URL" --key "$AI_KEY" --inputs "$INPUTS" --pid "$SERVER_PID" \
         --calls "$SOAK_CALLS" --every "$SOAK_EVERY" --clients "$SOAK_CLIENTS" >"$WORK/soak.json" 2>"$WORK/soak.log" || soak_rc=$?
     read_children_ticks
-    soak_other="$(cpu_other "$CHILD_TICKS")"
+    read -r soak_other _ _ <<<"$(cpu_other "$CHILD_TICKS")"
     (( soak_rc == 0 )) || { cat "$WORK/soak.log" >&2; die "the soak failed (see above); the server log is in bench/results/ai/"; }
     jq --arg other "$soak_other" '. + {other: ($other | tonumber)}' "$WORK/soak.json" >"$WORK/soak.tmp" && mv "$WORK/soak.tmp" "$WORK/soak.json"
     log "soak: $(jq -c '{calls, seconds: (.seconds | floor), rssKb: [.samples[0].rssKb, .samples[-1].rssKb]}' "$WORK/soak.json")"
