@@ -71,6 +71,13 @@ internal sealed class Session(GureumClient client, Uri baseUrl, bool json, TextW
         rawOutput.Flush();
     }
 
+    /// <summary>Writes a line as it is, bypassing Spectre: recognised or translated text that a script may redirect into a file.</summary>
+    public void WriteText(string text)
+    {
+        rawOutput.WriteLine(text);
+        rawOutput.Flush();
+    }
+
     public void Dispose() => Client.Dispose();
 }
 

@@ -11,7 +11,7 @@ namespace Gureum.Cli;
 /// <item><term>5</term><description>conflict (409)</description></item>
 /// <item><term>6</term><description>invalid input (400, 413, 415, 422)</description></item>
 /// <item><term>7</term><description>server unreachable (connection failed, timed out, 502, 503, 504)</description></item>
-/// <item><term>8</term><description>the watched job ended failed or cancelled, or a deployed endpoint (or its change) failed to load</description></item>
+/// <item><term>8</term><description>the watched job ended failed or cancelled, a deployed endpoint (or its change) failed to load, or an AI operation failed</description></item>
 /// <item><term>130</term><description>interrupted (Ctrl+C)</description></item>
 /// </list>
 /// </summary>
@@ -34,7 +34,8 @@ public static class ExitCodes
           1  unexpected error            6  invalid input (400, 413, 415, 422)
           2  usage error                 7  server unreachable (or 502/503/504)
           3  not authorized (401, 403)   8  watched job ended failed or cancelled,
-          4  not found (404)                or a deployed endpoint failed to load
+          4  not found (404)                a deployed endpoint failed to load,
+                                         or an AI operation (ai ocr, ai stt) failed
         """;
 
     public static int FromHttpStatus(int status) => status switch

@@ -54,7 +54,8 @@ internal static class FileDownload
         }
     }
 
-    private static string Target(string? output, string defaultName, bool force)
+    /// <summary>The file --output names (the default name inside a directory); refused when it exists without --force or its directory is missing.</summary>
+    public static string Target(string? output, string defaultName, bool force)
     {
         var path = Path.GetFullPath(output ?? defaultName);
         if (Directory.Exists(path))

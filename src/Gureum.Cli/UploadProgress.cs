@@ -58,10 +58,4 @@ internal static class UploadProgress
 
     private static string Shorten(string text) =>
         text.Length <= 40 ? text : text[..37] + "...";
-
-    /// <summary>Reports on the caller's thread, in order (<see cref="Progress{T}"/> posts to the thread pool and may reorder).</summary>
-    private sealed class ImmediateProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

@@ -13,7 +13,7 @@ namespace Gureum.Client;
 /// Typed client for the Gureum HTTP API. Every method throws <see cref="GureumApiException"/> for a non-2xx answer and
 /// lets <see cref="HttpRequestException"/> through when the server cannot be reached.
 /// </summary>
-public sealed class GureumClient : IDisposable
+public sealed partial class GureumClient : IDisposable
 {
     /// <summary>The wire format: camelCase, enums as camelCase strings, nulls left out of requests.</summary>
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)

@@ -34,6 +34,7 @@ public sealed class FaceDetector : IDisposable
 
     internal FaceDetector(string modelPath)
     {
+        Native.NativeLoadOrder.LoadOcrLibrariesFirst();
         try
         {
             _lastStageThreshold = FaceModel.LastStageThreshold(modelPath);

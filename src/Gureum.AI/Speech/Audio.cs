@@ -23,8 +23,9 @@ public static class Wav
     /// </summary>
     /// <remarks>
     /// A data chunk claiming more bytes than follow is refused (400: a truncated upload should not pass as shorter
-    /// audio), except the size <see cref="UnknownLength"/> that streaming writers (ours, ffmpeg to a pipe) leave in the
-    /// header: then the data runs to the end of the file. A trailing partial frame is dropped.
+    /// audio), except the placeholder sizes of 2 GiB and up that streaming writers leave in the header
+    /// (<see cref="UnknownLength"/> from us and ffmpeg, sox's and arecord's near 2^31): then the data runs to the end of
+    /// the file. A trailing partial frame is dropped. Nothing is allocated beyond what the bytes present can fill.
     /// </remarks>
     public static AudioClip Read(ReadOnlySpan<byte> data, AudioLimits limits) =>
         WavReader.Read(data, limits);

@@ -10,8 +10,7 @@ namespace Gureum.AI.Speech;
 /// </summary>
 internal static unsafe class FliteEngine
 {
-    public const string Packages = "libflite1";
-    public const string Prefix = "flite:";
+    private const string Prefix = "flite:";
 
     private sealed record Loaded(Voice Voice, IntPtr Handle, int SampleRate);
 
@@ -69,9 +68,10 @@ internal static unsafe class FliteEngine
                 || !NativeLibrary.TryGetExport(lib, $"register_cmu_us_{name}", out var register))
                 continue;
             var handle = ((delegate* unmanaged<IntPtr, IntPtr>)register)(IntPtr.Zero);
-            if (handle == IntPtr.Zero) continue;
+            var rate = handle == IntPtr.Zero ? 0 : ProbeRate(handle);
+            if (rate <= 0) continue;
             var id = Prefix + name;
-            voices[id] = new Loaded(new Voice(id, description, "en-us", "flite", gender), handle, ProbeRate(handle));
+            voices[id] = new Loaded(new Voice(id, description, "en-us", "flite", gender), handle, rate);
         }
         return voices;
     }
@@ -82,6 +82,7 @@ internal static unsafe class FliteEngine
         fixed (byte* p = "a\0"u8)
         {
             var wave = FliteNative.TextToWave(p, voice);
+            if (wave == null) return 0;
             var rate = wave->SampleRate;
             FliteNative.DeleteWave(wave);
             return rate;

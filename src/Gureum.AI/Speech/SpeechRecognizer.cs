@@ -30,36 +30,25 @@ public sealed unsafe class SpeechRecognizer : IDisposable
     // sphinxbase logs every setting and every utterance to stderr; a null log file turns that off, process-wide.
     private static readonly Lazy<IntPtr> LogSilenced = new(() => SphinxNative.ErrSetLogFile(IntPtr.Zero));
 
-    private readonly IntPtr[] _argv;    // the configuration may point into these strings: kept until Dispose
-    private IntPtr _config;
-    private IntPtr _decoder;
+    private readonly SphinxNative.Decoder _decoder;
 
     public SpeechRecognizer()
     {
         foreach (var path in ModelPaths)
             if (!Path.Exists(path))
                 throw new EngineUnavailableException("stt", Packages, $"The PocketSphinx model is missing; install {Packages}.");
-        // Batch cepstral mean normalisation over each whole segment: the default live estimate carries over from earlier
-        // audio, so the same words would be heard differently depending on what the decoder decoded before.
-        string[] args = ["gureum", "-hmm", ModelPaths[0], "-lm", ModelPaths[1], "-dict", ModelPaths[2], "-cmn", "batch"];
-        _argv = [.. args.Select(Marshal.StringToCoTaskMemUTF8)];
         try
         {
             _ = LogSilenced.Value;
-            fixed (IntPtr* argv = _argv) _config = SphinxNative.CmdLnParse(IntPtr.Zero, SphinxNative.Args(), _argv.Length, argv, 1);
-            _decoder = _config == IntPtr.Zero ? IntPtr.Zero : SphinxNative.Init(_config);
-            if (_decoder == IntPtr.Zero)
-                throw new EngineUnavailableException("stt", Packages, $"PocketSphinx could not load its model; reinstall {Packages}.");
+            // Batch cepstral mean normalisation over each whole segment: the default live estimate carries over from
+            // earlier audio, so the same words would be heard differently depending on what was decoded before.
+            _decoder = SphinxNative.Decoder.Create(
+                    ["-hmm", ModelPaths[0], "-lm", ModelPaths[1], "-dict", ModelPaths[2], "-cmn", "batch"])
+                ?? throw new EngineUnavailableException("stt", Packages, $"PocketSphinx could not load its model; reinstall {Packages}.");
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
-            Dispose();
             throw new EngineUnavailableException("stt", Packages, $"PocketSphinx is not installed; install {Packages}.", e);
-        }
-        catch
-        {
-            Dispose();
-            throw;
         }
     }
 
@@ -69,7 +58,7 @@ public sealed unsafe class SpeechRecognizer : IDisposable
     /// <summary>Decodes 16 kHz mono audio (see <see cref="Wav.ToMono"/>). Silence gives an empty transcript.</summary>
     public Transcript Recognize(ReadOnlySpan<short> mono16k, CancellationToken ct)
     {
-        ObjectDisposedException.ThrowIf(_decoder == IntPtr.Zero, this);
+        ObjectDisposedException.ThrowIf(_decoder.IsClosed, this);
         var words = new List<RecognizedWord>();
         foreach (var segment in VoiceActivity.Segments(mono16k))
         {
@@ -116,12 +105,5 @@ public sealed unsafe class SpeechRecognizer : IDisposable
         if (status < 0) throw new InvalidOperationException($"PocketSphinx {call} failed ({status}).");
     }
 
-    public void Dispose()
-    {
-        if (_decoder != IntPtr.Zero) SphinxNative.Free(_decoder);
-        if (_config != IntPtr.Zero) SphinxNative.CmdLnFree(_config);
-        _decoder = _config = IntPtr.Zero;
-        foreach (var p in _argv) Marshal.FreeCoTaskMem(p);
-        Array.Clear(_argv);
-    }
+    public void Dispose() => _decoder.Dispose();
 }

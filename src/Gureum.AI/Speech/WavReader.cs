@@ -12,6 +12,12 @@ internal static class WavReader
     private const int Float = 0x0003;
     private const int Extensible = 0xFFFE;
 
+    /// <summary>
+    /// Data sizes from here up are what streaming writers leave when the length is unknown (ours and ffmpeg 0xFFFFFFFF,
+    /// sox 0x7FFFF000, arecord 0x7FFFFFFF); no upload we accept is that long, so they mean "to the end of the file".
+    /// </summary>
+    private const uint StreamingPlaceholder = 0x7FFF0000;
+
     // KSDATAFORMAT_SUBTYPE_*: the format code followed by these 14 bytes.
     private static ReadOnlySpan<byte> SubtypeTail =>
         [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71];
@@ -42,7 +48,7 @@ internal static class WavReader
             else if (id.SequenceEqual("data"u8))
             {
                 if (format is not { } f) throw Bad("The data chunk comes before the fmt chunk.");
-                if (size == Wav.UnknownLength) size = (uint)available;
+                if (size >= StreamingPlaceholder && size > available) size = (uint)available;
                 else if (size > available)
                     throw Bad($"The data chunk says {size} bytes but only {available} follow (truncated file?).");
                 return Decode(data.Slice((int)body, (int)size), f, limits);

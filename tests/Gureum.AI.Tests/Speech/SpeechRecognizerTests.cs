@@ -144,6 +144,16 @@ public sealed class SpeechRecognizerTests(RecognizerFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void Dispose_IsIdempotent_AndLaterCallsThrow()
+    {
+        var stt = new SpeechRecognizer();
+        stt.Dispose();
+        stt.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => stt.Recognize(new short[16_000], default));
+    }
+
+    [Fact]
     public void Languages_AreUsEnglish() => Assert.Equal(["en-US"], SpeechRecognizer.Languages);
 
     private static double WordErrorRate(string reference, string hypothesis)

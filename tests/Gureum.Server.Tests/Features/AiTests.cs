@@ -53,7 +53,7 @@ public sealed class AiTests(AiTests.App app) : IClassFixture<AiTests.App>
         return page.ImEncode(".png");
     }
 
-    private static byte[] MultiPageTiff(params byte[][] pngs)
+    internal static byte[] MultiPageTiff(params byte[][] pngs)
     {
         var path = Path.Combine(Path.GetTempPath(), $"gureum-{Guid.NewGuid():N}.tiff");
         var mats = pngs.Select(p => Cv2.ImDecode(p, ImreadModes.Grayscale)).ToArray();
@@ -125,13 +125,24 @@ public sealed class AiTests(AiTests.App app) : IClassFixture<AiTests.App>
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var location = response.Headers.GetValues("Operation-Location").Single();
         Assert.StartsWith($"/v1/projects/{project}/ai/operations/", location);
-        Assert.Equal("notStarted", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        Assert.Contains((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString(), new[] { "notStarted", "running" });
 
         var operation = await WaitOperationAsync(client, location);
         Assert.True(operation.GetProperty("status").GetString() == "succeeded", operation.ToString());
         var pages = operation.GetProperty("result").GetProperty("pages");
         Assert.Equal(["first page", "second page", "third page"], pages.EnumerateArray().Select(p => Words(p.GetProperty("text").GetString()!)));
         Assert.Equal(3, Assert.Single(await UsageAsync(project)).Quantity);
+
+        // A retried upload with the same Idempotency-Key is the same operation, not a second one.
+        using var first = new HttpRequestMessage(HttpMethod.Post, $"/v1/projects/{project}/ai/ocr") { Content = Bytes(tiff, "image/tiff") };
+        first.Headers.Add("Idempotency-Key", "scan-42");
+        using var firstAnswer = await client.SendAsync(first);
+        using var retry = new HttpRequestMessage(HttpMethod.Post, $"/v1/projects/{project}/ai/ocr") { Content = Bytes(tiff, "image/tiff") };
+        retry.Headers.Add("Idempotency-Key", "scan-42");
+        using var retryAnswer = await client.SendAsync(retry);
+        Assert.Equal(HttpStatusCode.Accepted, retryAnswer.StatusCode);
+        Assert.Equal(firstAnswer.Headers.GetValues("Operation-Location").Single(), retryAnswer.Headers.GetValues("Operation-Location").Single());
+        await WaitOperationAsync(client, retryAnswer.Headers.GetValues("Operation-Location").Single());
 
         // Another project's key cannot see it; deleting it removes the result.
         var (other, otherClient) = await ProjectWithAiKeyAsync();
@@ -414,7 +425,7 @@ public sealed class AiTests(AiTests.App app) : IClassFixture<AiTests.App>
         var pair = await Problems.AssertProblemAsync(await client.PostAsJsonAsync(url, new { texts = new[] { "hi" }, source = "eng", target = "kor" }),
             (HttpStatusCode)422, "unprocessable");
         Assert.True(pair.GetProperty("errors").TryGetProperty("target", out _));
-        Assert.Contains("eng→spa", pair.GetProperty("detail").GetString());
+        Assert.Contains("eng->spa", pair.GetProperty("detail").GetString());
         await Problems.AssertFieldErrorAsync(await client.PostAsJsonAsync(url, new { texts = Array.Empty<string>(), source = "eng", target = "spa" }), "texts");
         await Problems.AssertFieldErrorAsync(await client.PostAsJsonAsync(url, new { texts = new[] { "hi" }, target = "spa" }), "source");
         await Problems.AssertFieldErrorAsync(await client.PostAsJsonAsync(url, new { texts = new[] { "hi" }, source = "eng" }), "target");

@@ -384,6 +384,82 @@ public sealed class DurabilityTests : IAsyncLifetime
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"ready after {started.Elapsed}");
     }
 
+    /// <summary>An asynchronous OCR of a long TIFF is a job: killed mid-document, it runs again after the restart,
+    /// every page comes back in order, and the pages are billed once although the work ran twice.</summary>
+    [Fact]
+    public async Task KillDashNine_MidOcrOperation_TheOperationFinishesAfterRestart_AndIsBilledOnce()
+    {
+        const int pages = 12;
+        var tiff = AiTests.MultiPageTiff([.. Enumerable.Range(1, pages).Select(i => AiTests.RenderText($"PAGE NUMBER {i}", "THE QUICK BROWN FOX JUMPS"))]);
+        string project, location;
+        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        {
+            var admin = first.Admin();
+            using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "ocr-durable" });
+            project = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            var body = new System.Net.Http.ByteArrayContent(tiff);
+            body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/tiff");
+            using var accepted = await admin.PostAsync($"/v1/projects/{project}/ai/ocr", body);
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
+            location = accepted.Headers.GetValues("Operation-Location").Single();
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while ((await admin.GetFromJsonAsync<JsonElement>(location)).GetProperty("percentDone").GetDouble() < 100.0 / pages)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the operation did not start");
+                await Task.Delay(50);
+            }
+            await first.KillAsync();
+        }
+        await using var second = await ServerProcess.StartAsync(_data, _database);
+        var end = DateTime.UtcNow.AddSeconds(120);
+        JsonElement operation;
+        while ((operation = await second.Admin().GetFromJsonAsync<JsonElement>(location)).GetProperty("status").GetString() is "notStarted" or "running")
+        {
+            Assert.True(DateTime.UtcNow < end, "the operation did not finish after the restart: " + operation);
+            await Task.Delay(200);
+        }
+        Assert.True(operation.GetProperty("status").GetString() == "succeeded", operation.ToString());
+        var texts = operation.GetProperty("result").GetProperty("pages").EnumerateArray().Select(p => p.GetProperty("text").GetString()!).ToList();
+        Assert.Equal(pages, texts.Count);
+        Assert.All(texts, (text, i) => Assert.Contains($"PAGE NUMBER {i + 1}", text));
+        var job = await second.Admin().GetFromJsonAsync<JsonElement>(location.Replace("/ai/operations/", "/jobs/"));
+        Assert.Equal(2, job.GetProperty("attempts").GetInt32());
+
+        // The usage writer flushes every second; the operation's pages appear once.
+        var billed = DateTime.UtcNow.AddSeconds(10);
+        while (await UsageAsync(project) is var usage && usage.Count == 0)
+        {
+            Assert.True(DateTime.UtcNow < billed, "no usage was recorded");
+            await Task.Delay(200);
+        }
+        await Task.Delay(1500);
+        Assert.Equal([("ocr", "pages", (double)pages)], await UsageAsync(project));
+        AssertSqliteIntact();
+    }
+
+    /// <summary>Usage rows of a project, read from the database the server wrote.</summary>
+    private async Task<List<(string Service, string Meter, double Quantity)>> UsageAsync(string project)
+    {
+        const string sql = "SELECT \"Service\", \"Meter\", \"Quantity\" FROM usage_events WHERE \"ProjectId\" = @p ORDER BY \"Id\"";
+        System.Data.Common.DbConnection connection = _database is null
+            ? new SqliteConnection($"Data Source={Path.Combine(_data, "gureum.db")};Pooling=False")
+            : new Npgsql.NpgsqlConnection(_database);
+        await using (connection)
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "p";
+            parameter.Value = project;
+            command.Parameters.Add(parameter);
+            var rows = new List<(string, string, double)>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) rows.Add((reader.GetString(0), reader.GetString(1), reader.GetDouble(2)));
+            return rows;
+        }
+    }
+
     private void AssertSqliteIntact()
     {
         if (_database is not null)

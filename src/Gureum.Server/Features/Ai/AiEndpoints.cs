@@ -38,11 +38,13 @@ public static class AiEndpoints
 
     public static IEndpointRouteBuilder MapAi(this IEndpointRouteBuilder app)
     {
+        // Upload routes list "*/*" too: routing must not answer 415 before the project check has answered 404, and
+        // AiBody gives the 415 that names the accepted types.
         var ai = app.MapProjectGroup("/ai").WithTags("AI").RequireScope(Scopes.Ai);
         ai.MapGet("/engines", Engines).WithSummary("The engines of this server: status (ready, starting, unavailable with the packages to install), workers, calls waiting").WithStandardErrors();
 
         ai.MapPost("/ocr", Ocr).WithIdempotency()
-            .Accepts<byte[]>("image/png", "image/jpeg", "image/tiff", "image/bmp", "application/pdf", "application/octet-stream")
+            .Accepts<byte[]>("image/png", "image/jpeg", "image/tiff", "image/bmp", "application/pdf", "application/octet-stream", "*/*")
             .Produces<OcrResponse>().Produces<OperationResponse>(202)
             .WithSummary("Read text: the image (PNG, JPEG, TIFF, BMP) or PDF as the body → pages, lines, words with boxes and confidence. "
                 + "?languages=eng+kor. One page answers at once; more pages (or ?async=true) answer 202 with Operation-Location to poll")
@@ -54,7 +56,7 @@ public static class AiEndpoints
             .WithStandardErrors(413, 422, 429, 503);
         ai.MapGet("/tts/voices", TtsVoices).WithSummary("Voices with their language and engine").WithStandardErrors(503);
 
-        ai.MapPost("/stt", Stt).WithIdempotency().Accepts<byte[]>("audio/wav", "application/octet-stream")
+        ai.MapPost("/stt", Stt).WithIdempotency().Accepts<byte[]>("audio/wav", "application/octet-stream", "*/*")
             .Produces<SttResponse>().Produces<OperationResponse>(202)
             .WithSummary("Transcribe a WAV (any rate and channels) → text with word times and confidences. "
                 + "Audio over Gureum:Ai:MaxSyncAudioSeconds (or ?async=true) answers 202 with Operation-Location to poll")
@@ -66,7 +68,7 @@ public static class AiEndpoints
         ai.MapGet("/translate/languages", TranslatePairs).WithSummary("Installed language pairs").WithStandardErrors();
 
         ai.MapPost("/faces", Faces)
-            .Accepts<byte[]>("image/png", "image/jpeg", "image/tiff", "image/bmp", "application/octet-stream")
+            .Accepts<byte[]>("image/png", "image/jpeg", "image/tiff", "image/bmp", "application/octet-stream", "*/*")
             .WithSummary("Find faces in an image: boxes with confidence; ?minFaceSize=N pixels ignores smaller faces").WithStandardErrors(413, 415, 429, 503);
 
         ai.MapGet("/operations/{id}", GetOperation)

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Gureum.AI;
 using Gureum.AI.Faces;
+using Gureum.AI.Native;
 using Gureum.AI.Ocr;
 using Gureum.AI.Speech;
 using Gureum.AI.Translation;
@@ -56,6 +57,7 @@ public sealed partial class AiEngines(AiOptions options, ILogger<AiEngines> logg
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        NativeLoadOrder.LoadOcrLibrariesFirst();
         // One after the other: loading models in parallel would compete with start-up for two cores.
         await WarmAsync(Ocr, stoppingToken);
         await WarmAsync(Tts, stoppingToken);

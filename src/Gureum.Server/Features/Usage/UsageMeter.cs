@@ -12,6 +12,7 @@ namespace Gureum.Server.Features.Usage;
 public sealed partial class UsageMeter(GureumDbFactory dbFactory, TimeProvider clock, ILogger<UsageMeter> logger) : BackgroundService
 {
     private static readonly TimeSpan FlushEvery = TimeSpan.FromSeconds(1);
+    private readonly SemaphoreSlim _flushing = new(1, 1);
     private readonly Channel<UsageEvent> _queue = Channel.CreateBounded<UsageEvent>(
         new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
 
@@ -44,8 +45,22 @@ public sealed partial class UsageMeter(GureumDbFactory dbFactory, TimeProvider c
         await FlushAsync();
     }
 
-    /// <summary>Writes what is queued; public so tests and shutdown need not wait a tick.</summary>
+    /// <summary>Writes what is queued; public so tests and shutdown need not wait a tick. One flush at a time, so a
+    /// caller returns only after events recorded before its call are written (or re-queued on failure).</summary>
     public async Task FlushAsync()
+    {
+        await _flushing.WaitAsync();
+        try
+        {
+            await FlushQueuedAsync();
+        }
+        finally
+        {
+            _flushing.Release();
+        }
+    }
+
+    private async Task FlushQueuedAsync()
     {
         var batch = new List<UsageEvent>();
         while (batch.Count < 5_000 && _queue.Reader.TryRead(out var usage)) batch.Add(usage);

@@ -189,6 +189,8 @@ internal sealed class IdempotencyFilter(GureumDbFactory dbFactory, TimeProvider 
             if (!string.IsNullOrEmpty(record.ResponseLocation))
             {
                 http.Response.Headers.Location = record.ResponseLocation;
+                // A 202's Location is where to poll; the AI APIs also name it Operation-Location, as the cloud APIs do.
+                if (record.ResponseStatus == StatusCodes.Status202Accepted) http.Response.Headers["Operation-Location"] = record.ResponseLocation;
             }
             if (record.ResponseContentType is not null)
             {
