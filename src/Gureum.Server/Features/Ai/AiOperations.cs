@@ -150,12 +150,12 @@ public sealed partial class AiOperations(
     {
         await using var db = dbFactory.Create();
         var now = clock.GetUtcNow();
-        var expired = await db.Set<AiOperation>().Where(o => o.ExpiresAt <= now).Take(500).ToListAsync(ct);
+        var expired = await db.Set<AiOperation>().Where(o => o.ExpiresAt <= now).OrderBy(o => o.Id).Take(500).ToListAsync(ct);
         await RemoveAsync(expired);
 
         var ended = await db.Set<AiOperation>()
             .Where(o => o.InputSha256 != null && db.Jobs.Any(j => j.Id == o.Id && (j.Status == JobStatus.Succeeded || j.Status == JobStatus.Failed || j.Status == JobStatus.Cancelled)))
-            .Take(500).ToListAsync(ct);
+            .OrderBy(o => o.Id).Take(500).ToListAsync(ct);
         foreach (var operation in ended)
         {
             var sha256 = operation.InputSha256!;
