@@ -109,7 +109,7 @@ public sealed partial class AiTests(GureumServer server) : IDisposable
         var project = await CreateProjectAsync();
         var wav = Path.Combine(_directory, "door.wav");
 
-        var spoken = await server.RunAsync("ai", "tts", project, "Open the door and turn on the light.", "--voice", "flite:slt", "-o", wav);
+        var spoken = await server.RunAsync("ai", "tts", project, "Open the door and turn on the light.", "--voice", "flite:rms", "-o", wav);
         Assert.True(spoken.ExitCode == 0, spoken.ToString());
         Assert.Contains("Saved", spoken.Out);
         var bytes = await File.ReadAllBytesAsync(wav);
@@ -121,7 +121,7 @@ public sealed partial class AiTests(GureumServer server) : IDisposable
         Assert.True(refused.ExitCode == 2, refused.ToString());
         Assert.Contains("--force", refused.Err);
         Assert.Equal(bytes, await File.ReadAllBytesAsync(wav));
-        var replaced = await server.RunAsync("--json", "ai", "tts", project, "Open the door and turn on the light.", "--voice", "flite:slt", "-o", wav, "--force");
+        var replaced = await server.RunAsync("--json", "ai", "tts", project, "Open the door and turn on the light.", "--voice", "flite:rms", "-o", wav, "--force");
         Assert.True(replaced.ExitCode == 0, replaced.ToString());
         using (var saved = JsonDocument.Parse(replaced.Out))
         {

@@ -315,7 +315,7 @@ public sealed class AiTests(AiTests.App app) : IClassFixture<AiTests.App>
     public async Task Stt_TranscribesSpeech_RoundTripFromTts()
     {
         var (project, client) = await ProjectWithAiKeyAsync();
-        using var spoken = await SpeakAsync(client, project, new { text = "Open the door and turn on the light.", voice = "flite:slt", sampleRate = 44100 });
+        using var spoken = await SpeakAsync(client, project, new { text = "Open the door and turn on the light.", voice = "flite:rms", sampleRate = 44100 });
         Assert.Equal(HttpStatusCode.OK, spoken.StatusCode);
         var wav = await spoken.Content.ReadAsByteArrayAsync();
 
@@ -324,7 +324,8 @@ public sealed class AiTests(AiTests.App app) : IClassFixture<AiTests.App>
         Assert.True(response.StatusCode == HttpStatusCode.OK, body.ToString());
         var words = body.GetProperty("words").EnumerateArray().ToList();
         var heard = words.Select(w => w.GetProperty("word").GetString()!.ToLowerInvariant()).ToList();
-        // Short commands come back nearly word for word from Flite speech (ENGINES.md: 4–12 % WER); require 5 of 8 words.
+        // Flite's rms voice comes back nearly word for word (engine tests: 1.4–5.8 % WER over 25 runs; slt varies more,
+        // 4–13 %, since Flite draws on rand()); require 5 of these 7 words.
         Assert.True(new[] { "open", "the", "door", "and", "turn", "on", "light" }.Count(heard.Contains) >= 5, string.Join(' ', heard));
         var starts = words.Select(w => w.GetProperty("start").GetDouble()).ToList();
         Assert.Equal(starts.Order(), starts);
@@ -336,7 +337,7 @@ public sealed class AiTests(AiTests.App app) : IClassFixture<AiTests.App>
     public async Task Stt_LongAudio_IsAsynchronous()
     {
         var (project, client) = await ProjectWithAiKeyAsync();
-        using var spoken = await SpeakAsync(client, project, new { text = "Turn on the light. Close the window. Open the door and go home.", voice = "flite:slt" });
+        using var spoken = await SpeakAsync(client, project, new { text = "Turn on the light. Close the window. Open the door and go home.", voice = "flite:rms" });
         var wav = await spoken.Content.ReadAsByteArrayAsync();
         using var response = await client.PostAsync($"/v1/projects/{project}/ai/stt", Bytes(wav, "audio/wav"));
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
