@@ -389,7 +389,8 @@ public sealed class DurabilityTests : IAsyncLifetime
     [Fact]
     public async Task KillDashNine_MidOcrOperation_TheOperationFinishesAfterRestart_AndIsBilledOnce()
     {
-        const int pages = 12;
+        // Enough pages (~2 s of OCR) that the kill lands mid-document even on a fast machine.
+        const int pages = 40;
         var tiff = AiTests.MultiPageTiff([.. Enumerable.Range(1, pages).Select(i => AiTests.RenderText($"PAGE NUMBER {i}", "THE QUICK BROWN FOX JUMPS"))]);
         string project, location;
         await using (var first = await ServerProcess.StartAsync(_data, _database))
@@ -403,12 +404,14 @@ public sealed class DurabilityTests : IAsyncLifetime
             Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
             location = accepted.Headers.GetValues("Operation-Location").Single();
             var deadline = DateTime.UtcNow.AddSeconds(60);
-            while ((await admin.GetFromJsonAsync<JsonElement>(location)).GetProperty("percentDone").GetDouble() < 100.0 / pages)
+            JsonElement seen;
+            while ((seen = await admin.GetFromJsonAsync<JsonElement>(location)).GetProperty("percentDone").GetDouble() < 100.0 / pages)
             {
                 Assert.True(DateTime.UtcNow < deadline, "the operation did not start");
-                await Task.Delay(50);
+                await Task.Delay(20);
             }
             await first.KillAsync();
+            Assert.True(seen.GetProperty("percentDone").GetDouble() < 50, "killed too late to test a resume: " + seen);
         }
         await using var second = await ServerProcess.StartAsync(_data, _database);
         var end = DateTime.UtcNow.AddSeconds(120);
