@@ -45,6 +45,9 @@ public sealed class TesseractEngine : IDisposable
     /// <summary>Languages with a traineddata file installed (eng, kor, ...), sorted.</summary>
     public static IReadOnlyList<string> InstalledLanguages() => TessData.Installed;
 
+    /// <summary>"eng+kor" checked against the installed languages (422 naming them), duplicates dropped.</summary>
+    public static string NormalizeLanguages(string languages) => TessData.Normalize(languages);
+
     /// <summary>Recognises one page image (PNG/JPEG/TIFF page/BMP bytes already probed). languages like "eng+kor".</summary>
     public OcrPage Recognize(ReadOnlySpan<byte> image, string languages, int pageNumber) =>
         Recognize(image, languages, pageNumber, CancellationToken.None);

@@ -122,18 +122,10 @@ public static class AiEndpoints
 
     private static string OcrLanguagesOf(string? languages)
     {
+        // '+' in a query string arrives as a space; ',' is accepted too. The engine checks what is installed.
         var requested = (languages ?? "eng").Split(['+', ',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (requested.Length is 0 or > 8) throw new AiInputException("languages", "Name 1 to 8 languages joined by '+', e.g. 'eng+kor'.");
-        var installed = TesseractEngine.InstalledLanguages();
-        foreach (var language in requested)
-        {
-            if (!installed.Contains(language))
-            {
-                throw AiInputException.Unusable("languages",
-                    $"OCR language '{Truncate(language)}' is not installed. Installed: {string.Join(", ", installed)} (GET .../ai/ocr/languages).");
-            }
-        }
-        return string.Join('+', requested.Distinct());
+        return TesseractEngine.NormalizeLanguages(string.Join('+', requested));
     }
 
     private static Ok<OcrLanguages> OcrLanguagesList() => TypedResults.Ok(new OcrLanguages(TesseractEngine.InstalledLanguages()));
@@ -233,9 +225,16 @@ public static class AiEndpoints
             var operation = await operations.StartAsync(scope.ProjectId, scope.Caller.KeyId, "stt", body, new SttOperationOptions(lang), ct);
             return Accepted(http, scope, operation);
         }
+        var result = await TranscribeClipAsync(engines, clip, lang, ct);
+        meter.Record(scope.ProjectId, scope.Caller.KeyId, "stt", result.Units.Meter, result.Units.Quantity, http.TraceIdentifier);
+        return TypedResults.Ok(result);
+    }
+
+    /// <summary>Mono 16 kHz through a pooled recogniser; metered in audio seconds of the upload.</summary>
+    private static async Task<SttResponse> TranscribeClipAsync(AiEngines engines, AudioClip clip, string language, CancellationToken ct)
+    {
         var transcript = await engines.Stt.RunAsync((engine, token) => engine.Recognize(Wav.ToMono(clip, SpeechRecognizer.SampleRate), token), ct);
-        meter.Record(scope.ProjectId, scope.Caller.KeyId, "stt", "audio-seconds", Math.Round(clip.Seconds, 3), http.TraceIdentifier);
-        return TypedResults.Ok(new SttResponse(lang, transcript.Text, transcript.Seconds, transcript.Words, new Units("audio-seconds", Math.Round(clip.Seconds, 3))));
+        return new SttResponse(language, transcript.Text, transcript.Seconds, transcript.Words, new Units("audio-seconds", Math.Round(clip.Seconds, 3)));
     }
 
     private sealed record SttOperationOptions(string Language);
@@ -247,11 +246,9 @@ public static class AiEndpoints
             var lang = System.Text.Json.JsonSerializer.Deserialize<SttOperationOptions>(operation.Options, Infrastructure.JsonDefaults.Web)!.Language;
             var clip = Wav.Read(input, options.AudioLimits);
             await context.ReportProgressAsync(1, $"transcribing {clip.Seconds:0.#} s of audio");
-            var transcript = await sp.GetRequiredService<AiEngines>().Stt.RunAsync(
-                (engine, token) => engine.Recognize(Wav.ToMono(clip, SpeechRecognizer.SampleRate), token), ct);
-            var seconds = Math.Round(clip.Seconds, 3);
-            sp.GetRequiredService<UsageMeter>().Record(operation.ProjectId, operation.KeyId, "stt", "audio-seconds", seconds, operation.Id);
-            return new SttResponse(lang, transcript.Text, transcript.Seconds, transcript.Words, new Units("audio-seconds", seconds));
+            var result = await TranscribeClipAsync(sp.GetRequiredService<AiEngines>(), clip, lang, ct);
+            sp.GetRequiredService<UsageMeter>().Record(operation.ProjectId, operation.KeyId, "stt", result.Units.Meter, result.Units.Quantity, operation.Id);
+            return result;
         };
 
     private static string SttLanguageOf(string? language)
@@ -333,7 +330,7 @@ public static class AiEndpoints
         HttpContext http, ProjectScope scope, AiEngines engines, AiOptions options, UsageMeter meter, int? minFaceSize, CancellationToken ct)
     {
         if (minFaceSize is < 1 or > 10_000) throw new AiInputException("minFaceSize", "'minFaceSize' must be from 1 to 10000 pixels.");
-        var body = await AiBody.ReadAsync(http, AiBody.ImageTypes.Where(t => t != "application/pdf").ToArray(), options.MaxImageBytes, "Gureum:Ai:MaxImageBytes", ct);
+        var body = await AiBody.ReadAsync(http, AiBody.FaceImageTypes, options.MaxImageBytes, "Gureum:Ai:MaxImageBytes", ct);
         var info = ImageProbe.Probe(body, options.ImageLimits);
         if (info.Format == ImageFormat.Pdf) throw AiInputException.Unsupported("file", "Face detection takes one image (PNG, JPEG, TIFF, BMP), not a PDF.");
         var faces = await engines.Faces.RunAsync((detector, _) => detector.Detect(body, minFaceSize ?? 24), ct);

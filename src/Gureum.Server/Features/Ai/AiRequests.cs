@@ -3,8 +3,8 @@ using Gureum.AI;
 using Gureum.AI.Faces;
 using Gureum.AI.Ocr;
 using Gureum.AI.Speech;
+using Gureum.Server.Infrastructure;
 using Gureum.Server.Infrastructure.Problems;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace Gureum.Server.Features.Ai;
 
@@ -48,6 +48,7 @@ public sealed record Voices(IReadOnlyList<Voice> Items);
 internal static class AiBody
 {
     public static readonly string[] ImageTypes = ["image/png", "image/jpeg", "image/tiff", "image/bmp", "application/pdf", "application/octet-stream"];
+    public static readonly string[] FaceImageTypes = [.. ImageTypes.Where(t => t != "application/pdf")];
     public static readonly string[] AudioTypes = ["audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "application/octet-stream"];
 
     public static async Task<byte[]> ReadAsync(HttpContext http, string[] types, long maxBytes, string setting, CancellationToken ct)
@@ -59,25 +60,9 @@ internal static class AiBody
             throw new GureumException(ProblemCode.UnsupportedMediaType,
                 $"Send the file as the raw request body with Content-Type one of: {string.Join(", ", types)}{(type is null ? "" : $" (got '{type}')")}.");
         }
-        if (http.Request.ContentLength is { } declared && declared > maxBytes) throw TooLarge(declared, maxBytes, setting);
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = maxBytes + 1;
-        var buffer = new ArrayBufferWriter<byte>(http.Request.ContentLength is { } n and > 0 ? (int)n : 64 * 1024);
-        try
-        {
-            while (true)
-            {
-                var read = await http.Request.Body.ReadAsync(buffer.GetMemory(64 * 1024), ct);
-                if (read == 0) break;
-                buffer.Advance(read);
-                if (buffer.WrittenCount > maxBytes) throw TooLarge(buffer.WrittenCount, maxBytes, setting);
-            }
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == 413)
-        {
-            throw TooLarge(maxBytes + 1, maxBytes, setting);
-        }
-        if (buffer.WrittenCount == 0) throw new AiInputException("file", "The body is empty; send the file's bytes as the request body.");
-        return buffer.WrittenSpan.ToArray();
+        var body = await RequestBody.ReadAsync(http, maxBytes, size => TooLarge(size, maxBytes, setting), ct);
+        if (body.Length == 0) throw new AiInputException("file", "The body is empty; send the file's bytes as the request body.");
+        return body;
     }
 
     private static AiInputException TooLarge(long size, long max, string setting) => AiInputException.TooLarge("file",

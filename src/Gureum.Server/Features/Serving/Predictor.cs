@@ -6,9 +6,9 @@ using System.Text.Json.Serialization;
 using Gureum.ML.Models;
 using Gureum.ML.Serving;
 using Gureum.ML.Training;
+using Gureum.Server.Infrastructure;
 using Gureum.Server.Infrastructure.Db;
 using Gureum.Server.Infrastructure.Problems;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gureum.Server.Features.Serving;
@@ -68,28 +68,12 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
         {
             throw new GureumException(ProblemCode.UnsupportedMediaType, "Send the body as JSON with 'Content-Type: application/json'.");
         }
-        if (http.Request.ContentLength is { } declared && declared > maxBytes) throw TooLarge(declared, maxBytes);
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = maxBytes + 1;
-        var buffer = new ArrayBufferWriter<byte>(http.Request.ContentLength is { } n and > 0 ? (int)n : 4096);
-        try
-        {
-            while (true)
-            {
-                var read = await http.Request.Body.ReadAsync(buffer.GetMemory(8192), ct);
-                if (read == 0) break;
-                buffer.Advance(read);
-                if (buffer.WrittenCount > maxBytes) throw TooLarge(buffer.WrittenCount, maxBytes);
-            }
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == 413)
-        {
-            throw TooLarge(maxBytes + 1, maxBytes);
-        }
-        if (buffer.WrittenCount == 0)
+        var body = await RequestBody.ReadAsync(http, maxBytes, size => TooLarge(size, maxBytes), ct);
+        if (body.Length == 0)
         {
             throw GureumException.Invalid("body", "The body is empty; send JSON with the model's inputs (see GET on the endpoint for its signature).");
         }
-        return buffer.WrittenSpan.ToArray();
+        return body;
     }
 
     private static GureumException TooLarge(long size, long max) => new(ProblemCode.PayloadTooLarge,
