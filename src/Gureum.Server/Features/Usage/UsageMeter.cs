@@ -83,12 +83,12 @@ public sealed partial class UsageMeter(GureumDbFactory dbFactory, MeteringOption
             {
                 try
                 {
-                    await WriteAsync([.. rows.Select(r => r.Event)]);
-                    foreach (var p in waiting) p.Written.TrySetResult(true);
+                    var inserted = await WriteAsync([.. rows.Select(r => r.Event)]);
+                    for (var i = 0; i < rows.Count; i++) foreach (var p in rows[i].Callers) p.Written.TrySetResult(inserted[i]);
                 }
-                catch (DbUpdateException e) when (IsConstraintViolation(e))
+                catch (Exception e) when (IsConstraintViolation(e))
                 {
-                    // A replayed request id (or a deleted project) in the batch: write the others one by one.
+                    // A project deleted meanwhile: write the others one by one.
                     foreach (var (row, callers) in rows)
                     {
                         var written = await WriteOneAsync(row);
@@ -138,35 +138,48 @@ public sealed partial class UsageMeter(GureumDbFactory dbFactory, MeteringOption
         return rows;
     }
 
-    /// <summary>True when written, false when a constraint refused it (already counted, or the project is gone).</summary>
+    /// <summary>True when written, false when already counted or refused by a constraint (the project is gone).</summary>
     private async Task<bool> WriteOneAsync(UsageEvent usage)
     {
         try
         {
-            await WriteAsync([usage]);
-            return true;
+            return (await WriteAsync([usage]))[0];
         }
-        catch (DbUpdateException e) when (IsConstraintViolation(e))
+        catch (Exception e) when (IsConstraintViolation(e))
         {
             return false;
         }
     }
 
-    private static bool IsConstraintViolation(DbUpdateException e) => e.InnerException switch
+    private static bool IsConstraintViolation(Exception e) => ((e as DbUpdateException)?.InnerException ?? e) switch
     {
         Microsoft.Data.Sqlite.SqliteException s => s.SqliteErrorCode == 19, // SQLITE_CONSTRAINT
         Npgsql.PostgresException p => p.SqlState.StartsWith("23", StringComparison.Ordinal), // integrity constraint violation
         _ => false,
     };
 
-    private async Task WriteAsync(IReadOnlyList<UsageEvent> events)
+    /// <summary>
+    /// One transaction: each event inserted unless its request id was counted before (then skipped, not an error),
+    /// and the aggregates of those inserted. Returns, per event, whether it was inserted.
+    /// </summary>
+    private async Task<bool[]> WriteAsync(IReadOnlyList<UsageEvent> events)
     {
         await using var db = dbFactory.Create();
         await using var transaction = await db.Database.BeginTransactionAsync();
-        // Fresh entities: ones from a failed attempt are still marked with that context's temporary keys.
-        db.AddRange(events.Select(Copy));
-        await db.SaveChangesAsync();
-        foreach (var ((projectId, keyId, service, meter, granularity, start), quantity) in Sum(events))
+        var sqlite = db.Database.IsSqlite();
+        var inserted = new bool[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i];
+            // SQLite keeps DateTimeOffset as binary ticks (SqliteGureumDb's converter); PostgreSQL as timestamptz.
+            object at = sqlite ? SqliteTime.ConvertToProvider(e.At)! : e.At;
+            inserted[i] = await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO usage_events ("ProjectId", "KeyId", "Service", "Meter", "Quantity", "At", "RequestId")
+                VALUES ({e.ProjectId}, {e.KeyId}, {e.Service}, {e.Meter}, {e.Quantity}, {at}, {e.RequestId})
+                ON CONFLICT ("ProjectId", "RequestId", "Service", "Meter") DO NOTHING
+                """) == 1;
+        }
+        foreach (var ((projectId, keyId, service, meter, granularity, start), quantity) in Sum(events.Where((_, i) => inserted[i])))
         {
             await db.Database.ExecuteSqlAsync($"""
                 INSERT INTO usage_aggregates ("ProjectId", "Granularity", "PeriodStart", "KeyId", "Service", "Meter", "Quantity")
@@ -176,9 +189,12 @@ public sealed partial class UsageMeter(GureumDbFactory dbFactory, MeteringOption
                 """);
         }
         await transaction.CommitAsync();
+        return inserted;
     }
 
-    private static Dictionary<(string, string, string, string, string, long), double> Sum(IReadOnlyList<UsageEvent> events)
+    private static readonly Microsoft.EntityFrameworkCore.Storage.ValueConversion.DateTimeOffsetToBinaryConverter SqliteTime = new();
+
+    private static Dictionary<(string, string, string, string, string, long), double> Sum(IEnumerable<UsageEvent> events)
     {
         var sums = new Dictionary<(string, string, string, string, string, long), double>();
         foreach (var e in events)
@@ -192,10 +208,6 @@ public sealed partial class UsageMeter(GureumDbFactory dbFactory, MeteringOption
         return sums;
     }
 
-    private static UsageEvent Copy(UsageEvent u) => new()
-    {
-        ProjectId = u.ProjectId, KeyId = u.KeyId, Service = u.Service, Meter = u.Meter, Quantity = u.Quantity, RequestId = u.RequestId, At = u.At,
-    };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write {Count} usage events (attempt {Attempt}); the requests wait and the write is retried")]
     private static partial void LogWriteFailed(ILogger logger, int count, int attempt, Exception exception);
