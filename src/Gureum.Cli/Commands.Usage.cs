@@ -26,7 +26,7 @@ internal sealed partial class Commands
         var to = TimeOption("--to", "End, an ISO 8601 UTC date or time (default: now)");
         var groupBy = new Option<string[]>("--group-by")
         {
-            Description = "Group by service, key, day, hour or month (and project with --all); comma-separated or repeated. The meter is always grouped",
+            Description = "Group by service, key, and one of day, hour or month (and project with --all); comma-separated or repeated (default: service). The meter is always grouped",
             HelpName = "FIELDS",
             AllowMultipleArgumentsPerToken = false,
         };
@@ -51,7 +51,8 @@ internal sealed partial class Commands
             var groups = (SplitList(p.GetValue(groupBy)) ?? []).Select(g => g.ToLowerInvariant()).Distinct().ToList();
             if (everyProject && !groups.Contains("project"))
             {
-                groups.Insert(0, "project");
+                // The server groups by service when nothing is named; --all adds the project to that.
+                groups.InsertRange(0, groups.Count == 0 ? ["project", "service"] : ["project"]);
             }
             var query = new UsageQuery(p.GetValue(from), p.GetValue(to), groups);
             if (p.GetValue(csv) is { } csvTarget)

@@ -2,9 +2,10 @@ namespace Gureum.Client;
 
 /// <summary>
 /// What <see cref="GureumClient.GetUsageAsync"/> asks for. Null fields take the server's defaults: from the start of the
-/// current UTC month to now, grouped by meter only.
+/// current UTC month to now, grouped by service.
 /// </summary>
-/// <param name="GroupBy">Any of <c>service</c>, <c>key</c>, <c>day</c>, <c>hour</c>, <c>month</c> (and <c>project</c> for
+/// <param name="To">Exclusive; must be after <paramref name="From"/>, at most 3 years later.</param>
+/// <param name="GroupBy">Any of <c>service</c>, <c>key</c> and one of <c>day</c>, <c>hour</c>, <c>month</c> (and <c>project</c> for
 /// <see cref="GureumClient.GetAllUsageAsync"/>); the meter is always grouped.</param>
 public sealed record UsageQuery(DateTimeOffset? From = null, DateTimeOffset? To = null, IReadOnlyList<string>? GroupBy = null);
 
