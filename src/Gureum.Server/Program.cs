@@ -8,6 +8,7 @@ using Gureum.Server.Features.Serving;
 using Gureum.Server.Features.Tracking;
 using Gureum.Server.Features.Projects;
 using Gureum.Server.Features.Training;
+using Gureum.Server.Features.Usage;
 using Gureum.Server.Infrastructure.Hosting;
 using Gureum.ML.Models;
 
@@ -27,6 +28,7 @@ builder.Services.AddTraining();
 builder.Services.AddRegistry(builder.Configuration);
 builder.Services.AddServing(builder.Configuration);
 builder.Services.AddAi(builder.Configuration);
+builder.Services.AddUsage(builder.Configuration);
 
 var app = builder.Build();
 app.UseGureumInfrastructure();
@@ -41,6 +43,7 @@ app.MapMlflow();
 app.MapServing();
 app.MapOpenInference();
 app.MapAi();
+app.MapUsage();
 await app.RunGureumAsync();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>

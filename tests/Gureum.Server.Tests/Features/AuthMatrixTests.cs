@@ -47,9 +47,10 @@ public sealed class AuthMatrixTests(GureumApp app) : IClassFixture<GureumApp>
         {
             ("no key", null, _ => [HttpStatusCode.Unauthorized]),
             ("revoked key", revoked, _ => [HttpStatusCode.Unauthorized]),
-            ("other project's key", foreign, r => r.UnderProject ? [HttpStatusCode.NotFound, HttpStatusCode.Forbidden] : r.Pattern.StartsWith("/v1/admin", StringComparison.Ordinal) || r.Method != "GET" ? [HttpStatusCode.Forbidden] : [HttpStatusCode.OK]),
-            // An ai key calls the AI APIs of its project (without a body they answer 400/415; a made-up operation 404).
-            ("ai-only key", narrow, r => IsAiRoute(r)
+            ("other project's key", foreign, r => r.UnderProject ? [HttpStatusCode.NotFound, HttpStatusCode.Forbidden] : IsOperatorRoute(r) || r.Method != "GET" ? [HttpStatusCode.Forbidden] : [HttpStatusCode.OK]),
+            // An ai key calls the AI APIs of its project (without a body they answer 400/415; a made-up operation 404),
+            // and may read the price list like any key.
+            ("ai-only key", narrow, r => IsAiRoute(r) || (r.Pattern == "/v1/prices/" && r.Method == "GET")
                 ? [HttpStatusCode.OK, HttpStatusCode.BadRequest, HttpStatusCode.UnsupportedMediaType, HttpStatusCode.NotFound]
                 : [HttpStatusCode.Forbidden]),
         };
@@ -83,6 +84,10 @@ public sealed class AuthMatrixTests(GureumApp app) : IClassFixture<GureumApp>
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
+
+    /// <summary>Routes for operators only (admin keys): key administration and every project's usage.</summary>
+    private static bool IsOperatorRoute(Route route) =>
+        route.Pattern.StartsWith("/v1/admin", StringComparison.Ordinal) || route.Pattern.StartsWith("/v1/usage", StringComparison.Ordinal);
 
     private static bool IsAiRoute(Route route) => route.Pattern.StartsWith("/v1/projects/{project}/ai/", StringComparison.Ordinal);
 

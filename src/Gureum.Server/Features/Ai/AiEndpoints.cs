@@ -29,7 +29,6 @@ public static class AiEndpoints
         services.AddSingleton(options);
         services.AddSingleton<AiEngines>().AddHostedService(sp => sp.GetRequiredService<AiEngines>());
         services.AddSingleton<AiOperations>().AddHostedService(sp => sp.GetRequiredService<AiOperations>());
-        services.AddSingleton<UsageMeter>().AddHostedService(sp => sp.GetRequiredService<UsageMeter>());
         services.AddSingleton<IJobHandler>(sp => new AiOperationJob(AiOperations.OcrJobKind, RecognizeDocumentAsync(sp), sp.GetRequiredService<AiOperations>()));
         services.AddSingleton<IJobHandler>(sp => new AiOperationJob(AiOperations.SttJobKind, TranscribeAsync(sp), sp.GetRequiredService<AiOperations>()));
         services.AddHealthChecks().AddCheck<AiEnginesHealthCheck>("ai-engines", tags: ["ready"]);
@@ -43,7 +42,7 @@ public static class AiEndpoints
         var ai = app.MapProjectGroup("/ai").WithTags("AI").RequireScope(Scopes.Ai);
         ai.MapGet("/engines", Engines).WithSummary("The engines of this server: status (ready, starting, unavailable with the packages to install), workers, calls waiting").WithStandardErrors();
 
-        ai.MapPost("/ocr", Ocr).WithIdempotency()
+        ai.MapPost("/ocr", Ocr).Metered("ocr").WithIdempotency()
             .Accepts<byte[]>("image/png", "image/jpeg", "image/tiff", "image/bmp", "application/pdf", "application/octet-stream", "*/*")
             .Produces<OcrResponse>().Produces<OperationResponse>(202)
             .WithSummary("Read text: the image (PNG, JPEG, TIFF, BMP) or PDF as the body → pages, lines, words with boxes and confidence. "
@@ -51,23 +50,23 @@ public static class AiEndpoints
             .WithStandardErrors(413, 415, 422, 429, 503);
         ai.MapGet("/ocr/languages", OcrLanguagesList).WithSummary("OCR languages installed on this server").WithStandardErrors();
 
-        ai.MapPost("/tts", Tts).Accepts<TtsRequest>("application/json").Produces(200, contentType: "audio/wav")
+        ai.MapPost("/tts", Tts).Metered("tts").Accepts<TtsRequest>("application/json").Produces(200, contentType: "audio/wav")
             .WithSummary("Speak text: {\"text\", \"voice\", \"rate\", \"pitch\", \"format\": \"wav\"|\"pcm\", \"sampleRate\"} → audio; long text streams as it is synthesised")
             .WithStandardErrors(413, 422, 429, 503);
         ai.MapGet("/tts/voices", TtsVoices).WithSummary("Voices with their language and engine").WithStandardErrors(503);
 
-        ai.MapPost("/stt", Stt).WithIdempotency().Accepts<byte[]>("audio/wav", "application/octet-stream", "*/*")
+        ai.MapPost("/stt", Stt).Metered("stt").WithIdempotency().Accepts<byte[]>("audio/wav", "application/octet-stream", "*/*")
             .Produces<SttResponse>().Produces<OperationResponse>(202)
             .WithSummary("Transcribe a WAV (any rate and channels) → text with word times and confidences. "
                 + "Audio over Gureum:Ai:MaxSyncAudioSeconds (or ?async=true) answers 202 with Operation-Location to poll")
             .WithStandardErrors(413, 415, 422, 429, 503);
         ai.MapGet("/stt/languages", SttLanguagesList).WithSummary("Speech recognition languages installed on this server").WithStandardErrors();
 
-        ai.MapPost("/translate", Translate).Accepts<TranslateRequest>("application/json")
+        ai.MapPost("/translate", Translate).Metered("translate").Accepts<TranslateRequest>("application/json")
             .WithSummary("Translate a batch of texts from a source language to one or more targets").WithStandardErrors(413, 422, 429, 503);
         ai.MapGet("/translate/languages", TranslatePairs).WithSummary("Installed language pairs").WithStandardErrors();
 
-        ai.MapPost("/faces", Faces)
+        ai.MapPost("/faces", Faces).Metered("faces")
             .Accepts<byte[]>("image/png", "image/jpeg", "image/tiff", "image/bmp", "application/octet-stream", "*/*")
             .WithSummary("Find faces in an image: boxes with confidence; ?minFaceSize=N pixels ignores smaller faces").WithStandardErrors(413, 415, 429, 503);
 
@@ -82,7 +81,7 @@ public static class AiEndpoints
     // --- OCR -------------------------------------------------------------------------------------------------------
 
     private static async Task<IResult> Ocr(
-        HttpContext http, ProjectScope scope, AiEngines engines, AiOperations operations, AiOptions options, UsageMeter meter,
+        HttpContext http, ProjectScope scope, AiEngines engines, AiOperations operations, AiOptions options, Metering metering,
         string? languages, bool? @async, CancellationToken ct)
     {
         var body = await AiBody.ReadAsync(http, AiBody.ImageTypes, options.MaxImageBytes, "Gureum:Ai:MaxImageBytes", ct);
@@ -90,12 +89,15 @@ public static class AiEndpoints
         var langs = OcrLanguagesOf(languages);
         if (info.Pages > options.MaxSyncPages || @async == true)
         {
+            // The quota is checked for all pages now; the pages are counted when the operation finishes.
+            await using (await metering.ReserveAsync(scope.ProjectId, scope.Caller.KeyId, "ocr", "pages", info.Pages, Metering.RequestIdOf(http, scope.Caller.KeyId), ct)) { }
             var operation = await operations.StartAsync(scope.ProjectId, scope.Caller.KeyId, "ocr", body, new OcrOperationOptions(langs), ct);
             return Accepted(http, scope, operation);
         }
+        await using var charge = await metering.ReserveAsync(scope.ProjectId, scope.Caller.KeyId, "ocr", "pages", 1, Metering.RequestIdOf(http, scope.Caller.KeyId), ct);
         var page = await engines.Ocr.RunAsync((engine, token) =>
             engine.Recognize(OcrDocument.Pages(body, info, options.ImageLimits, token).First(), langs, 1, token), ct);
-        meter.Record(scope.ProjectId, scope.Caller.KeyId, "ocr", "pages", 1, http.TraceIdentifier);
+        await charge.CompleteAsync();
         return TypedResults.Ok(new OcrResponse(langs, page.Text, [page], new Units("pages", 1)));
     }
 
@@ -116,7 +118,7 @@ public static class AiEndpoints
                 pages.Add(await engines.Ocr.RunAsync((engine, token) => engine.Recognize(image, langs, number, token), ct));
                 await context.ReportProgressAsync(100.0 * pages.Count / info.Pages, $"page {pages.Count} of {info.Pages}");
             }
-            sp.GetRequiredService<UsageMeter>().Record(operation.ProjectId, operation.KeyId, "ocr", "pages", pages.Count, operation.Id);
+            await sp.GetRequiredService<Metering>().RecordAsync(operation.ProjectId, operation.KeyId, "ocr", "pages", pages.Count, operation.Id);
             return new OcrResponse(langs, string.Join("\f", pages.Select(p => p.Text)), pages, new Units("pages", pages.Count));
         };
 
@@ -135,7 +137,7 @@ public static class AiEndpoints
     /// <summary>Up to this many characters the audio is made whole and sent with its length; longer text streams.</summary>
     private const int StreamAbove = 2_000;
 
-    private static async Task Tts(HttpContext http, ProjectScope scope, TtsRequest request, AiEngines engines, AiOptions options, UsageMeter meter, CancellationToken ct)
+    private static async Task Tts(HttpContext http, ProjectScope scope, TtsRequest request, AiEngines engines, AiOptions options, Metering metering, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(request.Text)) throw new AiInputException("text", "'text' is required: the text to speak.");
         var characters = CountCharacters(request.Text);
@@ -147,6 +149,7 @@ public static class AiEndpoints
         if (format is not ("wav" or "pcm")) throw new AiInputException("format", "'format' must be 'wav' or 'pcm' (raw 16-bit little-endian mono).");
         if (request.SampleRate is { } rate && rate is < 8000 or > 48000) throw new AiInputException("sampleRate", "'sampleRate' must be from 8000 to 48000.");
         var tts = new TtsOptions(request.Voice ?? "en-us", request.Rate ?? 175, request.Pitch ?? 50, request.SampleRate);
+        await using var charge = await metering.ReserveAsync(scope.ProjectId, scope.Caller.KeyId, "tts", "characters", characters, http.TraceIdentifier, ct);
 
         if (characters <= StreamAbove)
         {
@@ -158,7 +161,7 @@ public static class AiEndpoints
                 engine.Synthesize(request.Text, tts, audio.Append, token);
                 return engine.OutputRate(tts);
             }, ct);
-            meter.Record(scope.ProjectId, scope.Caller.KeyId, "tts", "characters", characters, http.TraceIdentifier);
+            await charge.CompleteAsync();
             SetAudioHeaders(http, format, outputRate, characters);
             var body = format == "wav" ? audio.WithWavHeader(outputRate) : audio.Samples;
             http.Response.ContentLength = body.Length;
@@ -198,7 +201,7 @@ public static class AiEndpoints
             await http.Response.Body.WriteAsync(chunk, ct);
         }
         await synthesis;
-        meter.Record(scope.ProjectId, scope.Caller.KeyId, "tts", "characters", characters, http.TraceIdentifier);
+        await charge.CompleteAsync();
     }
 
     private static void SetAudioHeaders(HttpContext http, string format, int rate, int characters)
@@ -214,19 +217,23 @@ public static class AiEndpoints
     // --- STT -------------------------------------------------------------------------------------------------------
 
     private static async Task<IResult> Stt(
-        HttpContext http, ProjectScope scope, AiEngines engines, AiOperations operations, AiOptions options, UsageMeter meter,
+        HttpContext http, ProjectScope scope, AiEngines engines, AiOperations operations, AiOptions options, Metering metering,
         string? language, bool? @async, CancellationToken ct)
     {
         var lang = SttLanguageOf(language);
         var body = await AiBody.ReadAsync(http, AiBody.AudioTypes, options.MaxAudioBytes, "Gureum:Ai:MaxAudioBytes", ct);
         var clip = Wav.Read(body, options.AudioLimits);
+        var seconds = Math.Round(clip.Seconds, 3);
         if (clip.Seconds > options.MaxSyncAudioSeconds || @async == true)
         {
+            // The quota is checked for the whole clip now; the seconds are counted when the operation finishes.
+            await using (await metering.ReserveAsync(scope.ProjectId, scope.Caller.KeyId, "stt", "audio-seconds", seconds, Metering.RequestIdOf(http, scope.Caller.KeyId), ct)) { }
             var operation = await operations.StartAsync(scope.ProjectId, scope.Caller.KeyId, "stt", body, new SttOperationOptions(lang), ct);
             return Accepted(http, scope, operation);
         }
+        await using var charge = await metering.ReserveAsync(scope.ProjectId, scope.Caller.KeyId, "stt", "audio-seconds", seconds, Metering.RequestIdOf(http, scope.Caller.KeyId), ct);
         var result = await TranscribeClipAsync(engines, clip, lang, ct);
-        meter.Record(scope.ProjectId, scope.Caller.KeyId, "stt", result.Units.Meter, result.Units.Quantity, http.TraceIdentifier);
+        await charge.CompleteAsync(result.Units.Quantity);
         return TypedResults.Ok(result);
     }
 
@@ -247,7 +254,7 @@ public static class AiEndpoints
             var clip = Wav.Read(input, options.AudioLimits);
             await context.ReportProgressAsync(1, $"transcribing {clip.Seconds:0.#} s of audio");
             var result = await TranscribeClipAsync(sp.GetRequiredService<AiEngines>(), clip, lang, ct);
-            sp.GetRequiredService<UsageMeter>().Record(operation.ProjectId, operation.KeyId, "stt", result.Units.Meter, result.Units.Quantity, operation.Id);
+            await sp.GetRequiredService<Metering>().RecordAsync(operation.ProjectId, operation.KeyId, "stt", result.Units.Meter, result.Units.Quantity, operation.Id);
             return result;
         };
 
@@ -265,7 +272,7 @@ public static class AiEndpoints
     // --- Translation -----------------------------------------------------------------------------------------------
 
     private static async Task<Ok<TranslateResponse>> Translate(
-        HttpContext http, ProjectScope scope, TranslateRequest request, AiEngines engines, AiOptions options, UsageMeter meter, CancellationToken ct)
+        HttpContext http, ProjectScope scope, TranslateRequest request, AiEngines engines, AiOptions options, Metering metering, CancellationToken ct)
     {
         if (request.Texts is not { Length: > 0 } texts) throw new AiInputException("texts", "'texts' is required: an array of 1 or more strings.");
         if (texts.Length > options.MaxTranslateTexts)
@@ -286,6 +293,8 @@ public static class AiEndpoints
         if (targets.Length == 0) throw new AiInputException("target", "'target' (or 'targets') is required, e.g. 'spa'.");
         if (request.Target is not null && request.Targets is not null) throw new AiInputException("targets", "Send 'target' or 'targets', not both.");
 
+        var units = (double)characters * targets.Length;
+        await using var charge = await metering.ReserveAsync(scope.ProjectId, scope.Caller.KeyId, "translate", "characters", units, http.TraceIdentifier, ct);
         var pools = targets.Select(t => (Target: t, Pool: engines.Translator(request.Source, t))).ToList();
         var results = texts.Select(t => new TranslatedText(t, new List<Translation>())).ToList();
         foreach (var (target, pool) in pools)
@@ -293,8 +302,7 @@ public static class AiEndpoints
             var translated = await TranslateBatchAsync(pool, texts, options, ct);
             for (var i = 0; i < texts.Length; i++) ((List<Translation>)results[i].Translations).Add(new Translation(target, translated[i]));
         }
-        var units = (double)characters * targets.Length;
-        meter.Record(scope.ProjectId, scope.Caller.KeyId, "translate", "characters", units, http.TraceIdentifier);
+        await charge.CompleteAsync();
         return TypedResults.Ok(new TranslateResponse(request.Source, results, new Units("characters", units)));
     }
 
@@ -327,14 +335,15 @@ public static class AiEndpoints
     // --- Faces -----------------------------------------------------------------------------------------------------
 
     private static async Task<Ok<FacesResponse>> Faces(
-        HttpContext http, ProjectScope scope, AiEngines engines, AiOptions options, UsageMeter meter, int? minFaceSize, CancellationToken ct)
+        HttpContext http, ProjectScope scope, AiEngines engines, AiOptions options, Metering metering, int? minFaceSize, CancellationToken ct)
     {
         if (minFaceSize is < 1 or > 10_000) throw new AiInputException("minFaceSize", "'minFaceSize' must be from 1 to 10000 pixels.");
         var body = await AiBody.ReadAsync(http, AiBody.FaceImageTypes, options.MaxImageBytes, "Gureum:Ai:MaxImageBytes", ct);
         var info = ImageProbe.Probe(body, options.ImageLimits);
         if (info.Format == ImageFormat.Pdf) throw AiInputException.Unsupported("file", "Face detection takes one image (PNG, JPEG, TIFF, BMP), not a PDF.");
+        await using var charge = await metering.ReserveAsync(scope.ProjectId, scope.Caller.KeyId, "faces", "images", 1, http.TraceIdentifier, ct);
         var faces = await engines.Faces.RunAsync((detector, _) => detector.Detect(body, minFaceSize ?? 24), ct);
-        meter.Record(scope.ProjectId, scope.Caller.KeyId, "faces", "images", 1, http.TraceIdentifier);
+        await charge.CompleteAsync();
         return TypedResults.Ok(new FacesResponse(info.Width, info.Height, faces, new Units("images", 1)));
     }
 

@@ -5,6 +5,7 @@ using Gureum.ML.Training;
 using Gureum.Server.Features.Registry;
 using Gureum.Server.Infrastructure.Artifacts;
 using Gureum.Server.Infrastructure.Db;
+using Gureum.Server.Infrastructure.Problems;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gureum.Server.Features.Serving;
@@ -73,6 +74,28 @@ public sealed class LiveEndpoint
     /// <summary>The newest generation applied or being applied: a refresh holding an older row must not go back.</summary>
     internal int Generation;
     internal readonly SemaphoreSlim Gate = new(1, 1);
+    private int _inFlight;
+
+    /// <summary>Counts a request in until disposed; past <paramref name="max"/> at once the request is refused with 429.</summary>
+    public InFlight EnterRequest(int? max)
+    {
+        if (max is null) return default;
+        if (Interlocked.Increment(ref _inFlight) > max)
+        {
+            Interlocked.Decrement(ref _inFlight);
+            throw new GureumException(ProblemCode.TooManyRequests,
+                $"Endpoint '{Name}' is answering {max} requests at once, its maxConcurrency; retry after the Retry-After delay, or raise maxConcurrency with PUT.");
+        }
+        return new InFlight(this);
+    }
+
+    public readonly struct InFlight(LiveEndpoint? endpoint) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (endpoint is not null) Interlocked.Decrement(ref endpoint._inFlight);
+        }
+    }
 }
 
 /// <summary>

@@ -26,7 +26,8 @@ public sealed record EndpointSpec(
     int TimeoutMs = EndpointSpec.DefaultTimeoutMs,
     int MaxRowsPerRequest = EndpointSpec.DefaultMaxRowsPerRequest,
     long MaxBodyBytes = EndpointSpec.DefaultMaxBodyBytes,
-    double SampleRate = EndpointSpec.DefaultSampleRate)
+    double SampleRate = EndpointSpec.DefaultSampleRate,
+    int? MaxConcurrency = null)
 {
     public const int DefaultTimeoutMs = 30_000;
     public const int DefaultMaxRowsPerRequest = 1024;
@@ -120,6 +121,7 @@ public sealed record EndpointSpec(
             throw GureumException.Invalid("maxBodyBytes", $"'maxBodyBytes' must be from 1024 to {MaxBodyBytesLimit} ({MaxBodyBytesLimit >> 20} MB).");
         }
         RangeD("sampleRate", SampleRate, 0, 1);
+        if (MaxConcurrency is { } concurrency) Range("maxConcurrency", concurrency, 1, 100_000);
     }
 
     private static void Range(string field, int value, int min, int max)
@@ -141,9 +143,10 @@ public sealed record CreateEndpointRequest(
     int TimeoutMs = EndpointSpec.DefaultTimeoutMs,
     int MaxRowsPerRequest = EndpointSpec.DefaultMaxRowsPerRequest,
     long MaxBodyBytes = EndpointSpec.DefaultMaxBodyBytes,
-    double SampleRate = EndpointSpec.DefaultSampleRate)
+    double SampleRate = EndpointSpec.DefaultSampleRate,
+    int? MaxConcurrency = null)
 {
-    public EndpointSpec Spec => new(Deployments, Batching, Runtime, TimeoutMs, MaxRowsPerRequest, MaxBodyBytes, SampleRate);
+    public EndpointSpec Spec => new(Deployments, Batching, Runtime, TimeoutMs, MaxRowsPerRequest, MaxBodyBytes, SampleRate, MaxConcurrency);
 }
 
 /// <summary>A loaded model version on this node: what answers, its share, how it is doing.</summary>

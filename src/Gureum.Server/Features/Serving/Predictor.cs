@@ -7,6 +7,7 @@ using Gureum.ML.Models;
 using Gureum.ML.Serving;
 using Gureum.ML.Training;
 using Gureum.Server.Infrastructure;
+using Gureum.Server.Infrastructure.Auth;
 using Gureum.Server.Infrastructure.Db;
 using Gureum.Server.Infrastructure.Problems;
 using Microsoft.EntityFrameworkCore;
@@ -35,7 +36,7 @@ public sealed record Answer(Tensor[]? Outputs, IReadOnlyList<Prediction>? Predic
 /// its limit, pick a version by weight, check the input against that version's signature, run it (through the batcher
 /// when there is one), count and time it, sample it, and hand a copy to the shadows.
 /// </summary>
-public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFactory dbFactory)
+public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFactory dbFactory, Usage.Metering metering)
 {
     private static readonly JsonSerializerOptions PredictionJson = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
@@ -343,6 +344,10 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
     {
         var started = Stopwatch.GetTimestamp();
         var spec = routes.Spec;
+        var keyId = Caller.From(http.User).KeyId;
+        var service = "predict:" + live.Name;
+        await metering.CheckRateAsync(live.ProjectId, keyId, service, ct);
+        using var slot = live.EnterRequest(spec.MaxConcurrency);
         var body = await ReadBodyAsync(http, spec.MaxBodyBytes, ct);
         Route route;
         if (only is { } pinned)
@@ -371,6 +376,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
             using var document = ParseJson(body);
             var input = Parse(version, document.RootElement, protocol, spec.MaxRowsPerRequest, body.Length / 2 + 1);
             rows = input.RowCount;
+            await using var charge = await metering.ReserveAsync(live.ProjectId, keyId, service, "predictions", rows, requestId, ct);
             var answer = await RunAsync(version, spec, input, explain);
             var buffer = new ArrayBufferWriter<byte>(1024);
             await using (var writer = new Utf8JsonWriter(buffer))
@@ -378,6 +384,8 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
                 write(writer, version, answer, input, requestId);
             }
             response = buffer.WrittenSpan.ToArray();
+            // Billed before the answer leaves: an answered prediction is never lost from usage, even on a kill -9.
+            await charge.CompleteAsync();
         }
         catch (GureumException e)
         {

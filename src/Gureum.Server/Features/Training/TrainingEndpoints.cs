@@ -130,8 +130,10 @@ public static class TrainingEndpoints
     }
 
     private static async Task<Accepted<TrainingJobResponse>> Submit(
-        ProjectScope scope, TrainingRequest request, GureumDb db, JobStore store, JobHost host, TimeProvider clock, CancellationToken ct)
+        HttpContext http, ProjectScope scope, TrainingRequest request, GureumDb db, JobStore store, JobHost host, Usage.Metering metering, TimeProvider clock, CancellationToken ct)
     {
+        // Core-seconds are known only at the end: a job is refused once a training quota is already used up.
+        await using (await metering.ReserveAsync(scope.ProjectId, scope.Caller.KeyId, "training", "core-seconds", 0, http.TraceIdentifier, ct)) { }
         if (string.IsNullOrEmpty(request.Dataset)) throw GureumException.Invalid("dataset", "'dataset' is required: a dataset id or name.");
         if (string.IsNullOrEmpty(request.Target)) throw GureumException.Invalid("target", "'target' is required: the column to predict.");
         var dataset = await DatasetsEndpoints.FindAsync(db, scope, request.Dataset, ct);
@@ -166,7 +168,7 @@ public static class TrainingEndpoints
                 Id = job.Id, ProjectId = scope.ProjectId, DatasetId = dataset.Id, DatasetVersionId = version.Id, VersionNumber = version.Number,
                 TestVersionId = testVersion?.Id, TestVersionNumber = testVersion?.Number, Target = plan.Target,
                 Task = accepted.Task!, Metric = plan.Metric, BudgetSeconds = options.BudgetSeconds, Seed = options.Seed,
-                Request = requestJson.GetRawText(), CreatedAt = clock.GetUtcNow(),
+                Request = requestJson.GetRawText(), CreatedAt = clock.GetUtcNow(), KeyId = scope.Caller.KeyId,
             };
             jobsDb.TrainingJobs.Add(training);
         });

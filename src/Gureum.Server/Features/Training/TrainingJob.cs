@@ -34,6 +34,8 @@ public sealed class TrainingJob
     public string? BestTrainer { get; set; }
     public double? TestScore { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
+    /// <summary>The key that submitted the job: its core-seconds are counted as that key's usage.</summary>
+    public string? KeyId { get; init; }
 
     public TrainingReport? ReadReport() => Report is null ? null : JsonSerializer.Deserialize<TrainingReport>(Report, Datasets.DatasetIngest.StoredJson);
 }

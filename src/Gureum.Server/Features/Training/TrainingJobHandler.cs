@@ -16,7 +16,7 @@ namespace Gureum.Server.Features.Training;
 /// trial is a row at once (the live leaderboard) and an event on the job's stream. After a restart the trials already
 /// recorded count: the search resumes with what is left of the budget instead of starting over.
 /// </summary>
-internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactStore artifacts, TimeProvider clock, TrainingRuns runs) : IJobHandler
+internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactStore artifacts, TimeProvider clock, TrainingRuns runs, Usage.Metering metering) : IJobHandler
 {
     public const string JobKind = "training";
     private const long MaxModelBytes = 2L * 1024 * 1024 * 1024;
@@ -72,6 +72,7 @@ internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactSto
     private async Task<JsonElement?> TrainAsync(JobContext context, TrainingJob training, DatasetVersion version, DatasetVersion? testVersion,
         List<TrainingTrial> prior, TrainingPlan plan, TrainingOptions options, string parentRun, CancellationToken ct)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var schema = version.ReadSchema();
         await context.ReportProgressAsync(0, $"reading {version.RowCount:N0} rows of version {version.Number}");
         await using var trainStream = artifacts.OpenRead(version.Sha256);
@@ -114,6 +115,10 @@ internal sealed class TrainingJobHandler(GureumDbFactory dbFactory, IArtifactSto
                 .SetProperty(t => t.TestScore, testScore), ct);
         }
         await runs.FinishAsync(training, parentRun, report, stored, ct);
+        // Training holds all of this node's cores; earlier attempts' trials count too. Counted once per job (its id).
+        var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds + prior.Sum(t => t.DurationSeconds);
+        await metering.RecordAsync(training.ProjectId, training.KeyId ?? Usage.StorageMeter.SystemKey, "training", "core-seconds",
+            Math.Round(seconds * Environment.ProcessorCount, 3), training.Id);
         return JsonSerializer.SerializeToElement(new
         {
             trainer = outcome.Model.Trainer,

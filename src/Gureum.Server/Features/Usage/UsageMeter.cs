@@ -5,105 +5,157 @@ using Microsoft.EntityFrameworkCore;
 namespace Gureum.Server.Features.Usage;
 
 /// <summary>
-/// Records usage off the hot path: calls enqueue, one writer inserts batches every second and at shutdown. A replayed
-/// request id is counted once (unique index). Until the metering issue adds a write-ahead record, a kill -9 can lose
-/// up to the last second of events.
+/// Writes usage durably before the caller answers its request (group commit): callers await their event; one writer
+/// takes everything queued, inserts it with its hour/day/month aggregates in one transaction, and then releases all
+/// the waiting callers together, so a busy server pays one commit for many requests. A kill -9 can therefore only
+/// lose usage of requests that were never answered, and a retry with the same request id is counted once
+/// (unique index on project, request id, service and meter).
 /// </summary>
 public sealed partial class UsageMeter(GureumDbFactory dbFactory, TimeProvider clock, ILogger<UsageMeter> logger) : BackgroundService
 {
-    private static readonly TimeSpan FlushEvery = TimeSpan.FromSeconds(1);
-    private readonly SemaphoreSlim _flushing = new(1, 1);
-    private readonly Channel<UsageEvent> _queue = Channel.CreateBounded<UsageEvent>(
-        new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
+    private const int MaxBatch = 2_000;
+    private static readonly string[] Granularities = [UsagePeriods.Hour, UsagePeriods.Day, UsagePeriods.Month];
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
 
-    public void Record(string projectId, string keyId, string service, string meter, double quantity, string requestId)
+    private sealed record Pending(UsageEvent Event, TaskCompletionSource<bool> Written);
+
+    /// <summary>
+    /// Queues one event and completes once it is committed: true when written, false when this request id was already
+    /// counted (a replay) or its project is gone.
+    /// </summary>
+    public Task<bool> RecordAsync(string projectId, string keyId, string service, string meter, double quantity, string requestId, DateTimeOffset? at = null)
     {
+        var written = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         var usage = new UsageEvent
         {
-            ProjectId = projectId, KeyId = keyId, Service = service, Meter = meter, Quantity = quantity, RequestId = requestId, At = clock.GetUtcNow(),
+            ProjectId = projectId, KeyId = keyId, Service = service, Meter = meter, Quantity = quantity, RequestId = requestId,
+            At = at ?? clock.GetUtcNow(),
         };
-        if (!_queue.Writer.TryWrite(usage))
+        if (!_queue.Writer.TryWrite(new Pending(usage, written)))
         {
-            // Full only if the database has been down for a long while; waiting is better than dropping a bill.
-            _queue.Writer.WriteAsync(usage).AsTask().GetAwaiter().GetResult();
+            // Only after shutdown: write it directly rather than drop a bill.
+            return WriteOneAsync(usage);
         }
+        return written.Task;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(FlushEvery, clock);
+        var batch = new List<Pending>(MaxBatch);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                await FlushAsync();
+                await DrainAsync(batch);
             }
         }
         catch (OperationCanceledException)
         {
         }
-        await FlushAsync();
+        // Shutdown: what was queued before the host stopped is still written.
+        _queue.Writer.TryComplete();
+        await DrainAsync(batch);
     }
 
-    /// <summary>Writes what is queued; public so tests and shutdown need not wait a tick. One flush at a time, so a
-    /// caller returns only after events recorded before its call are written (or re-queued on failure).</summary>
-    public async Task FlushAsync()
+    private async Task DrainAsync(List<Pending> batch)
     {
-        await _flushing.WaitAsync();
-        try
+        while (true)
         {
-            await FlushQueuedAsync();
-        }
-        finally
-        {
-            _flushing.Release();
-        }
-    }
-
-    private async Task FlushQueuedAsync()
-    {
-        var batch = new List<UsageEvent>();
-        while (batch.Count < 5_000 && _queue.Reader.TryRead(out var usage)) batch.Add(usage);
-        if (batch.Count == 0) return;
-        try
-        {
-            await using var db = dbFactory.Create();
-            db.AddRange(batch);
-            await db.SaveChangesAsync();
-        }
-        catch (DbUpdateException)
-        {
-            await SaveOneByOneAsync(batch);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            LogFlushFailed(logger, batch.Count, e);
-            foreach (var usage in batch) _queue.Writer.TryWrite(usage);
+            batch.Clear();
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending)) batch.Add(pending);
+            if (batch.Count == 0) return;
+            await WriteBatchAsync(batch);
         }
     }
 
-    /// <summary>A batch holding an already counted request id: keep the others.</summary>
-    private async Task SaveOneByOneAsync(List<UsageEvent> batch)
+    private async Task WriteBatchAsync(List<Pending> batch)
     {
-        foreach (var usage in batch)
+        for (var attempt = 1; ; attempt++)
         {
+            var waiting = batch.Where(p => !p.Written.Task.IsCompleted).ToList();
+            if (waiting.Count == 0) return;
             try
             {
-                await using var db = dbFactory.Create();
-                db.Add(new UsageEvent
+                try
                 {
-                    ProjectId = usage.ProjectId, KeyId = usage.KeyId, Service = usage.Service, Meter = usage.Meter,
-                    Quantity = usage.Quantity, RequestId = usage.RequestId, At = usage.At,
-                });
-                await db.SaveChangesAsync();
+                    await WriteAsync([.. waiting.Select(p => p.Event)]);
+                    foreach (var p in waiting) p.Written.TrySetResult(true);
+                }
+                catch (DbUpdateException e) when (IsConstraintViolation(e))
+                {
+                    // A replayed request id (or a deleted project) in the batch: write the others one by one.
+                    foreach (var p in waiting) p.Written.TrySetResult(await WriteOneAsync(p.Event));
+                }
+                return;
             }
-            catch (DbUpdateException)
+            catch (Exception e)
             {
-                // Counted before (same project, request id, service and meter), or the project is gone.
+                // The database is unreachable: keep what is unwritten (its callers keep waiting) and retry, pausing longer each time.
+                LogWriteFailed(logger, waiting.Count, attempt, e);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * attempt)));
             }
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write {Count} usage events; they stay queued")]
-    private static partial void LogFlushFailed(ILogger logger, int count, Exception exception);
+    /// <summary>True when written, false when a constraint refused it (already counted, or the project is gone).</summary>
+    private async Task<bool> WriteOneAsync(UsageEvent usage)
+    {
+        try
+        {
+            await WriteAsync([usage]);
+            return true;
+        }
+        catch (DbUpdateException e) when (IsConstraintViolation(e))
+        {
+            return false;
+        }
+    }
+
+    private static bool IsConstraintViolation(DbUpdateException e) => e.InnerException switch
+    {
+        Microsoft.Data.Sqlite.SqliteException s => s.SqliteErrorCode == 19, // SQLITE_CONSTRAINT
+        Npgsql.PostgresException p => p.SqlState.StartsWith("23", StringComparison.Ordinal), // integrity constraint violation
+        _ => false,
+    };
+
+    private async Task WriteAsync(IReadOnlyList<UsageEvent> events)
+    {
+        await using var db = dbFactory.Create();
+        await using var transaction = await db.Database.BeginTransactionAsync();
+        // Fresh entities: ones from a failed attempt are still marked with that context's temporary keys.
+        db.AddRange(events.Select(Copy));
+        await db.SaveChangesAsync();
+        foreach (var ((projectId, keyId, service, meter, granularity, start), quantity) in Sum(events))
+        {
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO usage_aggregates ("ProjectId", "Granularity", "PeriodStart", "KeyId", "Service", "Meter", "Quantity")
+                VALUES ({projectId}, {granularity}, {start}, {keyId}, {service}, {meter}, {quantity})
+                ON CONFLICT ("ProjectId", "Granularity", "PeriodStart", "KeyId", "Service", "Meter")
+                DO UPDATE SET "Quantity" = usage_aggregates."Quantity" + excluded."Quantity"
+                """);
+        }
+        await transaction.CommitAsync();
+    }
+
+    private static Dictionary<(string, string, string, string, string, long), double> Sum(IReadOnlyList<UsageEvent> events)
+    {
+        var sums = new Dictionary<(string, string, string, string, string, long), double>();
+        foreach (var e in events)
+        {
+            foreach (var granularity in Granularities)
+            {
+                var key = (e.ProjectId, e.KeyId, e.Service, e.Meter, granularity, UsagePeriods.Seconds(UsagePeriods.Start(e.At, granularity)));
+                sums[key] = sums.GetValueOrDefault(key) + e.Quantity;
+            }
+        }
+        return sums;
+    }
+
+    private static UsageEvent Copy(UsageEvent u) => new()
+    {
+        ProjectId = u.ProjectId, KeyId = u.KeyId, Service = u.Service, Meter = u.Meter, Quantity = u.Quantity, RequestId = u.RequestId, At = u.At,
+    };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not write {Count} usage events (attempt {Attempt}); the requests wait and the write is retried")]
+    private static partial void LogWriteFailed(ILogger logger, int count, int attempt, Exception exception);
 }

@@ -78,6 +78,12 @@ public static class GureumHost
 
     public static WebApplication UseGureumInfrastructure(this WebApplication app)
     {
+        // Request ids unique across restarts and nodes (Kestrel's restart per process): usage is counted once per id.
+        app.Use((http, next) =>
+        {
+            http.TraceIdentifier = Ids.New();
+            return next(http);
+        });
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<RejectSerializedObjects>();

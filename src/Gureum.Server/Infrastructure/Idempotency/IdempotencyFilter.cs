@@ -204,11 +204,14 @@ internal sealed class IdempotencyFilter(GureumDbFactory dbFactory, TimeProvider 
     }
 }
 
+/// <summary>Marks a route whose retries with the same Idempotency-Key replay the first answer (usage counts it once).</summary>
+public sealed class IdempotentRoute;
+
 public static class IdempotencySetup
 {
     /// <summary>Makes a creating POST safe to retry with an <c>Idempotency-Key</c> header.</summary>
     public static RouteHandlerBuilder WithIdempotency(this RouteHandlerBuilder builder) =>
-        builder.AddEndpointFilter<IdempotencyFilter>();
+        builder.AddEndpointFilter<IdempotencyFilter>().WithMetadata(new IdempotentRoute());
 
     /// <summary>Lets the filter hash the body after model binding has read it.</summary>
     public static IApplicationBuilder UseIdempotencyBuffering(this IApplicationBuilder app) => app.Use((http, next) =>

@@ -25,6 +25,8 @@ public enum ProblemCode
     ModelTimeout,
     Unprocessable,
     EngineUnavailable,
+    QuotaExceeded,
+    RateLimited,
 }
 
 /// <summary>An expected failure with a code and a message that tells the caller what to do.</summary>
@@ -36,6 +38,12 @@ public sealed class GureumException(ProblemCode code, string detail, IDictionary
     public ProblemCode Code { get; } = code;
     public IDictionary<string, string[]>? Errors { get; } = errors;
     public string? MlflowCode { get; } = mlflowCode;
+
+    /// <summary>Extra members of the problem (e.g. which quota, how much is used, when it resets).</summary>
+    public IReadOnlyDictionary<string, object?>? Extensions { get; init; }
+
+    /// <summary>Whole seconds for the Retry-After header of a 429 or 503.</summary>
+    public int? RetryAfterSeconds { get; init; }
 
     public static GureumException Invalid(string field, string message) =>
         new(ProblemCode.Validation, message, new Dictionary<string, string[]> { [field] = [message] });
@@ -61,6 +69,8 @@ public static class ProblemCodes
         ProblemCode.IdempotencyKeyReused => (422, "idempotency-key-reused", "The Idempotency-Key was used with a different request"),
         ProblemCode.UnreadableData => (422, "unreadable-data", "The data could not be read"),
         ProblemCode.TooManyRequests => (429, "too-many-requests", "Too many requests"),
+        ProblemCode.QuotaExceeded => (429, "quota-exceeded", "A usage quota is used up"),
+        ProblemCode.RateLimited => (429, "rate-limited", "The API key's rate limit is reached"),
         ProblemCode.NotReady => (503, "not-ready", "Not ready"),
         ProblemCode.ModelFailed => (500, "model-error", "The model failed on this input"),
         ProblemCode.ModelTimeout => (504, "model-timeout", "The model ran past its time"),

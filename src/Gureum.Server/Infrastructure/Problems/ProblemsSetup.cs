@@ -39,10 +39,15 @@ public static class ProblemsSetup
         return services;
     }
 
-    public static Task WriteProblemAsync(HttpContext http, ProblemCode code, string detail, IDictionary<string, string[]>? errors = null, string? mlflowCode = null)
+    public static Task WriteProblemAsync(HttpContext http, ProblemCode code, string detail, IDictionary<string, string[]>? errors = null, string? mlflowCode = null,
+        IReadOnlyDictionary<string, object?>? extensions = null, int? retryAfterSeconds = null)
     {
         // Shed load and not-yet-ready answers say when to come back (the exception handler cleared any earlier header).
-        if (code is ProblemCode.TooManyRequests or ProblemCode.NotReady && !http.Response.Headers.ContainsKey("Retry-After"))
+        if (retryAfterSeconds is { } seconds)
+        {
+            http.Response.Headers.RetryAfter = Math.Max(1, seconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else if (code is ProblemCode.TooManyRequests or ProblemCode.NotReady or ProblemCode.RateLimited && !http.Response.Headers.ContainsKey("Retry-After"))
         {
             http.Response.Headers.RetryAfter = "1";
         }
@@ -60,6 +65,7 @@ public static class ProblemsSetup
         problem.Type = ProblemCodes.TypePrefix + type;
         problem.Title = title;
         problem.Detail = detail;
+        foreach (var (name, value) in extensions ?? new Dictionary<string, object?>()) problem.Extensions[name] = value;
         http.Response.StatusCode = status;
         var service = http.RequestServices.GetRequiredService<IProblemDetailsService>();
         return service.WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem }).AsTask();
@@ -75,13 +81,13 @@ internal sealed partial class GureumExceptionHandler(ILogger<GureumExceptionHand
             return false;
         }
         var (code, detail, errors) = Classify(exception);
-        var mlflowCode = (exception as GureumException)?.MlflowCode;
+        var gureum = exception as GureumException;
         if (code == ProblemCode.Internal)
         {
             LogUnexpected(logger, http.Request.Method, http.Request.Path, exception);
         }
         http.Features.Get<IHttpResponseFeature>()?.Headers.Remove("Content-Type");
-        await ProblemsSetup.WriteProblemAsync(http, code, detail, errors, mlflowCode);
+        await ProblemsSetup.WriteProblemAsync(http, code, detail, errors, gureum?.MlflowCode, gureum?.Extensions, gureum?.RetryAfterSeconds);
         return true;
     }
 
