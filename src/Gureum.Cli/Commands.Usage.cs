@@ -136,10 +136,18 @@ internal sealed partial class Commands
         {
             project, month,
         };
-        Show(invoice,
-            (s, p, ct) => s.Client.GetInvoiceAsync(p.GetValue(project)!,
-                p.GetValue(month) ?? DateTimeOffset.UtcNow.ToString("yyyy-MM", CultureInfo.InvariantCulture), ct),
-            UsageViews.WriteInvoice);
+        Set(invoice, async (s, p, ct) =>
+        {
+            var projectName = p.GetValue(project)!;
+            var found = await s.Client.GetInvoiceAsync(projectName, p.GetValue(month) ?? DateTimeOffset.UtcNow.ToString("yyyy-MM", CultureInfo.InvariantCulture), ct);
+            if (s.Json)
+            {
+                s.WriteJson(found);
+                return ExitCodes.Ok;
+            }
+            UsageViews.WriteInvoice(s, projectName, found);
+            return ExitCodes.Ok;
+        });
         return invoice;
     }
 
@@ -187,15 +195,11 @@ internal sealed partial class Commands
             var rule = new QuotaRule(p.GetValue(keyId), p.GetValue(service)!, p.GetValue(meter)!, p.GetValue(limit));
             var current = await s.Client.GetQuotasAsync(projectName, ct);
             var rules = current.Quotas.Select(q => q.Rule).ToList();
-            var index = rules.FindIndex(r => r.KeyId == rule.KeyId && r.Service == rule.Service && r.Meter == rule.Meter);
-            if (index >= 0)
-            {
-                rules[index] = rule;
-            }
-            else
-            {
-                rules.Add(rule);
-            }
+            bool Same(QuotaRule r) => r.KeyId == rule.KeyId && r.Service == rule.Service && r.Meter == rule.Meter;
+            // The server accepts the same key, service and meter twice (the lower limit wins); set leaves one.
+            var index = rules.FindIndex(Same);
+            rules.RemoveAll(Same);
+            rules.Insert(index >= 0 ? index : rules.Count, rule);
             var saved = await s.Client.SetQuotasAsync(projectName, rules, ct);
             if (s.Json)
             {

@@ -71,9 +71,11 @@ internal static class UsageViews
         Views.WritePage(s, table, list.Invoices.Count, null, "");
     }
 
-    public static void WriteInvoice(Session s, Invoice invoice)
+    /// <param name="project">The project as the command named it (id or name).</param>
+    public static void WriteInvoice(Session s, string project, Invoice invoice)
     {
-        s.Out.MarkupLine($"Invoice [bold]{Views.Escape(invoice.Month)}[/] of project {Views.Escape(invoice.ProjectId)}: " +
+        var who = project == invoice.ProjectId ? Views.Escape(project) : $"{Views.Escape(project)} ({Views.Escape(invoice.ProjectId)})";
+        s.Out.MarkupLine($"Invoice [bold]{Views.Escape(invoice.Month)}[/] of [bold]{who}[/]: " +
             $"{InvoiceStatus(invoice.Status)}, in {Views.Escape(invoice.Currency)}, generated {Views.Time(invoice.GeneratedAt)}");
         if (invoice.Lines.Count == 0)
         {

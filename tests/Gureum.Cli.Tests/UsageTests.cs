@@ -136,6 +136,15 @@ public sealed class UsageTests(GureumServer server) : IDisposable
             Assert.Equal(("faces", "images", 1.0), (ours.Single().GetProperty("service").GetString(), ours.Single().GetProperty("meter").GetString(),
                 ours.Single().GetProperty("quantity").GetDouble()));
         }
+        using (var client = new GureumClient(server.Http, server.AdminKey))
+        {
+            var now = DateTimeOffset.UtcNow;
+            var record = await client.GetUsageRecordAsync(now.Year, now.Month, TestContext.Current.CancellationToken);
+            Assert.Equal((now.Year, now.Month), (record.Year, record.Month));
+            var ourRecord = record.Projects.Single(p => p.ProjectId == id);
+            Assert.Equal(project, ourRecord.ProjectName);
+            Assert.Equal([new MeterQuantity("faces", "images", 1)], ourRecord.Meters);
+        }
         var table = await server.RunAsync("usage", "--all", "--group-by", "service");
         Assert.True(table.ExitCode == 0, table.ToString());
         Assert.Matches($@"{project}\s*│\s*faces\s*│\s*images\s*│\s*1\s*│", table.Out);
@@ -297,6 +306,7 @@ public sealed class UsageTests(GureumServer server) : IDisposable
 
             var table = await server.RunAsync("invoice", project);
             Assert.True(table.ExitCode == 0, table.ToString());
+            Assert.Contains($"Invoice {ThisMonth} of {project} ({id}): open, in {original.Currency}", table.Out);
             Assert.Matches(@"SERVICE\s*│\s*METER\s*│\s*QUANTITY\s*│\s*FREE\s*│\s*BILLABLE\s*│\s*UNIT PRICE\s*│\s*AMOUNT", table.Out);
             Assert.Matches(@"faces\s*│\s*images\s*│\s*3\s*│\s*1\s*│\s*2\s*│\s*0\.25\s*│\s*0\.50\s*│", table.Out);
             Assert.Contains($"Total: 0.50 {original.Currency}", table.Out);
