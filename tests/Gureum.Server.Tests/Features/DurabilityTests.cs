@@ -428,15 +428,66 @@ public sealed class DurabilityTests : IAsyncLifetime
         var job = await second.Admin().GetFromJsonAsync<JsonElement>(location.Replace("/ai/operations/", "/jobs/"));
         Assert.Equal(2, job.GetProperty("attempts").GetInt32());
 
-        // The usage writer flushes every second; the operation's pages appear once.
-        var billed = DateTime.UtcNow.AddSeconds(10);
-        while (await UsageAsync(project) is var usage && usage.Count == 0)
-        {
-            Assert.True(DateTime.UtcNow < billed, "no usage was recorded");
-            await Task.Delay(200);
-        }
-        await Task.Delay(1500);
+        // Usage is written before the operation is marked succeeded; the pages appear once.
         Assert.Equal([("ocr", "pages", (double)pages)], await UsageAsync(project));
+        AssertSqliteIntact();
+    }
+
+    /// <summary>
+    /// Metered calls race a kill -9: every call that was answered is billed (usage is durable before the answer), none
+    /// is billed twice, and the hour/day/month aggregates agree with the events they were written with.
+    /// </summary>
+    [Fact]
+    public async Task KillDashNine_DuringMeteredCalls_EveryAnsweredCallIsBilled_AndNoneTwice()
+    {
+        using var blank = new OpenCvSharp.Mat(48, 64, OpenCvSharp.MatType.CV_8UC1, OpenCvSharp.Scalar.White);
+        var png = blank.ImEncode(".png");
+        string project;
+        var answered = 0;
+        var sent = 0;
+        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        {
+            var admin = first.Admin();
+            using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "metered" });
+            project = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            using var stop = new CancellationTokenSource();
+            var callers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+            {
+                using var client = first.Admin();
+                while (!stop.IsCancellationRequested)
+                {
+                    var body = new System.Net.Http.ByteArrayContent(png);
+                    body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
+                    Interlocked.Increment(ref sent);
+                    try
+                    {
+                        using var response = await client.PostAsync($"/v1/projects/{project}/ai/faces", body);
+                        if (response.IsSuccessStatusCode) Interlocked.Increment(ref answered);
+                    }
+                    catch (HttpRequestException)
+                    {
+                        return; // the server is gone
+                    }
+                }
+            })).ToList();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Volatile.Read(ref answered) < 40)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the metered calls did not run");
+                await Task.Delay(10);
+            }
+            await first.KillAsync();
+            await stop.CancelAsync();
+            await Task.WhenAll(callers);
+        }
+        await using var second = await ServerProcess.StartAsync(_data, _database);
+        var events = await UsageAsync(project);
+        Assert.InRange(events.Count, answered, sent);
+        Assert.All(events, e => Assert.Equal(("faces", "images", 1.0), e));
+        var report = await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/usage?groupBy=service");
+        Assert.Equal(events.Count, report.GetProperty("rows").EnumerateArray().Single().GetProperty("quantity").GetDouble());
+        var monthly = await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/usage?groupBy=month");
+        Assert.Equal(events.Count, monthly.GetProperty("rows").EnumerateArray().Single().GetProperty("quantity").GetDouble());
         AssertSqliteIntact();
     }
 

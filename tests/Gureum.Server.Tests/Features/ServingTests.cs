@@ -79,6 +79,50 @@ public sealed class ServingTests(ServingTests.App app) : IClassFixture<ServingTe
     private static string LinearRows(params float[][] rows) => JsonSerializer.Serialize(new { inputs = new { x = rows } });
 
     [Fact]
+    public async Task Predictions_AreBilledPerRow_AndQuotasAndMaxConcurrencyRefuseWith429()
+    {
+        var project = await ProjectWithVersionsAsync("golden", "linear.onnx");
+        var (keyId, key) = await app.CreateKeyAsync(project, "predict");
+        await DeployAsync(project, new { name = "billed", deployments = new[] { new { model = "golden", version = 1 } } });
+        var client = app.Client(key);
+        (await PredictAsync(project, "billed", LinearRows([1, 2, 3, 4], [0, 0, 0, 0], [5, 6, 7, 8]), client)).EnsureSuccessStatusCode();
+        (await client.PostAsJsonAsync("/v2/models/billed/infer", new { inputs = new[] { new { name = "x", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 1, 2, 3, 4 } } } }))
+            .EnsureSuccessStatusCode();
+        // A refused input is not billed.
+        Assert.Equal(HttpStatusCode.BadRequest, (await PredictAsync(project, "billed", "{\"inputs\": {\"x\": [[1, 2]]}}", client)).StatusCode);
+
+        var usage = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/usage?groupBy=service,key");
+        var row = Assert.Single(usage.GetProperty("rows").EnumerateArray());
+        Assert.Equal("predict:billed", row.GetProperty("service").GetString());
+        Assert.Equal(keyId, row.GetProperty("keyId").GetString());
+        Assert.Equal("predictions", row.GetProperty("meter").GetString());
+        Assert.Equal(4, row.GetProperty("quantity").GetDouble());
+
+        // Five predictions a month on every endpoint: 4 are used, a request of 2 rows would pass it, one row fits.
+        (await app.Admin().PutAsJsonAsync($"/v1/projects/{project}/quotas", new { quotas = new[] { new { keyId = (string?)null, service = "predict", meter = "predictions", limit = 5.0 } } }))
+            .EnsureSuccessStatusCode();
+        var refused = await Problems.AssertProblemAsync(await PredictAsync(project, "billed", LinearRows([1, 2, 3, 4], [1, 2, 3, 4]), client), HttpStatusCode.TooManyRequests, "quota-exceeded");
+        Assert.Equal(4, refused.GetProperty("used").GetDouble());
+        Assert.Equal(2, refused.GetProperty("requested").GetDouble());
+        (await PredictAsync(project, "billed", LinearRows([1, 2, 3, 4]), client)).EnsureSuccessStatusCode();
+        (await app.Admin().PutAsJsonAsync($"/v1/projects/{project}/quotas", new { quotas = Array.Empty<object>() })).EnsureSuccessStatusCode();
+
+        // One request at a time: a burst is partly refused with 429 and Retry-After, never queued without bound.
+        await Problems.AssertFieldErrorAsync(await app.Admin().PutAsJsonAsync($"/v1/projects/{project}/endpoints/billed",
+            new { deployments = new[] { new { model = "golden", version = 1 } }, maxConcurrency = 0 }), "maxConcurrency");
+        (await app.Admin().PutAsJsonAsync($"/v1/projects/{project}/endpoints/billed", new { deployments = new[] { new { model = "golden", version = 1 } }, maxConcurrency = 1 }))
+            .EnsureSuccessStatusCode();
+        await WaitReadyAsync(project, "billed", e => e.GetProperty("spec").GetProperty("maxConcurrency").ValueKind == JsonValueKind.Number);
+        var rows = LinearRows([.. Enumerable.Range(0, 1000).Select(i => new float[] { i, 1, 2, 3 })]);
+        var burst = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => PredictAsync(project, "billed", rows, client)));
+        Assert.All(burst, r => Assert.True(r.StatusCode is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, r.StatusCode.ToString()));
+        var busy = burst.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        Assert.NotEmpty(busy);
+        Assert.Contains("maxConcurrency", (await Problems.AssertProblemAsync(busy[0], HttpStatusCode.TooManyRequests, "too-many-requests")).GetProperty("detail").GetString());
+        Assert.Equal("1", busy[0].Headers.GetValues("Retry-After").Single());
+    }
+
+    [Fact]
     public async Task OnnxEndpoint_AnswersExactly_OverPredictAndTheOpenInferenceProtocol_NamingTheVersion()
     {
         var project = await ProjectWithVersionsAsync("golden", "linear.onnx");

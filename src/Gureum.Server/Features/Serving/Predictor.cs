@@ -376,7 +376,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
             using var document = ParseJson(body);
             var input = Parse(version, document.RootElement, protocol, spec.MaxRowsPerRequest, body.Length / 2 + 1);
             rows = input.RowCount;
-            await using var charge = await metering.ReserveAsync(live.ProjectId, keyId, service, "predictions", rows, requestId, ct);
+            await using var charge = await metering.ReserveAsync(live.ProjectId, keyId, service, "predictions", rows, requestId, ct, coalesce: true);
             var answer = await RunAsync(version, spec, input, explain);
             var buffer = new ArrayBufferWriter<byte>(1024);
             await using (var writer = new Utf8JsonWriter(buffer))

@@ -15,7 +15,7 @@ namespace Gureum.Server.Features.Usage;
 /// are known, then the usage written durably before the answer. Projects with no quotas and keys with no rate limit
 /// pay one dictionary lookup for each.
 /// </summary>
-public sealed class Metering(UsageMeter meter, IGrainFactory grains, GureumDbFactory dbFactory, TimeProvider clock)
+public sealed class Metering(UsageMeter meter, MeteringOptions options, IGrainFactory grains, GureumDbFactory dbFactory, TimeProvider clock)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, (ProjectLimits Limits, DateTimeOffset Until)> _limits = new();
@@ -38,6 +38,7 @@ public sealed class Metering(UsageMeter meter, IGrainFactory grains, GureumDbFac
     /// <summary>Refuses with 429 and a whole-second Retry-After when the key's bucket for this service is empty.</summary>
     public async ValueTask CheckRateAsync(string projectId, string keyId, string service, CancellationToken ct)
     {
+        if (!options.Enabled) return;
         var rules = (await LimitsAsync(projectId, ct)).RateLimits;
         if (rules.Length == 0) return;
         var rule = rules.Where(r => (r.KeyId is null || r.KeyId == keyId) && ServicePattern.Covers(r.Service, service))
@@ -59,9 +60,10 @@ public sealed class Metering(UsageMeter meter, IGrainFactory grains, GureumDbFac
     /// Holds <paramref name="quantity"/> units against the project's and key's quotas (429 when one would be passed).
     /// Complete the charge after the work to write the usage; disposing it uncompleted releases the units.
     /// </summary>
-    public async ValueTask<UsageCharge> ReserveAsync(string projectId, string keyId, string service, string meter, double quantity, string requestId, CancellationToken ct)
+    public async ValueTask<UsageCharge> ReserveAsync(string projectId, string keyId, string service, string meter, double quantity, string requestId,
+        CancellationToken ct, bool coalesce = false)
     {
-        var quotas = (await LimitsAsync(projectId, ct)).Quotas;
+        var quotas = options.Enabled ? (await LimitsAsync(projectId, ct)).Quotas : [];
         long? reservation = null;
         if (quotas.Any(q => (q.KeyId is null || q.KeyId == keyId) && ServicePattern.Covers(q.Service, service) && (q.Meter == meter || q.Meter == Quota.Spend)))
         {
@@ -69,7 +71,7 @@ public sealed class Metering(UsageMeter meter, IGrainFactory grains, GureumDbFac
             if (!decision.Allowed) throw QuotaExceeded(decision, service, meter, quantity);
             reservation = decision.ReservationId;
         }
-        return new UsageCharge(this, projectId, keyId, service, meter, quantity, requestId, reservation);
+        return new UsageCharge(this, projectId, keyId, service, meter, quantity, requestId, reservation, coalesce);
     }
 
     /// <summary>Writes usage that needs no quota check (e.g. work accepted earlier, finished now).</summary>
@@ -78,7 +80,7 @@ public sealed class Metering(UsageMeter meter, IGrainFactory grains, GureumDbFac
 
     internal async Task CompleteAsync(UsageCharge charge, double quantity)
     {
-        var written = await meter.RecordAsync(charge.ProjectId, charge.KeyId, charge.Service, charge.Meter, quantity, charge.RequestId);
+        var written = await meter.RecordAsync(charge.ProjectId, charge.KeyId, charge.Service, charge.Meter, quantity, charge.RequestId, coalesce: charge.Coalesce);
         if (charge.Reservation is { } id) await grains.GetGrain<IUsageLedgerGrain>(charge.ProjectId).Settle(id, written ? quantity : 0);
     }
 
@@ -126,7 +128,8 @@ public sealed class Metering(UsageMeter meter, IGrainFactory grains, GureumDbFac
 }
 
 /// <summary>Units held for one request: <see cref="CompleteAsync"/> writes them as usage; disposing without it releases them.</summary>
-public sealed class UsageCharge(Metering metering, string projectId, string keyId, string service, string meter, double quantity, string requestId, long? reservation)
+public sealed class UsageCharge(Metering metering, string projectId, string keyId, string service, string meter, double quantity, string requestId, long? reservation,
+    bool coalesce)
     : IAsyncDisposable
 {
     private bool _done;
@@ -136,6 +139,7 @@ public sealed class UsageCharge(Metering metering, string projectId, string keyI
     public string Meter => meter;
     public string RequestId => requestId;
     internal long? Reservation => reservation;
+    internal bool Coalesce => coalesce;
 
     /// <summary>Writes the usage durably (the reserved quantity unless told otherwise); the answer may go out after this.</summary>
     public async Task CompleteAsync(double? actual = null)

@@ -21,6 +21,8 @@ public sealed record PriceList(string Currency, IReadOnlyList<Price> Prices)
 public sealed class MeteringOptions
 {
     public const string Section = "Gureum:Metering";
+    /// <summary>False turns billing off on this server: no usage is written, no quota or rate limit applies.</summary>
+    public bool Enabled { get; set; } = true;
     public string Currency { get; set; } = "USD";
     public List<Price> Prices { get; set; } = [];
 }

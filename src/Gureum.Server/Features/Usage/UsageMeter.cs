@@ -11,27 +11,31 @@ namespace Gureum.Server.Features.Usage;
 /// lose usage of requests that were never answered, and a retry with the same request id is counted once
 /// (unique index on project, request id, service and meter).
 /// </summary>
-public sealed partial class UsageMeter(GureumDbFactory dbFactory, TimeProvider clock, ILogger<UsageMeter> logger) : BackgroundService
+public sealed partial class UsageMeter(GureumDbFactory dbFactory, MeteringOptions options, TimeProvider clock, ILogger<UsageMeter> logger) : BackgroundService
 {
     private const int MaxBatch = 2_000;
     private static readonly string[] Granularities = [UsagePeriods.Hour, UsagePeriods.Day, UsagePeriods.Month];
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
 
-    private sealed record Pending(UsageEvent Event, TaskCompletionSource<bool> Written);
+    private sealed record Pending(UsageEvent Event, bool Coalesce, TaskCompletionSource<bool> Written);
 
     /// <summary>
     /// Queues one event and completes once it is committed: true when written, false when this request id was already
-    /// counted (a replay) or its project is gone.
+    /// counted (a replay) or its project is gone. <paramref name="coalesce"/> (predictions: thousands per second, under
+    /// request ids the server drew, so never replayed) lets the writer store the calls of one batch that share project,
+    /// key, service, meter and hour as one event holding their sum, instead of a row per call.
     /// </summary>
-    public Task<bool> RecordAsync(string projectId, string keyId, string service, string meter, double quantity, string requestId, DateTimeOffset? at = null)
+    public Task<bool> RecordAsync(string projectId, string keyId, string service, string meter, double quantity, string requestId,
+        DateTimeOffset? at = null, bool coalesce = false)
     {
+        if (!options.Enabled) return Task.FromResult(true);
         var written = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         var usage = new UsageEvent
         {
             ProjectId = projectId, KeyId = keyId, Service = service, Meter = meter, Quantity = quantity, RequestId = requestId,
             At = at ?? clock.GetUtcNow(),
         };
-        if (!_queue.Writer.TryWrite(new Pending(usage, written)))
+        if (!_queue.Writer.TryWrite(new Pending(usage, coalesce, written)))
         {
             // Only after shutdown: write it directly rather than drop a bill.
             return WriteOneAsync(usage);
@@ -74,17 +78,22 @@ public sealed partial class UsageMeter(GureumDbFactory dbFactory, TimeProvider c
         {
             var waiting = batch.Where(p => !p.Written.Task.IsCompleted).ToList();
             if (waiting.Count == 0) return;
+            var rows = Coalesce(waiting);
             try
             {
                 try
                 {
-                    await WriteAsync([.. waiting.Select(p => p.Event)]);
+                    await WriteAsync([.. rows.Select(r => r.Event)]);
                     foreach (var p in waiting) p.Written.TrySetResult(true);
                 }
                 catch (DbUpdateException e) when (IsConstraintViolation(e))
                 {
                     // A replayed request id (or a deleted project) in the batch: write the others one by one.
-                    foreach (var p in waiting) p.Written.TrySetResult(await WriteOneAsync(p.Event));
+                    foreach (var (row, callers) in rows)
+                    {
+                        var written = await WriteOneAsync(row);
+                        foreach (var p in callers) p.Written.TrySetResult(written);
+                    }
                 }
                 return;
             }
@@ -95,6 +104,38 @@ public sealed partial class UsageMeter(GureumDbFactory dbFactory, TimeProvider c
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * attempt)));
             }
         }
+    }
+
+    /// <summary>The rows to insert: each event as it is, except coalescable ones, summed per project, key, service, meter and hour.</summary>
+    private static List<(UsageEvent Event, List<Pending> Callers)> Coalesce(List<Pending> waiting)
+    {
+        var rows = new List<(UsageEvent, List<Pending>)>(waiting.Count);
+        var merged = new Dictionary<(string, string, string, string, DateTimeOffset), List<Pending>>();
+        foreach (var p in waiting)
+        {
+            if (!p.Coalesce)
+            {
+                rows.Add((p.Event, [p]));
+                continue;
+            }
+            var e = p.Event;
+            var key = (e.ProjectId, e.KeyId, e.Service, e.Meter, UsagePeriods.Start(e.At, UsagePeriods.Hour));
+            if (!merged.TryGetValue(key, out var callers)) merged[key] = callers = [];
+            callers.Add(p);
+        }
+        foreach (var callers in merged.Values)
+        {
+            var first = callers[0].Event;
+            var sum = callers.Count == 1 ? first : new UsageEvent
+            {
+                ProjectId = first.ProjectId, KeyId = first.KeyId, Service = first.Service, Meter = first.Meter,
+                Quantity = callers.Sum(c => c.Event.Quantity), At = callers.Min(c => c.Event.At),
+                // The first call's id, and how many calls the row holds: still unique, since each id is the server's own.
+                RequestId = $"{first.RequestId}+{callers.Count - 1}",
+            };
+            rows.Add((sum, callers));
+        }
+        return rows;
     }
 
     /// <summary>True when written, false when a constraint refused it (already counted, or the project is gone).</summary>
