@@ -126,7 +126,7 @@ internal static class Actions
         }
         catch (GureumApiException e)
         {
-            Problem(factory.Err, e.Title, e.Detail, e.Errors);
+            Problem(factory.Err, e.Title, WithRetryAfter(e.Detail, e.RetryAfter), e.Errors);
             return ExitCodes.FromHttpStatus(e.Status);
         }
         catch (HttpRequestException e) when (e.StatusCode is null)
@@ -155,6 +155,22 @@ internal static class Actions
             Problem(factory.Err, "Unexpected error", $"{e.GetType().Name}: {e.Message}", null);
             return ExitCodes.Unexpected;
         }
+    }
+
+    /// <summary>
+    /// The detail with the server's Retry-After (a busy engine, a rate limit) when it is under an hour and the detail does not
+    /// already say it; a longer wait (a monthly quota) is the detail's to explain.
+    /// </summary>
+    private static string? WithRetryAfter(string? detail, TimeSpan? retryAfter)
+    {
+        if (retryAfter is not { } wait || wait >= TimeSpan.FromHours(1))
+        {
+            return detail;
+        }
+        var text = wait.TotalSeconds < 120
+            ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture) + " s"
+            : Math.Ceiling(wait.TotalMinutes).ToString(CultureInfo.InvariantCulture) + " min";
+        return detail?.Contains(text, StringComparison.Ordinal) == true ? detail : $"{detail} Try again in {text}.".TrimStart();
     }
 
     public static void Problem(IAnsiConsole err, string title, string? detail, IReadOnlyDictionary<string, string[]>? errors)

@@ -36,14 +36,15 @@ internal sealed partial class Commands(SessionFactory factory)
     public RootCommand Build()
     {
         var root = new RootCommand($"""
-            gureum: manage a Gureum server (projects, API keys, jobs, datasets, training, experiments and runs, models, serving, AI APIs).
+            gureum: manage a Gureum server (projects, API keys, jobs, datasets, training, experiments and runs, models, serving, AI APIs, usage and billing).
             Start the server itself with ./gureum serve from the repository root.
 
             {ExitCodes.HelpText}
             """)
         {
             _url, _key, _json,
-            Projects(), Keys(), Jobs(), Datasets(), Train(), Training(), Experiments(), Runs(), Models(), Deploy(), Predict(), Endpoints(), Ai(), Admin(), Health(),
+            Projects(), Keys(), Jobs(), Datasets(), Train(), Training(), Experiments(), Runs(), Models(), Deploy(), Predict(), Endpoints(), Ai(),
+            Usage(), Invoices(), Invoice(), Quotas(), RateLimits(), Prices(), Admin(), Health(),
             RepositoryOnly("serve", "Start the server (use ./gureum serve from the repository root)"),
             RepositoryOnly("test", "Run the test suites (use ./gureum test from the repository root)"),
         };

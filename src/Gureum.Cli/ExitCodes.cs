@@ -12,6 +12,7 @@ namespace Gureum.Cli;
 /// <item><term>6</term><description>invalid input (400, 413, 415, 422)</description></item>
 /// <item><term>7</term><description>server unreachable (connection failed, timed out, 502, 503, 504)</description></item>
 /// <item><term>8</term><description>the watched job ended failed or cancelled, a deployed endpoint (or its change) failed to load, or an AI operation failed</description></item>
+/// <item><term>9</term><description>over a quota or a rate limit, or the server is too busy (429); the message says when to try again</description></item>
 /// <item><term>130</term><description>interrupted (Ctrl+C)</description></item>
 /// </list>
 /// </summary>
@@ -26,6 +27,7 @@ public static class ExitCodes
     public const int InvalidInput = 6;
     public const int Unreachable = 7;
     public const int JobNotSucceeded = 8;
+    public const int TooManyRequests = 9;
     public const int Interrupted = 130;
 
     public const string HelpText = """
@@ -36,6 +38,7 @@ public static class ExitCodes
           3  not authorized (401, 403)   8  watched job ended failed or cancelled,
           4  not found (404)                a deployed endpoint failed to load,
                                          or an AI operation (ai ocr, ai stt) failed
+                                         9  over a quota or rate limit, or busy (429)
         """;
 
     public static int FromHttpStatus(int status) => status switch
@@ -43,6 +46,7 @@ public static class ExitCodes
         401 or 403 => Auth,
         404 => NotFound,
         409 => Conflict,
+        429 => TooManyRequests,
         400 or 413 or 415 or 422 => InvalidInput,
         502 or 503 or 504 => Unreachable,
         _ => Unexpected,

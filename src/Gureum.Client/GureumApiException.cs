@@ -21,6 +21,9 @@ public sealed class GureumApiException(
 
     public string? TraceId { get; } = traceId;
 
+    /// <summary>How long the server asked to wait before trying again (its <c>Retry-After</c> header), e.g. on a 429 for a rate limit.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     internal static async Task<GureumApiException> FromResponseAsync(HttpResponseMessage response, CancellationToken ct)
     {
         var status = (int)response.StatusCode;
@@ -34,16 +37,22 @@ public sealed class GureumApiException(
         {
             body = "";
         }
-        if (TryParseProblem(status, body) is { } problem)
+        var retryAfter = response.Headers.RetryAfter switch
+        {
+            { Delta: { } delta } => delta,
+            { Date: { } date } => date - DateTimeOffset.UtcNow is { Ticks: > 0 } wait ? wait : TimeSpan.Zero,
+            _ => (TimeSpan?)null,
+        };
+        if (TryParseProblem(status, body, retryAfter) is { } problem)
         {
             return problem;
         }
         var text = body.Trim();
         return new GureumApiException(status, null, fallbackTitle, text.Length == 0 ? null : text[..Math.Min(text.Length, 500)],
-            new Dictionary<string, string[]>(), null);
+            new Dictionary<string, string[]>(), null) { RetryAfter = retryAfter };
     }
 
-    private static GureumApiException? TryParseProblem(int status, string body)
+    private static GureumApiException? TryParseProblem(int status, string body, TimeSpan? retryAfter)
     {
         if (body.Length == 0)
         {
@@ -73,7 +82,7 @@ public sealed class GureumApiException(
                 }
             }
             var title = Text("title") ?? ((HttpStatusCode)status).ToString();
-            return new GureumApiException(status, Text("type"), title, Text("detail"), errors, Text("traceId"));
+            return new GureumApiException(status, Text("type"), title, Text("detail"), errors, Text("traceId")) { RetryAfter = retryAfter };
         }
         catch (JsonException)
         {
