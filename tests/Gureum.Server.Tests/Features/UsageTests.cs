@@ -176,7 +176,7 @@ public sealed class UsageTests(GureumApp app) : IClassFixture<GureumApp>
     }
 
     [Fact]
-    public async Task ReplayingARequestId_DoesNotBillTwice()
+    public async Task IdempotencyKeys_AReplayedRequestIsBilledOnce()
     {
         var (project, keyId, client) = await ProjectWithKeyAsync("ai");
         // Through the API: an OCR retried with the same Idempotency-Key is answered from the first call, billed once.
@@ -250,7 +250,7 @@ public sealed class UsageTests(GureumApp app) : IClassFixture<GureumApp>
     }
 
     [Fact]
-    public async Task OperatorSettings_AreRefusedToProjectKeys_AndBadValuesNameTheirField()
+    public async Task AuthMatrix_OperatorSettingsAreRefusedToProjectKeys_AndBadValuesNameTheirField()
     {
         var (project, _, owner) = await ProjectWithKeyAsync("project:write");
         var other = await app.CreateProjectAsync();
@@ -287,6 +287,21 @@ public sealed class UsageTests(GureumApp app) : IClassFixture<GureumApp>
 
         // A project key sees only its project's usage, however it asks.
         await Problems.AssertProblemAsync(await owner.GetAsync($"/v1/projects/{other}/usage"), HttpStatusCode.NotFound, "not-found");
+    }
+
+    [Fact]
+    public async Task Requests_LimitBodiesRefuseFormsUnknownFieldsAndTooManyRules()
+    {
+        var project = await app.CreateProjectAsync();
+        var admin = app.Admin();
+        await Problems.AssertProblemAsync(await admin.PutAsync($"/v1/projects/{project}/quotas", new StringContent("{\"quotas\": []}", System.Text.Encoding.UTF8, "text/plain")),
+            HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+        // A tenant-chosen field such as projectId is not a thing a body may set.
+        await Problems.AssertProblemAsync(await admin.PutAsync($"/v1/projects/{project}/quotas", new StringContent("{\"quotas\": [], \"projectId\": \"other\"}", System.Text.Encoding.UTF8, "application/json")),
+            HttpStatusCode.BadRequest, "malformed-request");
+        var many = Enumerable.Range(0, 201).Select(i => new { keyId = (string?)null, service = "ocr", meter = "pages", limit = (double)i }).ToArray();
+        await Problems.AssertFieldErrorAsync(await admin.PutAsJsonAsync($"/v1/projects/{project}/quotas", new { quotas = many }), "quotas");
+        await Problems.AssertFieldErrorAsync(await admin.PutAsJsonAsync($"/v1/projects/{project}/quotas", new { }), "quotas");
     }
 
     [Fact]
