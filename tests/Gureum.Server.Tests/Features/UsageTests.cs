@@ -247,6 +247,13 @@ public sealed class UsageTests(GureumApp app) : IClassFixture<GureumApp>
         Assert.Equal(1200, ranged.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("service").GetString() == "ocr").GetProperty("quantity").GetDouble());
         var hourly = await client.GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/usage?from={month}-01T00:30:00Z&to={now:yyyy-MM}-01&groupBy=service,hour");
         Assert.Equal(1200, hourly.GetProperty("rows").EnumerateArray().Where(r => r.GetProperty("service").GetString() == "ocr").Sum(r => r.GetProperty("quantity").GetDouble()));
+
+        // Deleting the project does not erase what it used: the month can still be billed.
+        (await app.Admin().DeleteAsync($"/v1/projects/{project}")).EnsureSuccessStatusCode();
+        records = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/usage/records/{lastMonth.Year}/{lastMonth.Month}");
+        mine = records.GetProperty("projects").EnumerateArray().Single(p => p.GetProperty("projectId").GetString() == project);
+        Assert.Equal("(deleted)", mine.GetProperty("projectName").GetString());
+        Assert.Equal(5.90m, mine.GetProperty("total").GetDecimal());
     }
 
     [Fact]

@@ -258,7 +258,7 @@ public static class UsageEndpoints
         var ids = usage.Select(u => u.ProjectId).Distinct().ToList();
         var names = await db.Projects.AsNoTracking().Where(p => ids.Contains(p.Id)).ToDictionaryAsync(p => p.Id, p => p.Name, ct);
         var projects = usage.GroupBy(u => u.ProjectId).OrderBy(g => names.GetValueOrDefault(g.Key), StringComparer.Ordinal)
-            .Select(g => new ProjectUsageRecord(g.Key, names.GetValueOrDefault(g.Key) ?? "",
+            .Select(g => new ProjectUsageRecord(g.Key, names.GetValueOrDefault(g.Key) ?? "(deleted)",
                 [.. g.OrderBy(u => u.Service, StringComparer.Ordinal).ThenBy(u => u.Meter, StringComparer.Ordinal).Select(u => new MeterQuantity(u.Service, u.Meter, Math.Round(u.Quantity, 6)))],
                 Invoicing.Compute(prices, g.Select(u => (u.Service, u.Meter, u.Quantity))).Total))
             .ToList();

@@ -1,4 +1,3 @@
-using Gureum.Server.Features.Projects;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -6,13 +5,13 @@ namespace Gureum.Server.Features.Usage;
 
 /// <summary>
 /// One billable unit count: which project and key used which service, what was counted (pages, characters, audio
-/// seconds, images, predictions, core-seconds, GB-days) and for which request. Written once per request id.
+/// seconds, images, predictions, core-seconds, GB-days) and for which request. Written once per request id, and kept
+/// when its project is deleted (the month is still billed).
 /// </summary>
 public sealed class UsageEvent
 {
     public long Id { get; init; }
     public required string ProjectId { get; init; }
-    public Project? Project { get; init; }
     public required string KeyId { get; init; }
     /// <summary>ocr, tts, stt, translate, faces, predict:{endpoint}, training, storage</summary>
     public required string Service { get; init; }
@@ -53,7 +52,8 @@ internal sealed class UsageEventConfiguration : IEntityTypeConfiguration<UsageEv
         b.HasIndex(e => new { e.ProjectId, e.At });
         // A replayed request (same id) counts once per service and meter.
         b.HasIndex(e => new { e.ProjectId, e.RequestId, e.Service, e.Meter }).IsUnique();
-        b.HasOne(e => e.Project).WithMany().HasForeignKey(e => e.ProjectId).OnDelete(DeleteBehavior.Cascade);
+        // No foreign key: usage outlives a deleted project, so its month can still be billed.
+        b.Property(e => e.ProjectId).HasMaxLength(26);
     }
 }
 
@@ -69,7 +69,7 @@ internal sealed class UsageAggregateConfiguration : IEntityTypeConfiguration<Usa
         b.Property(a => a.Granularity).HasMaxLength(8);
         // The admin's all-projects report reads one period across projects.
         b.HasIndex(a => new { a.Granularity, a.PeriodStart });
-        b.HasOne<Project>().WithMany().HasForeignKey(a => a.ProjectId).OnDelete(DeleteBehavior.Cascade);
+        b.Property(a => a.ProjectId).HasMaxLength(26);
     }
 }
 

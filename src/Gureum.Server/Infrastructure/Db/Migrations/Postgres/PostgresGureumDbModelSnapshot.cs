@@ -1266,6 +1266,7 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
             modelBuilder.Entity("Gureum.Server.Features.Usage.UsageAggregate", b =>
                 {
                     b.Property<string>("ProjectId")
+                        .HasMaxLength(26)
                         .HasColumnType("character varying(26)");
 
                     b.Property<string>("Granularity")
@@ -1320,6 +1321,7 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
 
                     b.Property<string>("ProjectId")
                         .IsRequired()
+                        .HasMaxLength(26)
                         .HasColumnType("character varying(26)");
 
                     b.Property<double>("Quantity")
@@ -1664,26 +1666,6 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
                         .HasForeignKey("ProjectId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
-                });
-
-            modelBuilder.Entity("Gureum.Server.Features.Usage.UsageAggregate", b =>
-                {
-                    b.HasOne("Gureum.Server.Features.Projects.Project", null)
-                        .WithMany()
-                        .HasForeignKey("ProjectId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-                });
-
-            modelBuilder.Entity("Gureum.Server.Features.Usage.UsageEvent", b =>
-                {
-                    b.HasOne("Gureum.Server.Features.Projects.Project", "Project")
-                        .WithMany()
-                        .HasForeignKey("ProjectId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-
-                    b.Navigation("Project");
                 });
 #pragma warning restore 612, 618
         }

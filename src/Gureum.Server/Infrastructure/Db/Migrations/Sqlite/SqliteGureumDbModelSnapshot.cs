@@ -1240,6 +1240,7 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
             modelBuilder.Entity("Gureum.Server.Features.Usage.UsageAggregate", b =>
                 {
                     b.Property<string>("ProjectId")
+                        .HasMaxLength(26)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Granularity")
@@ -1292,6 +1293,7 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
 
                     b.Property<string>("ProjectId")
                         .IsRequired()
+                        .HasMaxLength(26)
                         .HasColumnType("TEXT");
 
                     b.Property<double>("Quantity")
@@ -1634,26 +1636,6 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
                         .HasForeignKey("ProjectId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
-                });
-
-            modelBuilder.Entity("Gureum.Server.Features.Usage.UsageAggregate", b =>
-                {
-                    b.HasOne("Gureum.Server.Features.Projects.Project", null)
-                        .WithMany()
-                        .HasForeignKey("ProjectId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-                });
-
-            modelBuilder.Entity("Gureum.Server.Features.Usage.UsageEvent", b =>
-                {
-                    b.HasOne("Gureum.Server.Features.Projects.Project", "Project")
-                        .WithMany()
-                        .HasForeignKey("ProjectId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
-
-                    b.Navigation("Project");
                 });
 #pragma warning restore 612, 618
         }

@@ -12,6 +12,10 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropForeignKey(
+                name: "FK_usage_events_projects_ProjectId",
+                table: "usage_events");
+
             migrationBuilder.AddColumn<string>(
                 name: "KeyId",
                 table: "training_jobs",
@@ -81,7 +85,7 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
                 name: "usage_aggregates",
                 columns: table => new
                 {
-                    ProjectId = table.Column<string>(type: "character varying(26)", nullable: false),
+                    ProjectId = table.Column<string>(type: "character varying(26)", maxLength: 26, nullable: false),
                     KeyId = table.Column<string>(type: "character varying(26)", maxLength: 26, nullable: false),
                     Service = table.Column<string>(type: "character varying(128)", maxLength: 128, nullable: false),
                     Meter = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
@@ -92,12 +96,6 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_usage_aggregates", x => new { x.ProjectId, x.Granularity, x.PeriodStart, x.KeyId, x.Service, x.Meter });
-                    table.ForeignKey(
-                        name: "FK_usage_aggregates_projects_ProjectId",
-                        column: x => x.ProjectId,
-                        principalTable: "projects",
-                        principalColumn: "Id",
-                        onDelete: ReferentialAction.Cascade);
                 });
 
             migrationBuilder.CreateIndex(
@@ -134,6 +132,14 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
             migrationBuilder.DropColumn(
                 name: "KeyId",
                 table: "training_jobs");
+
+            migrationBuilder.AddForeignKey(
+                name: "FK_usage_events_projects_ProjectId",
+                table: "usage_events",
+                column: "ProjectId",
+                principalTable: "projects",
+                principalColumn: "Id",
+                onDelete: ReferentialAction.Cascade);
         }
     }
 }

@@ -10,6 +10,10 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropForeignKey(
+                name: "FK_usage_events_projects_ProjectId",
+                table: "usage_events");
+
             migrationBuilder.AddColumn<string>(
                 name: "KeyId",
                 table: "training_jobs",
@@ -79,7 +83,7 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
                 name: "usage_aggregates",
                 columns: table => new
                 {
-                    ProjectId = table.Column<string>(type: "TEXT", nullable: false),
+                    ProjectId = table.Column<string>(type: "TEXT", maxLength: 26, nullable: false),
                     KeyId = table.Column<string>(type: "TEXT", maxLength: 26, nullable: false),
                     Service = table.Column<string>(type: "TEXT", maxLength: 128, nullable: false),
                     Meter = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false),
@@ -90,12 +94,6 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_usage_aggregates", x => new { x.ProjectId, x.Granularity, x.PeriodStart, x.KeyId, x.Service, x.Meter });
-                    table.ForeignKey(
-                        name: "FK_usage_aggregates_projects_ProjectId",
-                        column: x => x.ProjectId,
-                        principalTable: "projects",
-                        principalColumn: "Id",
-                        onDelete: ReferentialAction.Cascade);
                 });
 
             migrationBuilder.CreateIndex(
@@ -132,6 +130,14 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
             migrationBuilder.DropColumn(
                 name: "KeyId",
                 table: "training_jobs");
+
+            migrationBuilder.AddForeignKey(
+                name: "FK_usage_events_projects_ProjectId",
+                table: "usage_events",
+                column: "ProjectId",
+                principalTable: "projects",
+                principalColumn: "Id",
+                onDelete: ReferentialAction.Cascade);
         }
     }
 }
