@@ -166,8 +166,10 @@ public static class ServingEndpoints
                 batches == 0 ? null : Math.Round((double)rows / batches, 2), v.LoadedAt);
         }).ToList() ?? [];
         var status = live?.Id == row.Id ? live.Status : "loading";
+        // A change saved but not yet picked up by this node is reported as pending, never as done.
+        var update = live?.Update ?? (live?.Id == row.Id && live.Generation < row.Generation ? "pending" : null);
         var basePath = $"/v1/projects/{row.ProjectId}/endpoints/{row.Name}";
-        return new EndpointResponse(row.Id, row.Name, status, live?.Reason, live?.Update, row.Generation, EndpointSpec.FromJson(row.Spec), serving,
+        return new EndpointResponse(row.Id, row.Name, status, live?.Reason, update, row.Generation, EndpointSpec.FromJson(row.Spec), serving,
             basePath + "/predict", $"/v2/models/{row.Name}/infer", live?.DroppedSamples ?? 0, row.CreatedAt, row.UpdatedAt);
     }
 }
