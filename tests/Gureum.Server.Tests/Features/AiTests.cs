@@ -84,6 +84,7 @@ public sealed class AiTests(AiTests.App app) : IClassFixture<AiTests.App>
 
     private async Task<List<UsageEvent>> UsageAsync(string project)
     {
+        await app.Services.GetRequiredService<UsageMeter>().FlushAsync();
         await using var db = app.Services.GetRequiredService<GureumDbFactory>().Create();
         return await db.Set<UsageEvent>().Where(e => e.ProjectId == project).ToListAsync();
     }

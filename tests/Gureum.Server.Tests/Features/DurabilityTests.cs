@@ -428,7 +428,8 @@ public sealed class DurabilityTests : IAsyncLifetime
         var job = await second.Admin().GetFromJsonAsync<JsonElement>(location.Replace("/ai/operations/", "/jobs/"));
         Assert.Equal(2, job.GetProperty("attempts").GetInt32());
 
-        // Usage is written before the operation is marked succeeded; the pages appear once.
+        // Usage is journaled before the operation is marked succeeded; a report moves it into the database; the pages appear once.
+        (await second.Admin().GetAsync($"/v1/projects/{project}/usage")).EnsureSuccessStatusCode();
         Assert.Equal([("ocr", "pages", (double)pages)], await UsageAsync(project));
         AssertSqliteIntact();
     }
@@ -481,10 +482,11 @@ public sealed class DurabilityTests : IAsyncLifetime
             await Task.WhenAll(callers);
         }
         await using var second = await ServerProcess.StartAsync(_data, _database);
+        // The report first: it waits until the journal the killed process left is in the database.
+        var report = await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/usage?groupBy=service");
         var events = await UsageAsync(project);
         Assert.InRange(events.Count, answered, sent);
         Assert.All(events, e => Assert.Equal(("faces", "images", 1.0), e));
-        var report = await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/usage?groupBy=service");
         Assert.Equal(events.Count, report.GetProperty("rows").EnumerateArray().Single().GetProperty("quantity").GetDouble());
         var monthly = await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/usage?groupBy=month");
         Assert.Equal(events.Count, monthly.GetProperty("rows").EnumerateArray().Single().GetProperty("quantity").GetDouble());

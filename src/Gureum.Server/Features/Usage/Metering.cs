@@ -75,13 +75,14 @@ public sealed class Metering(UsageMeter meter, MeteringOptions options, IGrainFa
     }
 
     /// <summary>Writes usage that needs no quota check (e.g. work accepted earlier, finished now).</summary>
-    public Task<bool> RecordAsync(string projectId, string keyId, string service, string meterName, double quantity, string requestId, DateTimeOffset? at = null) =>
+    public Task RecordAsync(string projectId, string keyId, string service, string meterName, double quantity, string requestId, DateTimeOffset? at = null) =>
         meter.RecordAsync(projectId, keyId, service, meterName, quantity, requestId, at);
 
     internal async Task CompleteAsync(UsageCharge charge, double quantity)
     {
-        var written = await meter.RecordAsync(charge.ProjectId, charge.KeyId, charge.Service, charge.Meter, quantity, charge.RequestId, coalesce: charge.Coalesce);
-        if (charge.Reservation is { } id) await grains.GetGrain<IUsageLedgerGrain>(charge.ProjectId).Settle(id, written ? quantity : 0);
+        await meter.RecordAsync(charge.ProjectId, charge.KeyId, charge.Service, charge.Meter, quantity, charge.RequestId, coalesce: charge.Coalesce);
+        // A replayed request id is counted here too; the database counts it once, and the ledger reloads it from there.
+        if (charge.Reservation is { } id) await grains.GetGrain<IUsageLedgerGrain>(charge.ProjectId).Settle(id, quantity);
     }
 
     internal Task ReleaseAsync(UsageCharge charge) =>

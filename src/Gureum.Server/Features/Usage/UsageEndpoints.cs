@@ -84,13 +84,19 @@ public static class UsageEndpoints
 
     // --- Reports ---------------------------------------------------------------------------------------------------
 
-    private static Task<IResult> ProjectUsage(HttpContext http, ProjectScope scope, GureumDb db, TimeProvider clock,
-        string? from, string? to, string? groupBy, string? format, CancellationToken ct) =>
-        ReportAsync(http, db, clock, scope.ProjectId, from, to, groupBy, format, ct);
+    private static async Task<IResult> ProjectUsage(HttpContext http, ProjectScope scope, GureumDb db, UsageMeter meter, TimeProvider clock,
+        string? from, string? to, string? groupBy, string? format, CancellationToken ct)
+    {
+        await meter.FlushAsync(ct);
+        return await ReportAsync(http, db, clock, scope.ProjectId, from, to, groupBy, format, ct);
+    }
 
-    private static Task<IResult> AllUsage(HttpContext http, GureumDb db, TimeProvider clock,
-        string? from, string? to, string? groupBy, string? format, CancellationToken ct) =>
-        ReportAsync(http, db, clock, null, from, to, groupBy, format, ct);
+    private static async Task<IResult> AllUsage(HttpContext http, GureumDb db, UsageMeter meter, TimeProvider clock,
+        string? from, string? to, string? groupBy, string? format, CancellationToken ct)
+    {
+        await meter.FlushAsync(ct);
+        return await ReportAsync(http, db, clock, null, from, to, groupBy, format, ct);
+    }
 
     private static async Task<IResult> ReportAsync(HttpContext http, GureumDb db, TimeProvider clock, string? projectId,
         string? fromText, string? toText, string? groupByText, string? format, CancellationToken ct)
@@ -201,8 +207,9 @@ public static class UsageEndpoints
         return TypedResults.Ok(await book.SetAsync(new PriceList(currency, prices), ct));
     }
 
-    private static async Task<Ok<InvoiceList>> Invoices(ProjectScope scope, GureumDb db, PriceBook book, TimeProvider clock, CancellationToken ct)
+    private static async Task<Ok<InvoiceList>> Invoices(ProjectScope scope, GureumDb db, PriceBook book, UsageMeter meter, TimeProvider clock, CancellationToken ct)
     {
+        await meter.FlushAsync(ct);
         var current = UsagePeriods.Seconds(UsagePeriods.Start(clock.GetUtcNow(), UsagePeriods.Month));
         var months = await db.Set<UsageAggregate>().AsNoTracking()
             .Where(a => a.ProjectId == scope.ProjectId && a.Granularity == UsagePeriods.Month)
@@ -217,13 +224,14 @@ public static class UsageEndpoints
         return TypedResults.Ok(new InvoiceList(list));
     }
 
-    private static async Task<Ok<Invoice>> InvoiceOf(ProjectScope scope, string month, GureumDb db, PriceBook book, TimeProvider clock, CancellationToken ct)
+    private static async Task<Ok<Invoice>> InvoiceOf(ProjectScope scope, string month, GureumDb db, PriceBook book, UsageMeter meter, TimeProvider clock, CancellationToken ct)
     {
         if (!DateTimeOffset.TryParseExact(month, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var start))
         {
             throw GureumException.Invalid("month", $"'{Truncate(month)}' is not a month; write it as yyyy-MM, e.g. 2026-12.");
         }
         if (start > clock.GetUtcNow()) throw new GureumException(ProblemCode.NotFound, $"{month} has not begun; there is no invoice for it yet.");
+        await meter.FlushAsync(ct);
         return TypedResults.Ok(await InvoiceAsync(db, book, clock, scope.ProjectId, start, ct));
     }
 
@@ -248,10 +256,11 @@ public static class UsageEndpoints
         return [.. rows.GroupBy(a => (a.ProjectId, a.Service, a.Meter)).Select(g => (g.Key.ProjectId, g.Key.Service, g.Key.Meter, g.Sum(a => a.Quantity)))];
     }
 
-    private static async Task<Ok<UsageRecords>> Records(int year, int month, GureumDb db, PriceBook book, TimeProvider clock, CancellationToken ct)
+    private static async Task<Ok<UsageRecords>> Records(int year, int month, GureumDb db, PriceBook book, UsageMeter meter, TimeProvider clock, CancellationToken ct)
     {
         if (year is < 2000 or > 9999) throw GureumException.Invalid("year", "'year' must be from 2000 to 9999.");
         if (month is < 1 or > 12) throw GureumException.Invalid("month", "'month' must be from 1 to 12.");
+        await meter.FlushAsync(ct);
         var start = new DateTimeOffset(year, month, 1, 0, 0, 0, TimeSpan.Zero);
         var usage = await MonthUsageAsync(db, start, null, ct);
         var prices = await book.GetAsync(ct);
@@ -267,8 +276,11 @@ public static class UsageEndpoints
 
     // --- Quotas and rate limits ------------------------------------------------------------------------------------
 
-    private static async Task<Ok<QuotasResponse>> Quotas(ProjectScope scope, GureumDb db, PriceBook book, TimeProvider clock, CancellationToken ct) =>
-        TypedResults.Ok(await QuotaStatesAsync(db, book, clock, scope.ProjectId, ct));
+    private static async Task<Ok<QuotasResponse>> Quotas(ProjectScope scope, GureumDb db, PriceBook book, UsageMeter meter, TimeProvider clock, CancellationToken ct)
+    {
+        await meter.FlushAsync(ct);
+        return TypedResults.Ok(await QuotaStatesAsync(db, book, clock, scope.ProjectId, ct));
+    }
 
     private static async Task<QuotasResponse> QuotaStatesAsync(GureumDb db, PriceBook book, TimeProvider clock, string projectId, CancellationToken ct)
     {

@@ -38,7 +38,7 @@ public interface IUsageLedgerGrain : IGrainWithStringKey
 /// flight, so concurrent requests (on any node) can never together pass a quota: each reserves before its work and
 /// is refused once reserved plus used would exceed the limit. Seeded from the month aggregates when activated.
 /// </summary>
-internal sealed class UsageLedgerGrain(GureumDbFactory dbFactory, PriceBook prices, TimeProvider clock) : Grain, IUsageLedgerGrain
+internal sealed class UsageLedgerGrain(GureumDbFactory dbFactory, PriceBook prices, UsageMeter meter, TimeProvider clock) : Grain, IUsageLedgerGrain
 {
     /// <summary>A request that dies between reserve and settle (its node lost) stops holding units after this.</summary>
     private static readonly TimeSpan ReservationLifetime = TimeSpan.FromMinutes(10);
@@ -52,6 +52,8 @@ internal sealed class UsageLedgerGrain(GureumDbFactory dbFactory, PriceBook pric
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         await LoadQuotasAsync();
+        // Usage of this node still in its journal counts too.
+        await meter.FlushAsync(cancellationToken);
         await LoadMonthAsync(UsagePeriods.Start(clock.GetUtcNow(), UsagePeriods.Month));
     }
 

@@ -202,7 +202,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore
     private static partial Regex DigestPattern();
 
     // A rename is durable only once its directory entry is; .NET has no directory fsync, libc does.
-    private static void FsyncDirectory(string directory)
+    internal static void FsyncDirectory(string directory)
     {
         if (!OperatingSystem.IsLinux())
         {
