@@ -73,6 +73,12 @@ public sealed class TrainingTests(GureumApp app) : IClassFixture<GureumApp>
         Assert.Equal(scores.OrderDescending(), scores);
         Assert.Equal(report.GetProperty("best").GetProperty("score").GetDouble(), scores[0]);
 
+        // Training is billed once, in core-seconds: the search's seconds × this machine's cores.
+        var usage = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/usage?groupBy=service");
+        var billed = usage.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("service").GetString() == "training");
+        Assert.Equal("core-seconds", billed.GetProperty("meter").GetString());
+        Assert.InRange(billed.GetProperty("quantity").GetDouble(), 1.0 * Environment.ProcessorCount, 60.0 * Environment.ProcessorCount);
+
         // The job's event stream carried the trials as they finished.
         var job = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/jobs/{id}");
         Assert.Equal("training", job.GetProperty("kind").GetString());
