@@ -23,6 +23,10 @@ public sealed class MeteringOptions
     public const string Section = "Gureum:Metering";
     /// <summary>False turns billing off on this server: no usage is written, no quota or rate limit applies.</summary>
     public bool Enabled { get; set; } = true;
+    /// <summary>How often the usage journal is fsynced: what a power cut (not a process crash) can lose at most.</summary>
+    public TimeSpan FsyncInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+    /// <summary>True: every call waits for the fsync of its usage before answering (nothing lost even on a power cut; slower).</summary>
+    public bool SyncEachCall { get; set; }
     public string Currency { get; set; } = "USD";
     public List<Price> Prices { get; set; } = [];
 }

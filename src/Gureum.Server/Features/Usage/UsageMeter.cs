@@ -1,99 +1,121 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
-using System.Threading.Channels;
 using Gureum.Server.Infrastructure;
 using Gureum.Server.Infrastructure.Artifacts;
 using Gureum.Server.Infrastructure.Db;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Microsoft.Win32.SafeHandles;
 
 namespace Gureum.Server.Features.Usage;
 
 /// <summary>
-/// Usage is durable before the caller answers its request, without a database transaction per call: callers await
-/// their event; one writer appends everything queued to a journal file in the data directory and fsyncs it once
-/// for all of them (group commit). Every second the journal is sealed and moved into the database: each event
-/// inserted unless its request id was counted before, with its hour/day/month aggregates, in one transaction; the
-/// sealed file is deleted only after the commit, and moved again at start if the server died first. A kill -9 can
-/// therefore lose only usage of calls that were never answered, and nothing is counted twice (unique index on
-/// project, request id, service and meter).
+/// Usage is written before the caller answers its request, without a database round trip per call: the call appends
+/// its event as one line to a journal file in the data directory (one write system call; from then on the event is in
+/// the operating system's page cache and survives a crash or kill -9 of the process). The journal is fsynced every
+/// <see cref="MeteringOptions.FsyncInterval"/> (so a power cut loses at most that much), or before the answer when
+/// <see cref="MeteringOptions.SyncEachCall"/> is set. Every second the journal is sealed and moved into the
+/// database: each event inserted unless its request id was counted before, with its hour/day/month aggregates, in one
+/// transaction; the sealed file is deleted only after the commit, and moved again at start if the server died first.
+/// Nothing is counted twice (unique index on project, request id, service and meter).
 /// </summary>
 public sealed partial class UsageMeter(
     GureumDbFactory dbFactory, MeteringOptions options, IOptions<GureumOptions> gureum, TimeProvider clock, ILogger<UsageMeter> logger) : BackgroundService
 {
-    private const int MaxBatch = 4_096;
     private const int MaxInsert = 2_000;
     private static readonly TimeSpan MoveEvery = TimeSpan.FromSeconds(1);
     private static readonly string[] Granularities = [UsagePeriods.Hour, UsagePeriods.Day, UsagePeriods.Month];
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly SemaphoreSlim _file = new(1, 1);
+    private readonly Lock _gate = new();
     private readonly SemaphoreSlim _moving = new(1, 1);
-    private readonly TaskCompletionSource _recovered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SemaphoreSlim _syncRequested = new(0);
     private readonly string _directory = Path.Combine(gureum.Value.FullDataDirectory, "usage");
-    private FileStream? _journal;
+    private SafeFileHandle? _journal;
+    private long _offset;
+    private long _synced;
     private long _sequence;
-
-    /// <summary>An event to journal, or (Event null) a marker completed once everything queued before it is journaled.</summary>
-    private sealed record Pending(UsageEvent? Event, bool Coalesce, TaskCompletionSource Written);
+    private bool _opened;
+    private bool _closed;
+    private TaskCompletionSource? _nextSync;
 
     private string JournalPath => Path.Combine(_directory, "journal.current");
 
     /// <summary>
-    /// Queues one event and completes once it is durable (journaled and fsynced). A replayed request id is recognised
-    /// when the journal is moved into the database, and counted once. <paramref name="coalesce"/> (predictions:
-    /// thousands per second, under request ids the server drew, so never replayed) lets the writer store the calls of
-    /// one batch that share project, key, service, meter and hour as one event holding their sum.
+    /// Appends one event to the journal; it counts from now on, even if the process dies before answering. With
+    /// <see cref="MeteringOptions.SyncEachCall"/> the task completes once it is fsynced. A replayed request id is
+    /// recognised when the journal is moved into the database, and counted once. <paramref name="coalesce"/>
+    /// (predictions: thousands per second, under request ids the server drew, so never replayed) lets the move store
+    /// the calls of one journal file that share project, key, service, meter and hour as one event holding their sum.
     /// </summary>
     public Task RecordAsync(string projectId, string keyId, string service, string meter, double quantity, string requestId,
         DateTimeOffset? at = null, bool coalesce = false)
     {
         if (!options.Enabled) return Task.CompletedTask;
-        var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var usage = new UsageEvent
         {
             ProjectId = projectId, KeyId = keyId, Service = service, Meter = meter, Quantity = quantity, RequestId = requestId,
             At = at ?? clock.GetUtcNow(),
         };
-        if (!_queue.Writer.TryWrite(new Pending(usage, coalesce, written)))
+        var line = new ArrayBufferWriter<byte>(192);
+        WriteLine(line, usage, coalesce);
+        TaskCompletionSource? synced = null;
+        lock (_gate)
         {
-            // Only after shutdown: straight into the database rather than drop a bill.
-            return WriteAsync([usage]);
+            if (_closed)
+            {
+                // After shutdown: straight into the database rather than drop a bill.
+                return WriteAsync([usage]);
+            }
+            OpenIfNeeded();
+            // One positioned write; the gate keeps lines whole and in order.
+            RandomAccess.Write(_journal!, line.WrittenSpan, _offset);
+            _offset += line.WrittenCount;
+            if (options.SyncEachCall) synced = _nextSync ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
-        return written.Task;
+        if (synced is null) return Task.CompletedTask;
+        _syncRequested.Release();
+        return synced.Task;
     }
 
     /// <summary>Moves everything recorded before this call into the database now (reports read the database).</summary>
-    public async Task FlushAsync(CancellationToken ct = default)
-    {
-        if (!options.Enabled) return;
-        await _recovered.Task.WaitAsync(ct);
-        var marker = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (_queue.Writer.TryWrite(new Pending(null, false, marker))) await marker.Task.WaitAsync(ct);
-        await MoveAsync(ct);
-    }
+    public Task FlushAsync(CancellationToken ct = default) => options.Enabled ? MoveAsync(ct) : Task.CompletedTask;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.Enabled) return;
-        Directory.CreateDirectory(_directory);
-        await RecoverAsync(stoppingToken);
-        var mover = MoveLoopAsync(stoppingToken);
-        var batch = new List<Pending>(MaxBatch);
+        lock (_gate) OpenIfNeeded();
+        var syncer = SyncLoopAsync(stoppingToken);
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            await MoveAsync(stoppingToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The database is not there yet: calls are journaled meanwhile; the loop below retries.
+            LogMoveFailed(logger, e);
+        }
+        using (var timer = new PeriodicTimer(MoveEvery, clock))
+        {
+            try
             {
-                await DrainAsync(batch);
+                while (await timer.WaitForNextTickAsync(stoppingToken))
+                {
+                    try
+                    {
+                        await MoveAsync(stoppingToken);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        LogMoveFailed(logger, e);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
             }
         }
-        catch (OperationCanceledException)
-        {
-        }
-        // Shutdown: what was queued before the host stopped is still journaled, then moved if the database answers.
-        _queue.Writer.TryComplete();
-        await DrainAsync(batch);
-        await mover;
+        await syncer;
+        // Shutdown: what was journaled is moved now if the database answers, or at the next start.
         try
         {
             await MoveAsync(CancellationToken.None);
@@ -102,96 +124,67 @@ public sealed partial class UsageMeter(
         {
             LogMoveFailed(logger, e);
         }
-        _journal?.Dispose();
+        lock (_gate)
+        {
+            _closed = true;
+            Sync();
+            _journal?.Dispose();
+            _journal = null;
+        }
     }
 
-    /// <summary>At start: a journal left by a stopped or killed process is sealed and moved before new calls are journaled.</summary>
-    private async Task RecoverAsync(CancellationToken ct)
+    /// <summary>First use: a journal left by a stopped or killed process is sealed (moved soon after), a new one opened.</summary>
+    private void OpenIfNeeded()
     {
+        if (_opened) return;
+        Directory.CreateDirectory(_directory);
         _sequence = Directory.EnumerateFiles(_directory, "*.sealed").Select(SequenceOf).DefaultIfEmpty(0).Max();
         if (File.Exists(JournalPath) && new FileInfo(JournalPath).Length > 0) SealCurrent();
-        _journal = OpenJournal();
-        _recovered.TrySetResult();
+        OpenJournal();
+        _opened = true;
+    }
+
+    /// <summary>fsyncs what was appended since the last sync: every interval, or at once when a call waits for it.</summary>
+    private async Task SyncLoopAsync(CancellationToken ct)
+    {
         try
         {
-            await MoveAsync(ct);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // The database is not there yet: new calls are journaled meanwhile; the mover loop retries.
-            LogMoveFailed(logger, e);
-        }
-    }
-
-    private async Task DrainAsync(List<Pending> batch)
-    {
-        while (true)
-        {
-            batch.Clear();
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending)) batch.Add(pending);
-            if (batch.Count == 0) return;
-            await JournalAsync(batch);
-        }
-    }
-
-    /// <summary>Appends the batch as JSON lines and fsyncs once; then every caller of the batch is released.</summary>
-    private async Task JournalAsync(List<Pending> batch)
-    {
-        var rows = Coalesce([.. batch.Where(p => p.Event is not null)]);
-        var buffer = new ArrayBufferWriter<byte>(256 * Math.Max(1, rows.Count));
-        foreach (var (row, _) in rows) WriteLine(buffer, row);
-        for (var attempt = 1; ; attempt++)
-        {
-            await _file.WaitAsync();
-            try
+            while (!ct.IsCancellationRequested)
             {
-                _journal ??= OpenJournal();
-                var start = _journal.Length;
-                try
+                await _syncRequested.WaitAsync(options.FsyncInterval, ct);
+                TaskCompletionSource? waiting;
+                SafeFileHandle? handle;
+                long upTo;
+                lock (_gate)
                 {
-                    _journal.Write(buffer.WrittenSpan);
-                    _journal.Flush(flushToDisk: true);
-                    break;
+                    waiting = _nextSync;
+                    _nextSync = null;
+                    handle = _journal;
+                    upTo = _offset;
                 }
-                catch (IOException)
+                if (handle is not null && upTo > Interlocked.Read(ref _synced))
                 {
-                    // A torn append (disk full, I/O error): cut it off so the journal stays whole lines, then retry.
-                    _journal.SetLength(start);
-                    throw;
+                    try
+                    {
+                        RandomAccess.FlushToDisk(handle);
+                        Interlocked.Exchange(ref _synced, upTo);
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        // Sealed meanwhile: sealing syncs the file itself.
+                    }
                 }
-            }
-            catch (IOException e)
-            {
-                LogJournalFailed(logger, batch.Count, attempt, e);
-            }
-            finally
-            {
-                _file.Release();
-            }
-            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * attempt)));
-        }
-        foreach (var p in batch) p.Written.TrySetResult();
-    }
-
-    private async Task MoveLoopAsync(CancellationToken ct)
-    {
-        using var timer = new PeriodicTimer(MoveEvery, clock);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(ct))
-            {
-                try
-                {
-                    await MoveAsync(ct);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    LogMoveFailed(logger, e);
-                }
+                waiting?.TrySetResult();
             }
         }
         catch (OperationCanceledException)
         {
+        }
+        lock (_gate)
+        {
+            Sync();
+            _nextSync?.TrySetResult();
+            _nextSync = null;
         }
     }
 
@@ -201,25 +194,21 @@ public sealed partial class UsageMeter(
         await _moving.WaitAsync(ct);
         try
         {
-            await _file.WaitAsync(ct);
-            try
+            lock (_gate)
             {
-                if (_journal is { Length: > 0 })
+                if (_journal is not null && _offset > 0)
                 {
+                    Sync();
                     _journal.Dispose();
-                    _journal = null;
                     SealCurrent();
-                    _journal = OpenJournal();
+                    OpenJournal();
+                    _nextSync?.TrySetResult();
+                    _nextSync = null;
                 }
-            }
-            finally
-            {
-                _file.Release();
             }
             foreach (var path in Directory.EnumerateFiles(_directory, "*.sealed").OrderBy(SequenceOf).ToList())
             {
-                var events = ReadEvents(path);
-                foreach (var chunk in events.Chunk(MaxInsert)) await WriteAsync(chunk);
+                foreach (var chunk in ReadEvents(path).Chunk(MaxInsert)) await WriteAsync(chunk);
                 File.Delete(path);
                 LocalArtifactStore.FsyncDirectory(_directory);
             }
@@ -230,18 +219,32 @@ public sealed partial class UsageMeter(
         }
     }
 
+    /// <summary>Under the gate.</summary>
+    private void Sync()
+    {
+        if (_journal is null || _offset <= Interlocked.Read(ref _synced)) return;
+        RandomAccess.FlushToDisk(_journal);
+        Interlocked.Exchange(ref _synced, _offset);
+    }
+
     private void SealCurrent()
     {
         File.Move(JournalPath, Path.Combine(_directory, $"journal-{++_sequence:D12}.sealed"));
         LocalArtifactStore.FsyncDirectory(_directory);
     }
 
-    private FileStream OpenJournal() => new(JournalPath, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+    private void OpenJournal()
+    {
+        _journal = File.OpenHandle(JournalPath, FileMode.Append, FileAccess.Write, FileShare.Read);
+        _offset = RandomAccess.GetLength(_journal);
+        Interlocked.Exchange(ref _synced, _offset);
+        LocalArtifactStore.FsyncDirectory(_directory);
+    }
 
     private static long SequenceOf(string path) =>
         long.TryParse(Path.GetFileNameWithoutExtension(path).AsSpan("journal-".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
 
-    private static void WriteLine(ArrayBufferWriter<byte> buffer, UsageEvent e)
+    private static void WriteLine(ArrayBufferWriter<byte> buffer, UsageEvent e, bool coalesce)
     {
         using (var json = new Utf8JsonWriter(buffer))
         {
@@ -253,66 +256,58 @@ public sealed partial class UsageMeter(
             json.WriteNumber("q", e.Quantity);
             json.WriteNumber("t", e.At.ToUnixTimeMilliseconds());
             json.WriteString("r", e.RequestId);
+            if (coalesce) json.WriteBoolean("c", true);
             json.WriteEndObject();
         }
         buffer.Write("\n"u8);
     }
 
-    /// <summary>The events of a sealed journal; a line cut short by a crash (never acknowledged) is skipped.</summary>
+    /// <summary>
+    /// The events of a sealed journal, coalescable ones summed per project, key, service, meter and hour under the
+    /// first one's request id and their count (the same file always sums the same way, so moving it again after a
+    /// crash is recognised). A line cut short by a crash is skipped.
+    /// </summary>
     private List<UsageEvent> ReadEvents(string path)
     {
         var events = new List<UsageEvent>();
+        var sums = new Dictionary<(string, string, string, string, DateTimeOffset), (UsageEvent First, double Quantity, int Count)>();
         foreach (var line in File.ReadLines(path))
         {
+            UsageEvent e;
+            bool coalesce;
             try
             {
                 var j = JsonDocument.Parse(line).RootElement;
-                events.Add(new UsageEvent
+                e = new UsageEvent
                 {
                     ProjectId = j.GetProperty("p").GetString()!, KeyId = j.GetProperty("k").GetString()!, Service = j.GetProperty("s").GetString()!,
                     Meter = j.GetProperty("m").GetString()!, Quantity = j.GetProperty("q").GetDouble(),
                     At = DateTimeOffset.FromUnixTimeMilliseconds(j.GetProperty("t").GetInt64()), RequestId = j.GetProperty("r").GetString()!,
-                });
+                };
+                coalesce = j.TryGetProperty("c", out var c) && c.GetBoolean();
             }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
             {
                 LogTornLine(logger, Path.GetFileName(path));
-            }
-        }
-        return events;
-    }
-
-    /// <summary>The rows to insert: each event as it is, except coalescable ones, summed per project, key, service, meter and hour.</summary>
-    private static List<(UsageEvent Event, List<Pending> Callers)> Coalesce(List<Pending> waiting)
-    {
-        var rows = new List<(UsageEvent, List<Pending>)>(waiting.Count);
-        // Markers (no event) were filtered out by the caller.
-        var merged = new Dictionary<(string, string, string, string, DateTimeOffset), List<Pending>>();
-        foreach (var p in waiting)
-        {
-            if (!p.Coalesce)
-            {
-                rows.Add((p.Event!, [p]));
                 continue;
             }
-            var e = p.Event!;
-            var key = (e.ProjectId, e.KeyId, e.Service, e.Meter, UsagePeriods.Start(e.At, UsagePeriods.Hour));
-            if (!merged.TryGetValue(key, out var callers)) merged[key] = callers = [];
-            callers.Add(p);
-        }
-        foreach (var callers in merged.Values)
-        {
-            var first = callers[0].Event!;
-            var sum = callers.Count == 1 ? first : new UsageEvent
+            if (!coalesce)
             {
-                ProjectId = first.ProjectId, KeyId = first.KeyId, Service = first.Service, Meter = first.Meter,
-                Quantity = callers.Sum(c => c.Event!.Quantity), At = callers.Min(c => c.Event!.At),
-                // The first call's id, and how many calls the row holds: still unique, since each id is the server's own.
-                RequestId = $"{first.RequestId}+{callers.Count - 1}",
-            };
-            rows.Add((sum, callers));
+                events.Add(e);
+                continue;
+            }
+            var key = (e.ProjectId, e.KeyId, e.Service, e.Meter, UsagePeriods.Start(e.At, UsagePeriods.Hour));
+            sums[key] = sums.TryGetValue(key, out var sum) ? (sum.First, sum.Quantity + e.Quantity, sum.Count + 1) : (e, e.Quantity, 1);
         }
-        return rows;
+        foreach (var (first, quantity, count) in sums.Values)
+        {
+            events.Add(count == 1 ? first : new UsageEvent
+            {
+                ProjectId = first.ProjectId, KeyId = first.KeyId, Service = first.Service, Meter = first.Meter, Quantity = quantity, At = first.At,
+                RequestId = $"{first.RequestId}+{count - 1}",
+            });
+        }
+        return events;
     }
 
     /// <summary>
@@ -366,12 +361,9 @@ public sealed partial class UsageMeter(
     }
 
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not append {Count} usage events to the journal (attempt {Attempt}); the requests wait and the write is retried")]
-    private static partial void LogJournalFailed(ILogger logger, int count, int attempt, Exception exception);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not move the usage journal into the database; it stays on disk and is retried")]
     private static partial void LogMoveFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped an unreadable line in usage journal {File} (cut short by a crash before it was acknowledged)")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped an unreadable line in usage journal {File} (cut short by a crash)")]
     private static partial void LogTornLine(ILogger logger, string file);
 }
