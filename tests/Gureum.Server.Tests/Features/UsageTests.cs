@@ -333,3 +333,28 @@ public sealed class UsageTests(GureumApp app) : IClassFixture<GureumApp>
         Assert.Equal(StorageMeter.SystemKey, only.KeyId);
     }
 }
+
+/// <summary>A server that fsyncs each call's usage before answering it.</summary>
+public sealed class SyncEachCallApp() : GureumApp(new Dictionary<string, string?> { ["Gureum:Metering:SyncEachCall"] = "true" });
+
+public sealed class SyncEachCallUsageTests(SyncEachCallApp app) : IClassFixture<SyncEachCallApp>
+{
+    [Fact]
+    public async Task EveryConcurrentCall_IsBilled_WhenEachWaitsForItsFsync()
+    {
+        var project = await app.CreateProjectAsync();
+        var (_, key) = await app.CreateKeyAsync(project, "ai");
+        using var image = new Mat(48, 64, MatType.CV_8UC1, OpenCvSharp.Scalar.White);
+        var png = image.ImEncode(".png");
+        var client = app.Client(key);
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ =>
+        {
+            var content = new ByteArrayContent(png);
+            content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+            return client.PostAsync($"/v1/projects/{project}/ai/faces", content);
+        }));
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var usage = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/usage?groupBy=service");
+        Assert.Equal(12, usage.GetProperty("rows").EnumerateArray().Single().GetProperty("quantity").GetDouble());
+    }
+}

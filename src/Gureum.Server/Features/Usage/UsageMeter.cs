@@ -56,8 +56,8 @@ public sealed partial class UsageMeter(
             ProjectId = projectId, KeyId = keyId, Service = service, Meter = meter, Quantity = quantity, RequestId = requestId,
             At = at ?? clock.GetUtcNow(),
         };
-        var line = new ArrayBufferWriter<byte>(192);
-        WriteLine(line, usage, coalesce);
+        Span<byte> stack = stackalloc byte[512];
+        var line = FormatLine(stack, usage, coalesce);
         TaskCompletionSource? synced = null;
         lock (_gate)
         {
@@ -68,8 +68,8 @@ public sealed partial class UsageMeter(
             }
             OpenIfNeeded();
             // One positioned write; the gate keeps lines whole and in order.
-            RandomAccess.Write(_journal!, line.WrittenSpan, _offset);
-            _offset += line.WrittenCount;
+            RandomAccess.Write(_journal!, line, _offset);
+            _offset += line.Length;
             if (options.SyncEachCall) synced = _nextSync ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
         if (synced is null) return Task.CompletedTask;
@@ -243,6 +243,34 @@ public sealed partial class UsageMeter(
 
     private static long SequenceOf(string path) =>
         long.TryParse(Path.GetFileNameWithoutExtension(path).AsSpan("journal-".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
+
+    /// <summary>
+    /// The event as one JSON line: formatted straight into <paramref name="stack"/> when every string is plain ASCII
+    /// with nothing to escape (ids, names and meters always are), through a JSON writer otherwise.
+    /// </summary>
+    private static ReadOnlySpan<byte> FormatLine(Span<byte> stack, UsageEvent e, bool coalesce)
+    {
+        if (Plain(e.ProjectId) && Plain(e.KeyId) && Plain(e.Service) && Plain(e.Meter) && Plain(e.RequestId)
+            && System.Text.Unicode.Utf8.TryWrite(stack, CultureInfo.InvariantCulture,
+                $"{{\"p\":\"{e.ProjectId}\",\"k\":\"{e.KeyId}\",\"s\":\"{e.Service}\",\"m\":\"{e.Meter}\",\"q\":{e.Quantity:R},\"t\":{e.At.ToUnixTimeMilliseconds()},\"r\":\"{e.RequestId}\"{(coalesce ? ",\"c\":true" : "")}}}\n",
+                out var written)
+            && double.IsFinite(e.Quantity))
+        {
+            return stack[..written];
+        }
+        var buffer = new ArrayBufferWriter<byte>(256);
+        WriteLine(buffer, e, coalesce);
+        return buffer.WrittenSpan;
+    }
+
+    private static bool Plain(string text)
+    {
+        foreach (var c in text)
+        {
+            if (c is < ' ' or > '~' or '"' or '\\') return false;
+        }
+        return true;
+    }
 
     private static void WriteLine(ArrayBufferWriter<byte> buffer, UsageEvent e, bool coalesce)
     {
