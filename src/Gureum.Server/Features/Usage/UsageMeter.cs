@@ -33,7 +33,8 @@ public sealed partial class UsageMeter(
     private SafeFileHandle? _journal;
     private long _offset;
     private long _synced;
-    private long _sequence;
+    /// <summary>Coalescable series (project, key, service, meter) defined in the current journal file, by number.</summary>
+    private readonly Dictionary<(string, string, string, string), int> _series = [];
     private bool _opened;
     private bool _closed;
     private TaskCompletionSource? _nextSync;
@@ -57,7 +58,6 @@ public sealed partial class UsageMeter(
             At = at ?? clock.GetUtcNow(),
         };
         Span<byte> stack = stackalloc byte[512];
-        var line = FormatLine(stack, usage, coalesce);
         TaskCompletionSource? synced = null;
         lock (_gate)
         {
@@ -67,14 +67,36 @@ public sealed partial class UsageMeter(
                 return WriteAsync([usage]);
             }
             OpenIfNeeded();
+            scoped ReadOnlySpan<byte> line;
+            if (coalesce && Plain(projectId) && Plain(keyId) && Plain(service) && Plain(meter) && double.IsFinite(quantity))
+            {
+                // A short line naming its series; the series is defined once per file by a full line.
+                if (!_series.TryGetValue((projectId, keyId, service, meter), out var series))
+                {
+                    _series[(projectId, keyId, service, meter)] = series = _series.Count;
+                    Append(FormatLine(stack, usage, coalesce: false, series));
+                }
+                System.Text.Unicode.Utf8.TryWrite(stack, CultureInfo.InvariantCulture, $"c {series} {quantity:R} {usage.At.ToUnixTimeMilliseconds()}\n", out var n);
+                line = stack[..n];
+            }
+            else
+            {
+                line = FormatLine(stack, usage, coalesce: false);
+            }
             // One positioned write; the gate keeps lines whole and in order.
-            RandomAccess.Write(_journal!, line, _offset);
-            _offset += line.Length;
+            Append(line);
             if (options.SyncEachCall) synced = _nextSync ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
         if (synced is null) return Task.CompletedTask;
         _syncRequested.Release();
         return synced.Task;
+    }
+
+    /// <summary>Under the gate.</summary>
+    private void Append(ReadOnlySpan<byte> line)
+    {
+        RandomAccess.Write(_journal!, line, _offset);
+        _offset += line.Length;
     }
 
     /// <summary>Moves everything recorded before this call into the database now (reports read the database).</summary>
@@ -138,7 +160,6 @@ public sealed partial class UsageMeter(
     {
         if (_opened) return;
         Directory.CreateDirectory(_directory);
-        _sequence = Directory.EnumerateFiles(_directory, "*.sealed").Select(SequenceOf).DefaultIfEmpty(0).Max();
         if (File.Exists(JournalPath) && new FileInfo(JournalPath).Length > 0) SealCurrent();
         OpenJournal();
         _opened = true;
@@ -206,7 +227,7 @@ public sealed partial class UsageMeter(
                     _nextSync = null;
                 }
             }
-            foreach (var path in Directory.EnumerateFiles(_directory, "*.sealed").OrderBy(SequenceOf).ToList())
+            foreach (var path in Directory.EnumerateFiles(_directory, "*.sealed").Order(StringComparer.Ordinal).ToList())
             {
                 foreach (var chunk in ReadEvents(path).Chunk(MaxInsert)) await WriteAsync(chunk);
                 File.Delete(path);
@@ -229,7 +250,9 @@ public sealed partial class UsageMeter(
 
     private void SealCurrent()
     {
-        File.Move(JournalPath, Path.Combine(_directory, $"journal-{++_sequence:D12}.sealed"));
+        // A ULID names the file: sorts by time, and never repeats (coalesced rows are named after their file).
+        File.Move(JournalPath, Path.Combine(_directory, $"journal-{Ids.New()}.sealed"));
+        _series.Clear();
         LocalArtifactStore.FsyncDirectory(_directory);
     }
 
@@ -241,25 +264,22 @@ public sealed partial class UsageMeter(
         LocalArtifactStore.FsyncDirectory(_directory);
     }
 
-    private static long SequenceOf(string path) =>
-        long.TryParse(Path.GetFileNameWithoutExtension(path).AsSpan("journal-".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
-
     /// <summary>
     /// The event as one JSON line: formatted straight into <paramref name="stack"/> when every string is plain ASCII
     /// with nothing to escape (ids, names and meters always are), through a JSON writer otherwise.
     /// </summary>
-    private static ReadOnlySpan<byte> FormatLine(Span<byte> stack, UsageEvent e, bool coalesce)
+    private static ReadOnlySpan<byte> FormatLine(Span<byte> stack, UsageEvent e, bool coalesce, int? series = null)
     {
-        if (Plain(e.ProjectId) && Plain(e.KeyId) && Plain(e.Service) && Plain(e.Meter) && Plain(e.RequestId)
+        if (series is null && Plain(e.ProjectId) && Plain(e.KeyId) && Plain(e.Service) && Plain(e.Meter) && Plain(e.RequestId)
             && System.Text.Unicode.Utf8.TryWrite(stack, CultureInfo.InvariantCulture,
-                $"{{\"p\":\"{e.ProjectId}\",\"k\":\"{e.KeyId}\",\"s\":\"{e.Service}\",\"m\":\"{e.Meter}\",\"q\":{e.Quantity:R},\"t\":{e.At.ToUnixTimeMilliseconds()},\"r\":\"{e.RequestId}\"{(coalesce ? ",\"c\":true" : "")}}}\n",
+                $"{{\"p\":\"{e.ProjectId}\",\"k\":\"{e.KeyId}\",\"s\":\"{e.Service}\",\"m\":\"{e.Meter}\",\"q\":{e.Quantity:R},\"t\":{e.At.ToUnixTimeMilliseconds()},\"r\":\"{e.RequestId}\"}}\n",
                 out var written)
             && double.IsFinite(e.Quantity))
         {
             return stack[..written];
         }
         var buffer = new ArrayBufferWriter<byte>(256);
-        WriteLine(buffer, e, coalesce);
+        WriteLine(buffer, e, coalesce, series);
         return buffer.WrittenSpan;
     }
 
@@ -272,7 +292,7 @@ public sealed partial class UsageMeter(
         return true;
     }
 
-    private static void WriteLine(ArrayBufferWriter<byte> buffer, UsageEvent e, bool coalesce)
+    private static void WriteLine(ArrayBufferWriter<byte> buffer, UsageEvent e, bool coalesce, int? series = null)
     {
         using (var json = new Utf8JsonWriter(buffer))
         {
@@ -285,54 +305,60 @@ public sealed partial class UsageMeter(
             json.WriteNumber("t", e.At.ToUnixTimeMilliseconds());
             json.WriteString("r", e.RequestId);
             if (coalesce) json.WriteBoolean("c", true);
+            if (series is { } id) json.WriteNumber("d", id);
             json.WriteEndObject();
         }
         buffer.Write("\n"u8);
     }
 
     /// <summary>
-    /// The events of a sealed journal, coalescable ones summed per project, key, service, meter and hour under the
-    /// first one's request id and their count (the same file always sums the same way, so moving it again after a
-    /// crash is recognised). A line cut short by a crash is skipped.
+    /// The events of a sealed journal. Short lines (<c>c series quantity time</c>) are summed per series and hour into
+    /// one event named after the file, the series and the hour, so moving the same file again after a crash is
+    /// recognised. A line cut short by a crash is skipped.
     /// </summary>
     private List<UsageEvent> ReadEvents(string path)
     {
+        var file = Path.GetFileNameWithoutExtension(path)["journal-".Length..];
         var events = new List<UsageEvent>();
-        var sums = new Dictionary<(string, string, string, string, DateTimeOffset), (UsageEvent First, double Quantity, int Count)>();
+        var series = new Dictionary<int, UsageEvent>();
+        var sums = new Dictionary<(int Series, long Hour), (double Quantity, long At)>();
         foreach (var line in File.ReadLines(path))
         {
-            UsageEvent e;
-            bool coalesce;
             try
             {
+                if (line.StartsWith("c ", StringComparison.Ordinal))
+                {
+                    var parts = line.Split(' ');
+                    var id = int.Parse(parts[1], CultureInfo.InvariantCulture);
+                    var quantity = double.Parse(parts[2], CultureInfo.InvariantCulture);
+                    var at = long.Parse(parts[3], CultureInfo.InvariantCulture);
+                    if (parts.Length != 4 || !series.ContainsKey(id)) throw new FormatException();
+                    var key = (id, at / 3_600_000);
+                    sums[key] = sums.TryGetValue(key, out var sum) ? (sum.Quantity + quantity, Math.Min(sum.At, at)) : (quantity, at);
+                    continue;
+                }
                 var j = JsonDocument.Parse(line).RootElement;
-                e = new UsageEvent
+                var e = new UsageEvent
                 {
                     ProjectId = j.GetProperty("p").GetString()!, KeyId = j.GetProperty("k").GetString()!, Service = j.GetProperty("s").GetString()!,
                     Meter = j.GetProperty("m").GetString()!, Quantity = j.GetProperty("q").GetDouble(),
                     At = DateTimeOffset.FromUnixTimeMilliseconds(j.GetProperty("t").GetInt64()), RequestId = j.GetProperty("r").GetString()!,
                 };
-                coalesce = j.TryGetProperty("c", out var c) && c.GetBoolean();
+                if (j.TryGetProperty("d", out var definition)) series[definition.GetInt32()] = e;
+                else events.Add(e);
             }
-            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException or OverflowException)
             {
                 LogTornLine(logger, Path.GetFileName(path));
-                continue;
             }
-            if (!coalesce)
-            {
-                events.Add(e);
-                continue;
-            }
-            var key = (e.ProjectId, e.KeyId, e.Service, e.Meter, UsagePeriods.Start(e.At, UsagePeriods.Hour));
-            sums[key] = sums.TryGetValue(key, out var sum) ? (sum.First, sum.Quantity + e.Quantity, sum.Count + 1) : (e, e.Quantity, 1);
         }
-        foreach (var (first, quantity, count) in sums.Values)
+        foreach (var ((id, hour), (quantity, at)) in sums)
         {
-            events.Add(count == 1 ? first : new UsageEvent
+            var s = series[id];
+            events.Add(new UsageEvent
             {
-                ProjectId = first.ProjectId, KeyId = first.KeyId, Service = first.Service, Meter = first.Meter, Quantity = quantity, At = first.At,
-                RequestId = $"{first.RequestId}+{count - 1}",
+                ProjectId = s.ProjectId, KeyId = s.KeyId, Service = s.Service, Meter = s.Meter, Quantity = quantity,
+                At = DateTimeOffset.FromUnixTimeMilliseconds(at), RequestId = $"{file}/{id}/{hour}",
             });
         }
         return events;
