@@ -79,6 +79,43 @@ public sealed class ServingTests(ServingTests.App app) : IClassFixture<ServingTe
     private static string LinearRows(params float[][] rows) => JsonSerializer.Serialize(new { inputs = new { x = rows } });
 
     [Fact]
+    public async Task Metrics_CountRequestsRowsAndLatencyPerVersion_OverAWindow_WithASeriesForCharts()
+    {
+        var project = await ProjectWithVersionsAsync("golden", "linear.onnx", "linear.onnx");
+        await DeployAsync(project, new { name = "watched", deployments = new[] { new { model = "golden", version = 1, weight = 50.0 }, new { model = "golden", version = 2, weight = 50.0 } } });
+        for (var i = 0; i < 40; i++) (await PredictAsync(project, "watched", LinearRows([1, 2, 3, 4], [5, 6, 7, 8]))).EnsureSuccessStatusCode();
+        // A refused input is the caller's error, not the model's: counted as a request, not as an error.
+        Assert.Equal(HttpStatusCode.BadRequest, (await PredictAsync(project, "watched", "{\"inputs\": {\"x\": [[1]]}}")).StatusCode);
+
+        // Counts reach the database every UsageFlushInterval (0.5 s here).
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        JsonElement metrics;
+        while ((metrics = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/watched/metrics?window=15m&buckets=15"))
+               .GetProperty("versions").EnumerateArray().Sum(v => v.GetProperty("requests").GetInt64()) < 41)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the counts did not arrive: " + metrics);
+            await Task.Delay(200);
+        }
+        var versions = metrics.GetProperty("versions").EnumerateArray().ToList();
+        Assert.Equal([1, 2], versions.Select(v => v.GetProperty("version").GetInt32()).Order());
+        Assert.Equal(80, versions.Sum(v => v.GetProperty("rows").GetInt64()));
+        Assert.All(versions, v =>
+        {
+            Assert.Equal(0, v.GetProperty("errors").GetInt64());
+            var latency = v.GetProperty("latencyMs");
+            Assert.True(latency.GetProperty("p50").GetDouble() <= latency.GetProperty("p99").GetDouble());
+            Assert.True(latency.GetProperty("mean").GetDouble() > 0);
+        });
+        Assert.Equal(60, metrics.GetProperty("bucketSeconds").GetInt32());
+        Assert.Equal(41, metrics.GetProperty("series").EnumerateArray().Sum(p => p.GetProperty("requests").GetInt64()));
+
+        await Problems.AssertFieldErrorAsync(await app.Admin().GetAsync($"/v1/projects/{project}/endpoints/watched/metrics?window=2y"), "window");
+        await Problems.AssertFieldErrorAsync(await app.Admin().GetAsync($"/v1/projects/{project}/endpoints/watched/metrics?buckets=0"), "buckets");
+        await Problems.AssertFieldErrorAsync(await app.Admin().GetAsync($"/v1/projects/{project}/endpoints/watched/metrics?from=2026-12-02&to=2026-12-01"), "to");
+        await Problems.AssertProblemAsync(await app.Admin().GetAsync($"/v1/projects/{project}/endpoints/nowhere/metrics"), HttpStatusCode.NotFound, "not-found");
+    }
+
+    [Fact]
     public async Task Predictions_AreBilledPerRow_AndQuotasAndMaxConcurrencyRefuseWith429()
     {
         var project = await ProjectWithVersionsAsync("golden", "linear.onnx");

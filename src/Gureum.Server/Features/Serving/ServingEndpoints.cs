@@ -119,7 +119,7 @@ public static class ServingEndpoints
         return TypedResults.Ok(samples.Select(s => new PredictionSampleResponse(s.Id, s.Model, s.Version, s.Shadow, s.RequestId, s.At, s.Status, s.LatencyMs, s.Input, s.Output)).ToList());
     }
 
-    private static async Task<InferenceEndpoint> FindAsync(GureumDb db, string projectId, string name, CancellationToken ct) =>
+    internal static async Task<InferenceEndpoint> FindAsync(GureumDb db, string projectId, string name, CancellationToken ct) =>
         await db.Set<InferenceEndpoint>().FirstOrDefaultAsync(e => e.ProjectId == projectId && e.Name == name, ct)
         ?? throw new GureumException(ProblemCode.NotFound, $"Endpoint '{name}' was not found in this project. List endpoints with GET /v1/projects/{{project}}/endpoints.");
 
