@@ -30,6 +30,7 @@ builder.Services.AddRegistry(builder.Configuration);
 builder.Services.AddServing(builder.Configuration);
 builder.Services.AddAi(builder.Configuration);
 builder.Services.AddUsage(builder.Configuration);
+builder.Services.AddMonitoring(builder.Configuration);
 
 var app = builder.Build();
 app.UseGureumInfrastructure();

@@ -113,6 +113,8 @@ public sealed class ServingTests(ServingTests.App app) : IClassFixture<ServingTe
         await Problems.AssertFieldErrorAsync(await app.Admin().GetAsync($"/v1/projects/{project}/endpoints/watched/metrics?buckets=0"), "buckets");
         await Problems.AssertFieldErrorAsync(await app.Admin().GetAsync($"/v1/projects/{project}/endpoints/watched/metrics?from=2026-12-02&to=2026-12-01"), "to");
         await Problems.AssertProblemAsync(await app.Admin().GetAsync($"/v1/projects/{project}/endpoints/nowhere/metrics"), HttpStatusCode.NotFound, "not-found");
+        // Drift needs a training profile: an uploaded ONNX model has none.
+        await Problems.AssertProblemAsync(await app.Admin().GetAsync($"/v1/projects/{project}/endpoints/watched/drift"), HttpStatusCode.UnprocessableEntity, "unprocessable");
     }
 
     [Fact]
@@ -483,6 +485,75 @@ public sealed class ServingTests(ServingTests.App app) : IClassFixture<ServingTe
         var endpoint = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/encoder");
         Assert.Equal("ready", endpoint.GetProperty("status").GetString());
         Assert.Equal(1, endpoint.GetProperty("serving")[0].GetProperty("errors").GetInt64());
+    }
+
+    [Fact]
+    public async Task Drift_FlagsExactlyTheShiftedFeatures_AgainstTheTrainingProfile()
+    {
+        var project = await app.CreateProjectAsync();
+        (await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets", new { name = "titanic" })).Dispose();
+        var csv = File.ReadAllLines(Path.Combine(Repository.Datasets, "titanic.csv"));
+        using (var content = new StringContent(string.Join('\n', csv), Encoding.UTF8, "text/csv"))
+        {
+            (await app.Admin().PostAsync($"/v1/projects/{project}/datasets/titanic/versions", content)).EnsureSuccessStatusCode();
+        }
+        using var submitted = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/training-jobs",
+            new { dataset = "titanic", target = "survived", budgetSeconds = 3, ignoreColumns = new[] { "alive" } });
+        var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        JsonElement job;
+        do
+        {
+            await Task.Delay(300);
+            job = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/training-jobs/{jobId}");
+        } while (job.GetProperty("status").GetString() is "queued" or "running" && DateTime.UtcNow < deadline);
+        Assert.Equal("succeeded", job.GetProperty("status").GetString());
+        (await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/models", new { name = "titanic" })).EnsureSuccessStatusCode();
+        (await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/models/titanic/versions", new { trainingJob = jobId })).EnsureSuccessStatusCode();
+        await DeployAsync(project, new { name = "titanic", deployments = new[] { new { model = "titanic", version = 1 } }, sampleRate = 1.0 });
+
+        // Every passenger again, but 40 years older and embarking at a port the training data never saw.
+        var header = csv[0].Split(',');
+        var numbers = new HashSet<string> { "pclass", "age", "sibsp", "parch", "fare" };
+        var records = csv[1..].Select(line =>
+        {
+            var values = line.Split(',');
+            var record = new Dictionary<string, object?>();
+            for (var i = 0; i < header.Length; i++)
+            {
+                var (column, value) = (header[i], values[i]);
+                if (column is "survived" or "alive") continue;
+                record[column] = value.Length == 0 ? null
+                    : column is "adult_male" or "alone" ? value == "True"
+                    : numbers.Contains(column) ? double.Parse(value, System.Globalization.CultureInfo.InvariantCulture) + (column == "age" ? 40 : 0)
+                    : column == "embark_town" ? "Atlantis" : value;
+            }
+            return record;
+        }).ToList();
+        foreach (var chunk in records.Chunk(30))
+        {
+            using var predicted = await PredictAsync(project, "titanic", JsonSerializer.Serialize(new { records = chunk }));
+            Assert.True(predicted.StatusCode == HttpStatusCode.OK, await predicted.Content.ReadAsStringAsync());
+        }
+        var samplesDeadline = DateTime.UtcNow.AddSeconds(20);
+        JsonElement drift;
+        while ((drift = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/titanic/drift?window=1h")).GetProperty("liveRows").GetInt64() < records.Count)
+        {
+            Assert.True(DateTime.UtcNow < samplesDeadline, "the samples did not arrive: " + drift.GetProperty("liveRows"));
+            await Task.Delay(200);
+        }
+        var features = drift.GetProperty("features").EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!);
+        var flagged = features.Values.Where(f => f.GetProperty("severity").GetString() != "none").Select(f => f.GetProperty("name").GetString()).Order().ToList();
+        Assert.True(flagged.SequenceEqual(["age", "embark_town"]), string.Join("; ", features.Values.Select(f => $"{f.GetProperty("name")}: {f.GetProperty("severity")} psi {f.GetProperty("psi")}")));
+        Assert.Equal("high", features["age"].GetProperty("severity").GetString());
+        Assert.True(features["age"].GetProperty("ks").GetDouble() > 0.5);
+        Assert.Equal(1.0, features["embark_town"].GetProperty("unseenShare").GetDouble());
+        Assert.Equal(features["age"].GetProperty("missingBaseline").GetDouble(), features["age"].GetProperty("missingLive").GetDouble(), 3);
+        Assert.True(features["sex"].GetProperty("psi").GetDouble() < 0.01);
+        Assert.NotEmpty(features["age"].GetProperty("bins").EnumerateArray());
+        Assert.Equal(records.Count, drift.GetProperty("liveRows").GetInt64());
+
+        await Problems.AssertFieldErrorAsync(await app.Admin().GetAsync($"/v1/projects/{project}/endpoints/titanic/drift?window=1h&from=2026-01-01"), "window");
     }
 
     [Fact]

@@ -37,12 +37,20 @@ public static class MonitoringEndpoints
         ["7d"] = TimeSpan.FromDays(7), ["30d"] = TimeSpan.FromDays(30),
     };
 
+    public static IServiceCollection AddMonitoring(this IServiceCollection services, IConfiguration configuration)
+    {
+        var drift = new DriftOptions();
+        configuration.GetSection("Gureum:Monitoring:Drift").Bind(drift);
+        return services.AddSingleton(drift);
+    }
+
     public static IEndpointRouteBuilder MapMonitoring(this IEndpointRouteBuilder app)
     {
         var endpoints = app.MapProjectGroup("/endpoints").WithTags("Monitoring");
         endpoints.MapGet("/{name}/metrics", Metrics).RequireScope(Scopes.ProjectRead)
             .WithSummary("Requests, errors, throughput, rows per request and latency p50/p90/p99 per version over ?window=15m|1h|6h|1d|7d|30d (or ?from&to), with a series of ?buckets points for charts")
             .WithStandardErrors();
+        endpoints.MapDrift();
         return app;
     }
 
@@ -97,7 +105,7 @@ public static class MonitoringEndpoints
         return total;
     }
 
-    private static (DateTimeOffset From, DateTimeOffset To) Range(string? window, string? from, string? to, DateTimeOffset now)
+    internal static (DateTimeOffset From, DateTimeOffset To) Range(string? window, string? from, string? to, DateTimeOffset now)
     {
         if (window is not null && (from is not null || to is not null)) throw GureumException.Invalid("window", "Send 'window' or 'from'/'to', not both.");
         if (from is null && to is null)
