@@ -488,7 +488,7 @@ public sealed class ServingTests(ServingTests.App app) : IClassFixture<ServingTe
     }
 
     [Fact]
-    public async Task Drift_FlagsExactlyTheShiftedFeatures_AgainstTheTrainingProfile()
+    public async Task Drift_FlagsExactlyTheShiftedFeatures_AndFeedbackGivesTheLiveMetric()
     {
         var project = await app.CreateProjectAsync();
         (await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets", new { name = "titanic" })).Dispose();
@@ -530,10 +530,18 @@ public sealed class ServingTests(ServingTests.App app) : IClassFixture<ServingTe
             }
             return record;
         }).ToList();
+        var truths = csv[1..].Select(line => line.Split(',')[0]).ToList();
+        var answers = new List<(string RequestId, int Row, string Predicted, string Truth)>();
+        var offset = 0;
         foreach (var chunk in records.Chunk(30))
         {
             using var predicted = await PredictAsync(project, "titanic", JsonSerializer.Serialize(new { records = chunk }));
-            Assert.True(predicted.StatusCode == HttpStatusCode.OK, await predicted.Content.ReadAsStringAsync());
+            var body = await predicted.Content.ReadAsStringAsync();
+            Assert.True(predicted.StatusCode == HttpStatusCode.OK, body);
+            var answer = JsonDocument.Parse(body).RootElement;
+            var requestId = answer.GetProperty("requestId").GetString()!;
+            answers.AddRange(answer.GetProperty("predictions").EnumerateArray().Select((p, i) => (requestId, i, p.GetProperty("label").GetString()!, truths[offset + i])));
+            offset += chunk.Length;
         }
         var samplesDeadline = DateTime.UtcNow.AddSeconds(20);
         JsonElement drift;
@@ -554,6 +562,31 @@ public sealed class ServingTests(ServingTests.App app) : IClassFixture<ServingTe
         Assert.Equal(records.Count, drift.GetProperty("liveRows").GetInt64());
 
         await Problems.AssertFieldErrorAsync(await app.Admin().GetAsync($"/v1/projects/{project}/endpoints/titanic/drift?window=1h&from=2026-01-01"), "window");
+
+        // Feedback: the true outcome of every answered row; the live accuracy is what the answers and truths say.
+        var (_, predictKey) = await app.CreateKeyAsync(project, "predict");
+        foreach (var chunk in answers.Chunk(500))
+        {
+            using var sent = await app.Client(predictKey).PostAsJsonAsync($"/v1/projects/{project}/endpoints/titanic/feedback",
+                new { feedback = chunk.Select(a => new { requestId = a.RequestId, row = a.Row, label = a.Truth }) });
+            Assert.True(sent.StatusCode == HttpStatusCode.OK, await sent.Content.ReadAsStringAsync());
+        }
+        var live = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/titanic/feedback?window=1h");
+        Assert.Equal("binary", live.GetProperty("task").GetString());
+        Assert.Equal(answers.Count, live.GetProperty("matched").GetInt64());
+        var metrics = live.GetProperty("metrics").EnumerateArray().ToDictionary(m => m.GetProperty("name").GetString()!);
+        var expected = answers.Average(a => a.Predicted == a.Truth ? 1.0 : 0.0);
+        Assert.Equal(expected, metrics["accuracy"].GetProperty("live").GetDouble(), 6);
+        var auc = metrics["auc"];
+        Assert.InRange(auc.GetProperty("live").GetDouble(), 0, 1);
+        Assert.Equal(auc.GetProperty("live").GetDouble() - auc.GetProperty("test").GetDouble(), auc.GetProperty("delta").GetDouble(), 5);
+
+        await Problems.AssertFieldErrorAsync(await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/endpoints/titanic/feedback",
+            new { feedback = new[] { new { requestId = "", row = 0, label = "1" } } }), "feedback[0].requestId");
+        await Problems.AssertFieldErrorAsync(await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/endpoints/titanic/feedback",
+            new { feedback = new[] { new { requestId = "x", row = -1, label = "1" } } }), "feedback[0].row");
+        await Problems.AssertFieldErrorAsync(await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/endpoints/titanic/feedback",
+            new { feedback = new object[] { new { requestId = "x", row = 0, label = new[] { 1 } } } }), "feedback[0].label");
     }
 
     [Fact]

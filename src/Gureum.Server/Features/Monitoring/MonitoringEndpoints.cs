@@ -51,6 +51,7 @@ public static class MonitoringEndpoints
             .WithSummary("Requests, errors, throughput, rows per request and latency p50/p90/p99 per version over ?window=15m|1h|6h|1d|7d|30d (or ?from&to), with a series of ?buckets points for charts")
             .WithStandardErrors();
         endpoints.MapDrift();
+        endpoints.MapFeedback();
         return app;
     }
 
