@@ -358,3 +358,30 @@ public sealed class SyncEachCallUsageTests(SyncEachCallApp app) : IClassFixture<
         Assert.Equal(12, usage.GetProperty("rows").EnumerateArray().Single().GetProperty("quantity").GetDouble());
     }
 }
+
+public sealed class TokenBucketTests
+{
+    /// <summary>Threads racing one bucket: never more than the burst plus the refill, and never told to wait longer than one token's time.</summary>
+    [Fact]
+    public async Task RacingTakers_NeverGetMoreThanTheBucketHolds_NorAWaitOverOneToken()
+    {
+        var buckets = new TokenBuckets<string>(TimeProvider.System);
+        const double rate = 200;
+        const int burst = 10;
+        var taken = 0;
+        var longestWait = TimeSpan.Zero;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                var wait = buckets.TryTake("key", rate, burst);
+                if (wait == TimeSpan.Zero) Interlocked.Increment(ref taken);
+                else lock (buckets) longestWait = wait > longestWait ? wait : longestWait;
+            }
+        })));
+        var elapsed = started.Elapsed.TotalSeconds;
+        Assert.InRange(taken, burst, burst + (int)Math.Ceiling(elapsed * rate) + 1);
+        Assert.True(longestWait <= TimeSpan.FromSeconds(1 / rate), $"told to wait {longestWait.TotalMilliseconds} ms");
+    }
+}

@@ -23,12 +23,14 @@ public sealed class TokenBuckets<TKey>(TimeProvider clock) where TKey : notnull
     /// <summary>Takes a token: <see cref="TimeSpan.Zero"/> when taken, otherwise how long until the next one.</summary>
     public TimeSpan TryTake(TKey key, double ratePerSecond, int burst)
     {
-        var now = clock.GetTimestamp();
-        var state = _buckets.GetOrAdd(key, _ => new State(burst, now));
+        var state = _buckets.GetOrAdd(key, static (_, a) => new State(a.burst, a.now), (burst, now: clock.GetTimestamp()));
         TimeSpan wait;
+        long now;
         lock (state)
         {
-            state.Tokens = Math.Min(burst, state.Tokens + clock.GetElapsedTime(state.At, now).TotalSeconds * ratePerSecond);
+            // The time is read under the lock: a racer that read it earlier but locked later must not refill backwards.
+            now = clock.GetTimestamp();
+            state.Tokens = Math.Min(burst, state.Tokens + Math.Max(0, clock.GetElapsedTime(state.At, now).TotalSeconds) * ratePerSecond);
             state.At = now;
             if (state.Tokens >= 1)
             {
