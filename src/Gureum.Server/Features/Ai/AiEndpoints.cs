@@ -90,7 +90,7 @@ public static class AiEndpoints
         if (info.Pages > options.MaxSyncPages || @async == true)
         {
             // The quota is checked for all pages now; the pages are counted when the operation finishes.
-            await using (await metering.ReserveAsync(scope.ProjectId, scope.Caller.KeyId, "ocr", "pages", info.Pages, Metering.RequestIdOf(http, scope.Caller.KeyId), ct)) { }
+            await metering.CheckQuotaAsync(scope.ProjectId, scope.Caller.KeyId, "ocr", "pages", info.Pages, Metering.RequestIdOf(http, scope.Caller.KeyId), ct);
             var operation = await operations.StartAsync(scope.ProjectId, scope.Caller.KeyId, "ocr", body, new OcrOperationOptions(langs), ct);
             return Accepted(http, scope, operation);
         }
@@ -227,7 +227,7 @@ public static class AiEndpoints
         if (clip.Seconds > options.MaxSyncAudioSeconds || @async == true)
         {
             // The quota is checked for the whole clip now; the seconds are counted when the operation finishes.
-            await using (await metering.ReserveAsync(scope.ProjectId, scope.Caller.KeyId, "stt", "audio-seconds", seconds, Metering.RequestIdOf(http, scope.Caller.KeyId), ct)) { }
+            await metering.CheckQuotaAsync(scope.ProjectId, scope.Caller.KeyId, "stt", "audio-seconds", seconds, Metering.RequestIdOf(http, scope.Caller.KeyId), ct);
             var operation = await operations.StartAsync(scope.ProjectId, scope.Caller.KeyId, "stt", body, new SttOperationOptions(lang), ct);
             return Accepted(http, scope, operation);
         }

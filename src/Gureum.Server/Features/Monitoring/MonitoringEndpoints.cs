@@ -1,7 +1,7 @@
-using System.Globalization;
 using System.Text.Json;
 using Gureum.Server.Features.Projects;
 using Gureum.Server.Features.Serving;
+using Gureum.Server.Infrastructure;
 using Gureum.Server.Infrastructure.Auth;
 using Gureum.Server.Infrastructure.Db;
 using Gureum.Server.Infrastructure.Problems;
@@ -115,14 +115,10 @@ public static class MonitoringEndpoints
                 : throw GureumException.Invalid("window", $"'window' must be one of {string.Join(", ", Windows.Keys)}, or send 'from' and 'to'.");
             return (now - span, now);
         }
-        var end = to is null ? now : Parse("to", to);
-        var start = from is null ? end - TimeSpan.FromHours(1) : Parse("from", from);
+        var end = to is null ? now : QueryTime.Parse("to", to);
+        var start = from is null ? end - TimeSpan.FromHours(1) : QueryTime.Parse("from", from);
         if (end <= start) throw GureumException.Invalid("to", "'to' must be after 'from'.");
         if (end - start > TimeSpan.FromDays(400)) throw GureumException.Invalid("from", "A window covers at most 400 days.");
         return (start, end);
     }
-
-    private static DateTimeOffset Parse(string field, string text) =>
-        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)
-            ? t : throw GureumException.Invalid(field, $"'{field}' must be an ISO 8601 date or date-time, e.g. 2026-12-07T09:00:00Z.");
 }

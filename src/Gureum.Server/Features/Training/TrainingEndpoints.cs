@@ -133,7 +133,7 @@ public static class TrainingEndpoints
         HttpContext http, ProjectScope scope, TrainingRequest request, GureumDb db, JobStore store, JobHost host, Usage.Metering metering, TimeProvider clock, CancellationToken ct)
     {
         // Core-seconds are known only at the end: a job is refused once a training quota is already used up.
-        await using (await metering.ReserveAsync(scope.ProjectId, scope.Caller.KeyId, "training", "core-seconds", 0, http.TraceIdentifier, ct)) { }
+        await metering.CheckQuotaAsync(scope.ProjectId, scope.Caller.KeyId, "training", "core-seconds", 0, http.TraceIdentifier, ct);
         if (string.IsNullOrEmpty(request.Dataset)) throw GureumException.Invalid("dataset", "'dataset' is required: a dataset id or name.");
         if (string.IsNullOrEmpty(request.Target)) throw GureumException.Invalid("target", "'target' is required: the column to predict.");
         var dataset = await DatasetsEndpoints.FindAsync(db, scope, request.Dataset, ct);

@@ -19,6 +19,16 @@ public sealed class Quota
     public required string Service { get; init; }
     public required string Meter { get; init; }
     public double Limit { get; init; }
+
+    /// <summary>Usage by this key of this service counts against the quota (whatever the meter).</summary>
+    public bool Covers(string keyId, string service) => (KeyId is null || KeyId == keyId) && ServicePattern.Covers(Service, service);
+
+    /// <summary>A call of this key, service and meter is held against the quota.</summary>
+    public bool Applies(string keyId, string service, string meter) => Covers(keyId, service) && (Meter == meter || Meter == Spend);
+
+    /// <summary>How full the quota is, from the usage it covers (per service and meter): units of its meter, or their cost.</summary>
+    public double Fill(PriceList prices, IEnumerable<(string Service, string Meter, double Quantity)> covered) =>
+        Meter == Spend ? (double)Invoicing.Cost(prices, covered) : covered.Where(c => c.Meter == Meter).Sum(c => c.Quantity);
 }
 
 /// <summary>

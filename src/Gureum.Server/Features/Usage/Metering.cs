@@ -65,13 +65,22 @@ public sealed class Metering(UsageMeter meter, MeteringOptions options, IGrainFa
     {
         var quotas = options.Enabled ? (await LimitsAsync(projectId, ct)).Quotas : [];
         long? reservation = null;
-        if (quotas.Any(q => (q.KeyId is null || q.KeyId == keyId) && ServicePattern.Covers(q.Service, service) && (q.Meter == meter || q.Meter == Quota.Spend)))
+        if (quotas.Any(q => q.Applies(keyId, service, meter)))
         {
             var decision = await grains.GetGrain<IUsageLedgerGrain>(projectId).Reserve(keyId, service, meter, quantity);
-            if (!decision.Allowed) throw QuotaExceeded(decision, service, meter, quantity);
+            if (!decision.Allowed) throw QuotaExceeded(decision, meter, quantity);
             reservation = decision.ReservationId;
         }
         return new UsageCharge(this, projectId, keyId, service, meter, quantity, requestId, reservation, coalesce);
+    }
+
+    /// <summary>
+    /// Refuses with 429 when <paramref name="quantity"/> more units would pass a quota, holding nothing: for work
+    /// accepted now and counted when it ends (asynchronous operations; training, asked with 0 until its quota is full).
+    /// </summary>
+    public async Task CheckQuotaAsync(string projectId, string keyId, string service, string meter, double quantity, string requestId, CancellationToken ct)
+    {
+        await using var held = await ReserveAsync(projectId, keyId, service, meter, quantity, requestId, ct);
     }
 
     /// <summary>Writes usage that needs no quota check (e.g. work accepted earlier, finished now).</summary>
@@ -106,7 +115,7 @@ public sealed class Metering(UsageMeter meter, MeteringOptions options, IGrainFa
         return limits;
     }
 
-    private static GureumException QuotaExceeded(QuotaDecision d, string service, string meter, double quantity)
+    private static GureumException QuotaExceeded(QuotaDecision d, string meter, double quantity)
     {
         var who = d.KeyId is null ? "this project" : $"API key {d.KeyId}";
         var what = d.Meter == Quota.Spend ? $"a spend of {Format(d.Limit)} per month on '{d.Service}'" : $"{Format(d.Limit)} {d.Meter} per month on '{d.Service}'";
@@ -125,7 +134,6 @@ public sealed class Metering(UsageMeter meter, MeteringOptions options, IGrainFa
     }
 
     private static string Format(double value) => value.ToString("0.######", CultureInfo.InvariantCulture);
-
 }
 
 /// <summary>Units held for one request: <see cref="CompleteAsync"/> writes them as usage; disposing without it releases them.</summary>

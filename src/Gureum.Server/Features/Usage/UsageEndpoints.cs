@@ -3,6 +3,7 @@ using System.Text;
 using Gureum.Server.Features.Datasets;
 using Gureum.Server.Features.Keys;
 using Gureum.Server.Features.Projects;
+using Gureum.Server.Infrastructure;
 using Gureum.Server.Infrastructure.Auth;
 using Gureum.Server.Infrastructure.Db;
 using Gureum.Server.Infrastructure.Problems;
@@ -84,26 +85,20 @@ public static class UsageEndpoints
 
     // --- Reports ---------------------------------------------------------------------------------------------------
 
-    private static async Task<IResult> ProjectUsage(HttpContext http, ProjectScope scope, GureumDb db, UsageMeter meter, TimeProvider clock,
-        string? from, string? to, string? groupBy, string? format, CancellationToken ct)
-    {
-        await meter.FlushAsync(ct);
-        return await ReportAsync(http, db, clock, scope.ProjectId, from, to, groupBy, format, ct);
-    }
+    private static Task<IResult> ProjectUsage(HttpContext http, ProjectScope scope, GureumDb db, UsageMeter meter, TimeProvider clock,
+        string? from, string? to, string? groupBy, string? format, CancellationToken ct) =>
+        ReportAsync(http, db, meter, clock, scope.ProjectId, from, to, groupBy, format, ct);
 
-    private static async Task<IResult> AllUsage(HttpContext http, GureumDb db, UsageMeter meter, TimeProvider clock,
-        string? from, string? to, string? groupBy, string? format, CancellationToken ct)
-    {
-        await meter.FlushAsync(ct);
-        return await ReportAsync(http, db, clock, null, from, to, groupBy, format, ct);
-    }
+    private static Task<IResult> AllUsage(HttpContext http, GureumDb db, UsageMeter meter, TimeProvider clock,
+        string? from, string? to, string? groupBy, string? format, CancellationToken ct) =>
+        ReportAsync(http, db, meter, clock, null, from, to, groupBy, format, ct);
 
-    private static async Task<IResult> ReportAsync(HttpContext http, GureumDb db, TimeProvider clock, string? projectId,
+    private static async Task<IResult> ReportAsync(HttpContext http, GureumDb db, UsageMeter meter, TimeProvider clock, string? projectId,
         string? fromText, string? toText, string? groupByText, string? format, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var from = fromText is null ? UsagePeriods.Start(now, UsagePeriods.Month) : ParseTime("from", fromText);
-        var to = toText is null ? now : ParseTime("to", toText);
+        var from = fromText is null ? UsagePeriods.Start(now, UsagePeriods.Month) : QueryTime.Parse("from", fromText);
+        var to = toText is null ? now : QueryTime.Parse("to", toText);
         if (to <= from) throw GureumException.Invalid("to", "'to' must be after 'from'.");
         if (to - from > TimeSpan.FromDays(3 * 366)) throw GureumException.Invalid("to", "A report covers at most 3 years; narrow 'from' and 'to'.");
         var allowed = projectId is null ? new[] { "project", "service", "key", "hour", "day", "month" } : ["service", "key", "hour", "day", "month"];
@@ -124,6 +119,7 @@ public static class UsageEndpoints
         }
         var start = UsagePeriods.Seconds(UsagePeriods.Start(from, granularity));
         var end = UsagePeriods.Seconds(to);
+        await meter.FlushAsync(ct);
         var query = db.Set<UsageAggregate>().AsNoTracking().Where(a => a.Granularity == granularity && a.PeriodStart >= start && a.PeriodStart < end);
         if (projectId is not null) query = query.Where(a => a.ProjectId == projectId);
         var aggregates = await query.ToListAsync(ct);
@@ -164,10 +160,6 @@ public static class UsageEndpoints
         }
         return csv.ToString();
     }
-
-    private static DateTimeOffset ParseTime(string field, string text) =>
-        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)
-            ? t : throw GureumException.Invalid(field, $"'{field}' must be an ISO 8601 date or date-time, e.g. 2026-12-01 or 2026-12-01T09:00:00Z.");
 
     private static string Aligned(DateTimeOffset from, DateTimeOffset to)
     {
@@ -291,14 +283,8 @@ public static class UsageEndpoints
             .Where(a => a.ProjectId == projectId && a.Granularity == UsagePeriods.Month && a.PeriodStart == start).ToListAsync(ct);
         var prices = await book.GetAsync(ct);
         var resets = UsagePeriods.Next(month, UsagePeriods.Month);
-        return new QuotasResponse([.. quotas.Select(q =>
-        {
-            var covered = used.Where(a => (q.KeyId is null || a.KeyId == q.KeyId) && ServicePattern.Covers(q.Service, a.Service)).ToList();
-            var amount = q.Meter == Quota.Spend
-                ? (double)Invoicing.Cost(prices, covered.Select(a => (a.Service, a.Meter, a.Quantity)))
-                : covered.Where(a => a.Meter == q.Meter).Sum(a => a.Quantity);
-            return new QuotaState(q.KeyId, q.Service, q.Meter, q.Limit, Math.Round(amount, 6), resets);
-        })]);
+        return new QuotasResponse([.. quotas.Select(q => new QuotaState(q.KeyId, q.Service, q.Meter, q.Limit,
+            Math.Round(q.Fill(prices, used.Where(a => q.Covers(a.KeyId, a.Service)).Select(a => (a.Service, a.Meter, a.Quantity))), 6), resets))]);
     }
 
     private static async Task<Ok<QuotasResponse>> SetQuotas(ProjectScope scope, QuotasRequest request, GureumDb db, PriceBook book, Metering metering,

@@ -66,23 +66,11 @@ internal sealed class UsageLedgerGrain(GureumDbFactory dbFactory, PriceBook pric
 
         var resetsAt = UsagePeriods.Next(_month, UsagePeriods.Month);
         var priceList = await prices.GetAsync();
-        foreach (var quota in _quotas)
+        foreach (var quota in _quotas.Where(q => q.Applies(keyId, service, meter)))
         {
-            if (quota.KeyId is { } k && k != keyId) continue;
-            if (!ServicePattern.Covers(quota.Service, service)) continue;
-            if (quota.Meter != meter && quota.Meter != Quota.Spend) continue;
             var held = Held(quota).ToList();
-            double used, asked;
-            if (quota.Meter == Quota.Spend)
-            {
-                used = (double)Invoicing.Cost(priceList, held);
-                asked = (double)Invoicing.Cost(priceList, held.Append((service, meter, quantity))) - used;
-            }
-            else
-            {
-                used = held.Where(h => h.Meter == meter).Sum(h => h.Quantity);
-                asked = quantity;
-            }
+            var used = quota.Fill(priceList, held);
+            var asked = quota.Fill(priceList, held.Append((service, meter, quantity))) - used;
             // A zero-unit ask (e.g. a training job whose cost is known only at its end) is refused once the quota is full.
             if (asked > 0 ? used + asked > quota.Limit + 1e-9 : used >= quota.Limit)
             {
@@ -112,7 +100,7 @@ internal sealed class UsageLedgerGrain(GureumDbFactory dbFactory, PriceBook pric
     private IEnumerable<(string Service, string Meter, double Quantity)> Held(Quota quota) =>
         _used.Select(u => (u.Key.Key, u.Key.Service, u.Key.Meter, Quantity: u.Value))
             .Concat(_reserved.Values.Select(r => (r.Key, r.Service, r.Meter, r.Quantity)))
-            .Where(u => (quota.KeyId is null || quota.KeyId == u.Key) && ServicePattern.Covers(quota.Service, u.Service))
+            .Where(u => quota.Covers(u.Key, u.Service))
             .Select(u => (u.Service, u.Meter, u.Quantity));
 
     private async Task LoadQuotasAsync()

@@ -74,14 +74,14 @@ public sealed partial class UsageMeter(
                 if (!_series.TryGetValue((projectId, keyId, service, meter), out var series))
                 {
                     _series[(projectId, keyId, service, meter)] = series = _series.Count;
-                    Append(FormatLine(stack, usage, coalesce: false, series));
+                    Append(FormatLine(stack, usage, series));
                 }
                 System.Text.Unicode.Utf8.TryWrite(stack, CultureInfo.InvariantCulture, $"c {series} {quantity:R} {usage.At.ToUnixTimeMilliseconds()}\n", out var n);
                 line = stack[..n];
             }
             else
             {
-                line = FormatLine(stack, usage, coalesce: false);
+                line = FormatLine(stack, usage);
             }
             // One positioned write; the gate keeps lines whole and in order.
             Append(line);
@@ -268,7 +268,7 @@ public sealed partial class UsageMeter(
     /// The event as one JSON line: formatted straight into <paramref name="stack"/> when every string is plain ASCII
     /// with nothing to escape (ids, names and meters always are), through a JSON writer otherwise.
     /// </summary>
-    private static ReadOnlySpan<byte> FormatLine(Span<byte> stack, UsageEvent e, bool coalesce, int? series = null)
+    private static ReadOnlySpan<byte> FormatLine(Span<byte> stack, UsageEvent e, int? series = null)
     {
         if (series is null && Plain(e.ProjectId) && Plain(e.KeyId) && Plain(e.Service) && Plain(e.Meter) && Plain(e.RequestId)
             && System.Text.Unicode.Utf8.TryWrite(stack, CultureInfo.InvariantCulture,
@@ -279,7 +279,7 @@ public sealed partial class UsageMeter(
             return stack[..written];
         }
         var buffer = new ArrayBufferWriter<byte>(256);
-        WriteLine(buffer, e, coalesce, series);
+        WriteLine(buffer, e, series);
         return buffer.WrittenSpan;
     }
 
@@ -292,7 +292,7 @@ public sealed partial class UsageMeter(
         return true;
     }
 
-    private static void WriteLine(ArrayBufferWriter<byte> buffer, UsageEvent e, bool coalesce, int? series = null)
+    private static void WriteLine(ArrayBufferWriter<byte> buffer, UsageEvent e, int? series = null)
     {
         using (var json = new Utf8JsonWriter(buffer))
         {
@@ -304,7 +304,6 @@ public sealed partial class UsageMeter(
             json.WriteNumber("q", e.Quantity);
             json.WriteNumber("t", e.At.ToUnixTimeMilliseconds());
             json.WriteString("r", e.RequestId);
-            if (coalesce) json.WriteBoolean("c", true);
             if (series is { } id) json.WriteNumber("d", id);
             json.WriteEndObject();
         }
