@@ -361,16 +361,34 @@ public sealed class SyncEachCallUsageTests(SyncEachCallApp app) : IClassFixture<
 
 public sealed class TokenBucketTests
 {
-    /// <summary>Threads racing one bucket: never more than the burst plus the refill, and never told to wait longer than one token's time.</summary>
+    /// <summary>A clock that only moves when the test moves it, so the refill the bucket may give is known exactly.</summary>
+    private sealed class SteppingClock : TimeProvider
+    {
+        public long Ticks;
+        public override long TimestampFrequency => 1_000_000;
+        public override long GetTimestamp() => Interlocked.Read(ref Ticks);
+    }
+
+    /// <summary>Threads racing one bucket while time moves: never more than the burst plus the refill, and never told to wait longer than one token's time.</summary>
     [Fact]
     public async Task RacingTakers_NeverGetMoreThanTheBucketHolds_NorAWaitOverOneToken()
     {
-        var buckets = new TokenBuckets<string>(TimeProvider.System);
+        var clock = new SteppingClock();
+        var buckets = new TokenBuckets<string>(clock);
         const double rate = 200;
         const int burst = 10;
         var taken = 0;
         var longestWait = TimeSpan.Zero;
-        var started = System.Diagnostics.Stopwatch.StartNew();
+        using var done = new CancellationTokenSource();
+        // Time moves 20 µs at a step while the takers race, so racers read different times.
+        var ticking = Task.Run(() =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                Interlocked.Add(ref clock.Ticks, 20);
+                Thread.SpinWait(50);
+            }
+        });
         await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
         {
             for (var i = 0; i < 20_000; i++)
@@ -380,7 +398,9 @@ public sealed class TokenBucketTests
                 else lock (buckets) longestWait = wait > longestWait ? wait : longestWait;
             }
         })));
-        var elapsed = started.Elapsed.TotalSeconds;
+        await done.CancelAsync();
+        await ticking;
+        var elapsed = Interlocked.Read(ref clock.Ticks) / 1e6;
         Assert.InRange(taken, burst, burst + (int)Math.Ceiling(elapsed * rate) + 1);
         Assert.True(longestWait <= TimeSpan.FromSeconds(1 / rate), $"told to wait {longestWait.TotalMilliseconds} ms");
     }
