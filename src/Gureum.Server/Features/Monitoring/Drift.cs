@@ -56,11 +56,18 @@ public static class Drift
     {
         var endpoint = await ServingEndpoints.FindAsync(db, scope.ProjectId, name, ct);
         var (start, end) = MonitoringEndpoints.Range(window, from, to, clock.GetUtcNow());
+        return TypedResults.Ok(await ComputeAsync(db, endpoint, start, end, options, ct));
+    }
+
+    /// <summary>The drift report of an endpoint over [start, end): also what alert rules and retraining triggers read.</summary>
+    public static async Task<DriftReport> ComputeAsync(GureumDb db, InferenceEndpoint endpoint, DateTimeOffset start, DateTimeOffset end, DriftOptions options,
+        CancellationToken ct)
+    {
         var spec = EndpointSpec.FromJson(endpoint.Spec);
         ResolvedDeployment primary;
         try
         {
-            primary = (await Deployments.ResolveAsync(db, scope.ProjectId, spec, ct)).Where(d => !d.Deployment.Shadow).OrderByDescending(d => d.Deployment.Weight ?? 1).First();
+            primary = (await Deployments.ResolveAsync(db, endpoint.ProjectId, spec, ct)).Where(d => !d.Deployment.Shadow).OrderByDescending(d => d.Deployment.Weight ?? 1).First();
         }
         catch (DeploymentException e)
         {
@@ -77,7 +84,7 @@ public static class Drift
         var inputs = Registry.RegistryStore.ReadSignature(primary.Version).Inputs.Select(i => i.Name).ToList();
 
         var samples = await db.Set<PredictionSample>().AsNoTracking()
-            .Where(s => s.EndpointId == endpoint.Id && s.ProjectId == scope.ProjectId && !s.Shadow && s.Status == 200 && s.At >= start && s.At < end)
+            .Where(s => s.EndpointId == endpoint.Id && s.ProjectId == endpoint.ProjectId && !s.Shadow && s.Status == 200 && s.At >= start && s.At < end)
             .OrderByDescending(s => s.Id).Take(MaxSamples).Select(s => s.Input).ToListAsync(ct);
         var live = inputs.ToDictionary(i => i, _ => new List<JsonElement>());
         long liveRows = 0;
@@ -105,8 +112,8 @@ public static class Drift
             .Select(c => Compare(c, live[c.Name], profile.RowCount, options))
             .OrderByDescending(f => Rank(f.Severity)).ThenByDescending(f => f.Psi)
             .ToList();
-        return TypedResults.Ok(new DriftReport(endpoint.Name, primary.Model.Name, primary.Version.Version, baseline.Id, start, end, profile.RowCount, liveRows,
-            samples.Count, features));
+        return new DriftReport(endpoint.Name, primary.Model.Name, primary.Version.Version, baseline.Id, start, end, profile.RowCount, liveRows,
+            samples.Count, features);
     }
 
     private static int Rank(string severity) => severity switch { "high" => 3, "moderate" => 2, "none" => 1, _ => 0 };
