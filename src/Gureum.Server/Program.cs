@@ -1,4 +1,5 @@
 using Gureum.Server.Features.Ai;
+using Gureum.Server.Features.Automation;
 using Gureum.Server.Features.Datasets;
 using Gureum.Server.Features.Jobs;
 using Gureum.Server.Features.Keys;
@@ -31,6 +32,7 @@ builder.Services.AddServing(builder.Configuration);
 builder.Services.AddAi(builder.Configuration);
 builder.Services.AddUsage(builder.Configuration);
 builder.Services.AddMonitoring(builder.Configuration);
+builder.Services.AddAutomation(builder.Configuration);
 
 var app = builder.Build();
 app.UseGureumInfrastructure();
@@ -45,6 +47,7 @@ app.MapMlflow();
 app.MapServing();
 app.MapOpenInference();
 app.MapMonitoring();
+app.MapAutomation();
 app.MapAi();
 app.MapUsage();
 await app.RunGureumAsync();

@@ -55,6 +55,11 @@ public sealed class TrainingCallbacks
 /// </summary>
 public static class AutoML
 {
+    /// <summary>The rows of <paramref name="table"/> a run holds out as its test split (stratified by class for classification).</summary>
+    internal static HashSet<long> TestSplit(FeatureTable table, TrainingTask task, TrainingOptions options) => task == TrainingTask.Regression
+        ? [.. Enumerable.Range(0, table.RowCount).Where(i => DeterministicSplit.IsTest(options.Seed, i, options.TestFraction)).Select(i => (long)i)]
+        : DeterministicSplit.StratifiedTestRows([.. Enumerable.Range(0, table.RowCount).Select(table.Target)], options.Seed, options.TestFraction);
+
     private const int CrossValidationRowLimit = 10_000;
     private const int Folds = 5;
     private const int ImportanceRowLimit = 5_000;
@@ -103,9 +108,7 @@ public static class AutoML
         }
         else
         {
-            var isTest = task == TrainingTask.Regression
-                ? [.. Enumerable.Range(0, table.RowCount).Where(i => DeterministicSplit.IsTest(options.Seed, i, options.TestFraction)).Select(i => (long)i)]
-                : DeterministicSplit.StratifiedTestRows([.. Enumerable.Range(0, table.RowCount).Select(table.Target)], options.Seed, options.TestFraction);
+            var isTest = TestSplit(table, task, options);
             trainRows = [.. Enumerable.Range(0, table.RowCount).Where(i => !isTest.Contains(i))];
             testRows = [.. Enumerable.Range(0, table.RowCount).Where(i => isTest.Contains(i))];
             testTable = table;

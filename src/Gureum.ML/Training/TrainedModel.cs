@@ -119,6 +119,7 @@ public sealed class TrainedModel
 
     public ModelSignature Signature => _signature;
     public TrainingTask Task => _state.Task;
+    internal FeatureState State => _state;
     /// <summary>The trainer, or <c>ensemble(a×w, b×w)</c> for an ensemble.</summary>
     public string Trainer => _members.Count == 1 ? _members[0].Trainer
         : "ensemble(" + string.Join(", ", _members.Select(m => $"{m.Trainer} {m.Weight:0.##}")) + ")";

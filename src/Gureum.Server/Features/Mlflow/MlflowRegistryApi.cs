@@ -146,12 +146,17 @@ internal static class MlflowRegistryApi
     }
 
     /// <summary>Copies a stored file into a private directory, validates it there and registers it.</summary>
-    internal static async Task<ModelVersion> CreateFromStoreAsync(HttpContext http, RegistryStore registry, RegisteredModel model, ResolvedSource source, CancellationToken ct)
+    internal static Task<ModelVersion> CreateFromStoreAsync(HttpContext http, RegistryStore registry, RegisteredModel model, ResolvedSource source, CancellationToken ct) =>
+        CreateFromStoreAsync(http.RequestServices, registry, model, source, Caller.From(http.User).KeyId, ct);
+
+    /// <summary>A new version from a file already in our storage (a run artifact, a training job's model), validated like an upload.</summary>
+    internal static async Task<ModelVersion> CreateFromStoreAsync(IServiceProvider services, RegistryStore registry, RegisteredModel model, ResolvedSource source,
+        string createdBy, CancellationToken ct)
     {
-        var blobs = http.RequestServices.GetRequiredService<IArtifactStore>();
-        var validation = http.RequestServices.GetRequiredService<ModelValidation>();
+        var blobs = services.GetRequiredService<IArtifactStore>();
+        var validation = services.GetRequiredService<ModelValidation>();
         using var staged = await StagedModelFile.FromStreamAsync(blobs, blobs.OpenRead(source.Sha256), validation.Limits.MaxBytes, ct);
-        return await registry.CreateVersionAsync(model, staged.Path, source.Version with { FileName = source.FileName }, Caller.From(http.User).KeyId, ct);
+        return await registry.CreateVersionAsync(model, staged.Path, source.Version with { FileName = source.FileName }, createdBy, ct);
     }
 
     private static Dictionary<string, string>? Tags(MlflowRequest r) =>

@@ -112,8 +112,14 @@ public static class Feedback
     {
         var endpoint = await ServingEndpoints.FindAsync(db, scope.ProjectId, name, ct);
         var (start, end) = MonitoringEndpoints.Range(window, from, to, clock.GetUtcNow());
+        return TypedResults.Ok(await ComputeAsync(db, endpoint, start, end, ct));
+    }
+
+    /// <summary>The live metrics of an endpoint over [start, end): also what metric-drop alert rules read.</summary>
+    public static async Task<LiveMetrics> ComputeAsync(GureumDb db, InferenceEndpoint endpoint, DateTimeOffset start, DateTimeOffset end, CancellationToken ct)
+    {
         var feedback = await db.Set<PredictionFeedback>().AsNoTracking()
-            .Where(f => f.EndpointId == endpoint.Id && f.ProjectId == scope.ProjectId).ToListAsync(ct);
+            .Where(f => f.EndpointId == endpoint.Id && f.ProjectId == endpoint.ProjectId).ToListAsync(ct);
         var ids = feedback.Select(f => f.RequestId).Distinct().ToList();
         var samples = await db.Set<PredictionSample>().AsNoTracking()
             .Where(s => s.EndpointId == endpoint.Id && !s.Shadow && s.Status == 200 && s.At >= start && s.At < end && ids.Contains(s.RequestId))
@@ -132,12 +138,12 @@ public static class Feedback
         }
         if (pairs.Count == 0)
         {
-            return TypedResults.Ok(new LiveMetrics(endpoint.Name, start, end, "unknown", 0, unmatched, []));
+            return new LiveMetrics(endpoint.Name, start, end, "unknown", 0, unmatched, []);
         }
         // The test metrics of the version that answered most of them.
         var (model, version) = pairs.GroupBy(p => (p.Model, p.Version)).OrderByDescending(g => g.Count()).First().Key;
         var test = await db.Set<ModelVersion>().AsNoTracking()
-            .Where(v => v.ProjectId == scope.ProjectId && v.Version == version && v.Model!.Name == model)
+            .Where(v => v.ProjectId == endpoint.ProjectId && v.Version == version && v.Model!.Name == model)
             .Select(v => v.Metrics).FirstOrDefaultAsync(ct) is { } metricsJson ? JsonSerializer.Deserialize<Dictionary<string, double>>(metricsJson) ?? [] : [];
 
         var first = pairs[0].Prediction;
@@ -165,7 +171,7 @@ public static class Feedback
                 metrics.Add(Compare("accuracy", accuracy, test));
             }
         }
-        return TypedResults.Ok(new LiveMetrics(endpoint.Name, start, end, task, pairs.Count, unmatched, metrics));
+        return new LiveMetrics(endpoint.Name, start, end, task, pairs.Count, unmatched, metrics);
     }
 
     private static LiveMetric Compare(string name, double? live, Dictionary<string, double> test)

@@ -15,7 +15,7 @@ public sealed record LatencySummary(double? P50, double? P90, double? P99, doubl
 /// <summary>One served version over the whole window.</summary>
 public sealed record VersionMetrics(
     string Model, int Version, bool Shadow, long Requests, long Errors, double ErrorRate, long Rows, double RequestsPerSecond,
-    double? RowsPerRequest, LatencySummary LatencyMs);
+    double? RowsPerRequest, LatencySummary LatencyMs, IReadOnlyDictionary<string, long> Statuses);
 
 /// <summary>One version over one bucket of the window, for charts.</summary>
 public sealed record MetricsPoint(DateTimeOffset Start, string Model, int Version, bool Shadow, long Requests, long Errors, double RequestsPerSecond,
@@ -78,7 +78,8 @@ public static class MonitoringEndpoints
                 return new VersionMetrics(g.Key.Model, g.Key.Version, g.Key.Shadow, requests, errors, requests == 0 ? 0 : Math.Round((double)errors / requests, 6),
                     rowsTotal, Math.Round(requests / seconds, 3), requests == 0 ? null : Math.Round((double)rowsTotal / requests, 3),
                     new LatencySummary(LatencyHistogram.Quantile(histogram, 0.5), LatencyHistogram.Quantile(histogram, 0.9), LatencyHistogram.Quantile(histogram, 0.99),
-                        requests == 0 ? null : Math.Round(g.Sum(r => r.LatencyMsSum) / requests, 3), requests == 0 ? null : g.Max(r => r.LatencyMsMax)));
+                        requests == 0 ? null : Math.Round(g.Sum(r => r.LatencyMsSum) / requests, 3), requests == 0 ? null : g.Max(r => r.LatencyMsMax)),
+                    SumStatuses(g.Select(r => r.Statuses)));
             })
             .OrderBy(v => v.Shadow).ThenBy(v => v.Model, StringComparer.Ordinal).ThenBy(v => v.Version)
             .ToList();
@@ -95,16 +96,39 @@ public static class MonitoringEndpoints
         return TypedResults.Ok(new EndpointMetrics(endpoint.Name, start, end, bucketSeconds, versions, series));
     }
 
-    private static long[] Sum(IEnumerable<EndpointUsage> rows)
+    private static long[] Sum(IEnumerable<EndpointUsage> rows) => SumHistograms(rows.Select(r => r.Histogram));
+
+    /// <summary>Counts per HTTP status of several flushes added up, by status text ("200", "400", "500").</summary>
+    private static SortedDictionary<string, long> SumStatuses(IEnumerable<string> flushes)
+    {
+        var total = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var flush in flushes)
+        {
+            foreach (var (status, count) in JsonSerializer.Deserialize<Dictionary<string, long>>(flush) ?? [])
+            {
+                total[status] = total.GetValueOrDefault(status) + count;
+            }
+        }
+        return total;
+    }
+
+    /// <summary>The latency histograms (JSON arrays of counts per bucket) of several flushes added up.</summary>
+    internal static long[] SumHistograms(IEnumerable<string> histograms)
     {
         var total = new long[LatencyHistogram.BoundsMs.Length + 1];
-        foreach (var row in rows)
+        foreach (var histogram in histograms)
         {
-            var counts = JsonSerializer.Deserialize<long[]>(row.Histogram) ?? [];
+            var counts = JsonSerializer.Deserialize<long[]>(histogram) ?? [];
             for (var i = 0; i < Math.Min(counts.Length, total.Length); i++) total[i] += counts[i];
         }
         return total;
     }
+
+    /// <summary>A named window (15m, 1h, 6h, 1d, 7d, 30d).</summary>
+    internal static TimeSpan ParseWindow(string field, string window) => Windows.TryGetValue(window, out var w) ? w
+        : throw GureumException.Invalid(field, $"'{field}' must be one of {string.Join(", ", Windows.Keys)}.");
+
+    internal static string FormatWindow(TimeSpan span) => Windows.FirstOrDefault(w => w.Value == span).Key ?? $"{span.TotalMinutes:0}m";
 
     internal static (DateTimeOffset From, DateTimeOffset To) Range(string? window, string? from, string? to, DateTimeOffset now)
     {

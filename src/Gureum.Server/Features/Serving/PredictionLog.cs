@@ -95,7 +95,7 @@ public sealed partial class PredictionLog(GureumDbFactory dbFactory, EndpointHos
             work.Version.Release();
         }
         var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        work.Version.ShadowStats.Record(ms, rows, status >= 500);
+        work.Version.ShadowStats.Record(ms, rows, status);
         Sample(work.Live, work.Version, shadow: true, work.RequestId, status, ms, work.Body, output);
     }
 
@@ -162,7 +162,7 @@ public sealed partial class PredictionLog(GureumDbFactory dbFactory, EndpointHos
                 {
                     ProjectId = live.ProjectId, EndpointId = live.Id, Model = route.Version.Model, Version = route.Version.Version, Shadow = route.Shadow,
                     From = from, To = to, Requests = d.Requests, Errors = d.Errors, Rows = d.Rows, LatencyMsSum = d.LatencySum, LatencyMsMax = d.LatencyMax,
-                    Histogram = JsonSerializer.Serialize(d.Histogram),
+                    Histogram = JsonSerializer.Serialize(d.Histogram), Statuses = JsonSerializer.Serialize(d.Statuses),
                 });
             }
         }

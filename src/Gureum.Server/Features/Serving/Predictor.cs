@@ -402,7 +402,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
             version.Release();
             var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             // Refusals of the caller's input are not the model's errors; server-side failures are.
-            version.Stats.Record(ms, rows, error: status >= 500);
+            version.Stats.Record(ms, rows, status);
             if (spec.SampleRate > 0 && Random.Shared.NextDouble() < spec.SampleRate)
             {
                 log.Sample(live, version, shadow: false, requestId, status, ms, body, response);

@@ -45,19 +45,22 @@ public sealed class VersionStats
     private double _latencySum, _latencyMax;
     private readonly Lock _gate = new();
     private LatencyHistogram _window = new();
+    private Dictionary<int, long> _statuses = [];
 
     public LatencyHistogram Total { get; } = new();
     public long Requests => Interlocked.Read(ref _requests);
     public long Errors => Interlocked.Read(ref _errors);
 
-    public void Record(double ms, long rows, bool error)
+    /// <summary>One answered request; a status of 500 and up counts as the model's error (a refused input is the caller's).</summary>
+    public void Record(double ms, long rows, int status)
     {
         Interlocked.Increment(ref _requests);
-        if (error) Interlocked.Increment(ref _errors);
+        if (status >= 500) Interlocked.Increment(ref _errors);
         Interlocked.Add(ref _rows, rows);
         Total.Record(ms);
         lock (_gate)
         {
+            _statuses[status] = _statuses.GetValueOrDefault(status) + 1;
             _window.Record(ms);
             _latencySum += ms;
             if (ms > _latencyMax) _latencyMax = ms;
@@ -66,12 +69,13 @@ public sealed class VersionStats
 
     private long _flushedRequests, _flushedErrors, _flushedRows;
 
-    public (long Requests, long Errors, long Rows, double LatencySum, double LatencyMax, long[] Histogram) TakeDelta()
+    public (long Requests, long Errors, long Rows, double LatencySum, double LatencyMax, long[] Histogram, Dictionary<int, long> Statuses) TakeDelta()
     {
         lock (_gate)
         {
             var requests = Requests; var errors = Errors; var rows = Interlocked.Read(ref _rows);
-            var delta = (requests - _flushedRequests, errors - _flushedErrors, rows - _flushedRows, _latencySum, _latencyMax, _window.Snapshot());
+            var delta = (requests - _flushedRequests, errors - _flushedErrors, rows - _flushedRows, _latencySum, _latencyMax, _window.Snapshot(), _statuses);
+            _statuses = [];
             (_flushedRequests, _flushedErrors, _flushedRows) = (requests, errors, rows);
             _latencySum = 0;
             _latencyMax = 0;

@@ -84,15 +84,23 @@ public static class ServingEndpoints
     {
         spec.Validate();
         var row = await FindAsync(db, scope.ProjectId, name, ct);
-        var models = await CheckDeploymentsAsync(db, scope.ProjectId, spec, ct);
+        await ApplyAsync(db, host, row, spec, clock, ct);
+        return TypedResults.Accepted($"/v1/projects/{scope.ProjectId}/endpoints/{row.Name}", Describe(row, host));
+    }
+
+    /// <summary>Saves a new spec for the endpoint (a new generation every node loads and warms before traffic moves).</summary>
+    internal static async Task ApplyAsync(GureumDb db, EndpointHost host, InferenceEndpoint row, EndpointSpec spec, TimeProvider clock, CancellationToken ct)
+    {
+        var models = await CheckDeploymentsAsync(db, row.ProjectId, spec, ct);
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         row.Spec = spec.ToJson();
         row.Generation++;
         row.UpdatedAt = clock.GetUtcNow();
         await db.Set<EndpointModel>().Where(m => m.EndpointId == row.Id).ExecuteDeleteAsync(ct);
         db.AddRange(Links(row, spec, models));
         await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
         host.Schedule(row);
-        return TypedResults.Accepted($"/v1/projects/{scope.ProjectId}/endpoints/{row.Name}", Describe(row, host));
     }
 
     private static async Task<NoContent> Delete(ProjectScope scope, string name, GureumDb db, EndpointHost host, CancellationToken ct)

@@ -56,6 +56,8 @@ public sealed class EndpointUsage
     public double LatencyMsMax { get; init; }
     /// <summary>Request counts per latency bucket (<see cref="LatencyHistogram.BoundsMs"/>), as a JSON array.</summary>
     public string Histogram { get; init; } = "[]";
+    /// <summary>Request counts per HTTP status, as a JSON object ({"200": n, "400": n, "500": n}).</summary>
+    public string Statuses { get; init; } = "{}";
 }
 
 /// <summary>One sampled prediction: what came in and what went out (each cut at a bound), for monitoring and drift.</summary>

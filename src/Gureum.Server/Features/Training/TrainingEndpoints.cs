@@ -137,6 +137,17 @@ public static class TrainingEndpoints
         if (string.IsNullOrEmpty(request.Dataset)) throw GureumException.Invalid("dataset", "'dataset' is required: a dataset id or name.");
         if (string.IsNullOrEmpty(request.Target)) throw GureumException.Invalid("target", "'target' is required: the column to predict.");
         var dataset = await DatasetsEndpoints.FindAsync(db, scope, request.Dataset, ct);
+        var (training, job) = await CreateAsync(db, store, host, scope.ProjectId, scope.Caller.KeyId, dataset, request, null, clock, ct);
+        return TypedResults.Accepted($"/v1/projects/{scope.ProjectId}/training-jobs/{job.Id}", Describe(training, job, scope.ProjectId, withReport: false));
+    }
+
+    /// <summary>
+    /// Checks a training request against the dataset and queues its job; <paramref name="inTransaction"/> writes more in the
+    /// same transaction (a retraining run records its challenger there, so a crash cannot leave a job it does not know of).
+    /// </summary>
+    internal static async Task<(TrainingJob Training, Job Job)> CreateAsync(GureumDb db, JobStore store, JobHost host, string projectId, string? keyId,
+        Dataset dataset, TrainingRequest request, Action<GureumDb, Job>? inTransaction, TimeProvider clock, CancellationToken ct)
+    {
         var version = await FindVersionAsync(db, dataset, request.Version, "version", ct);
         var testVersion = request.TestVersion is null ? null : await FindVersionAsync(db, dataset, request.TestVersion, "testVersion", ct);
         var options = TrainingRequests.ToOptions(request);
@@ -161,19 +172,20 @@ public static class TrainingEndpoints
         var accepted = request with { Dataset = dataset.Id, Version = version.Number, Task = plan.Task.ToString().ToLowerInvariant(), Metric = plan.Metric };
         var requestJson = JsonSerializer.SerializeToElement(accepted, DatasetIngest.StoredJson);
         TrainingJob? training = null;
-        var job = await store.CreateAsync(scope.ProjectId, TrainingJobHandler.JobKind, requestJson, ct, (jobsDb, job) =>
+        var job = await store.CreateAsync(projectId, TrainingJobHandler.JobKind, requestJson, ct, (jobsDb, job) =>
         {
             training = new TrainingJob
             {
-                Id = job.Id, ProjectId = scope.ProjectId, DatasetId = dataset.Id, DatasetVersionId = version.Id, VersionNumber = version.Number,
+                Id = job.Id, ProjectId = projectId, DatasetId = dataset.Id, DatasetVersionId = version.Id, VersionNumber = version.Number,
                 TestVersionId = testVersion?.Id, TestVersionNumber = testVersion?.Number, Target = plan.Target,
                 Task = accepted.Task!, Metric = plan.Metric, BudgetSeconds = options.BudgetSeconds, Seed = options.Seed,
-                Request = requestJson.GetRawText(), CreatedAt = clock.GetUtcNow(), KeyId = scope.Caller.KeyId,
+                Request = requestJson.GetRawText(), CreatedAt = clock.GetUtcNow(), KeyId = keyId,
             };
             jobsDb.TrainingJobs.Add(training);
+            inTransaction?.Invoke(jobsDb, job);
         });
         await host.DispatchAsync(job.Id);
-        return TypedResults.Accepted($"/v1/projects/{scope.ProjectId}/training-jobs/{job.Id}", Describe(training!, job, scope.ProjectId, withReport: false));
+        return (training!, job);
     }
 
     private static async Task<DatasetVersion> FindVersionAsync(GureumDb db, Dataset dataset, int? number, string field, CancellationToken ct)

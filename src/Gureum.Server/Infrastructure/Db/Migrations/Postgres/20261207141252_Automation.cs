@@ -1,0 +1,252 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
+
+#nullable disable
+
+namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
+{
+    /// <inheritdoc />
+    public partial class Automation : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<string>(
+                name: "Statuses",
+                table: "endpoint_usage",
+                type: "text",
+                nullable: false,
+                defaultValue: "");
+
+            migrationBuilder.CreateTable(
+                name: "alert_events",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "character varying(26)", maxLength: 26, nullable: false),
+                    ProjectId = table.Column<string>(type: "character varying(26)", nullable: false),
+                    EndpointId = table.Column<string>(type: "character varying(26)", nullable: false),
+                    RuleId = table.Column<string>(type: "text", nullable: false),
+                    Kind = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    At = table.Column<long>(type: "bigint", nullable: false),
+                    Value = table.Column<double>(type: "double precision", nullable: false),
+                    Threshold = table.Column<double>(type: "double precision", nullable: false),
+                    Message = table.Column<string>(type: "text", nullable: false),
+                    Evidence = table.Column<string>(type: "text", nullable: false),
+                    Delivery = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    DeliveryError = table.Column<string>(type: "character varying(1024)", maxLength: 1024, nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_alert_events", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_alert_events_endpoints_EndpointId",
+                        column: x => x.EndpointId,
+                        principalTable: "endpoints",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "FK_alert_events_projects_ProjectId",
+                        column: x => x.ProjectId,
+                        principalTable: "projects",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "alert_rules",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "character varying(26)", maxLength: 26, nullable: false),
+                    ProjectId = table.Column<string>(type: "character varying(26)", nullable: false),
+                    EndpointId = table.Column<string>(type: "character varying(26)", nullable: false),
+                    Kind = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    Threshold = table.Column<double>(type: "double precision", nullable: false),
+                    WindowSeconds = table.Column<int>(type: "integer", nullable: false),
+                    CooldownSeconds = table.Column<int>(type: "integer", nullable: false),
+                    MinimumCount = table.Column<long>(type: "bigint", nullable: false),
+                    WebhookUrl = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: true),
+                    Enabled = table.Column<bool>(type: "boolean", nullable: false),
+                    LastFiredAt = table.Column<long>(type: "bigint", nullable: true),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_alert_rules", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_alert_rules_endpoints_EndpointId",
+                        column: x => x.EndpointId,
+                        principalTable: "endpoints",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "FK_alert_rules_projects_ProjectId",
+                        column: x => x.ProjectId,
+                        principalTable: "projects",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "retraining_policies",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "character varying(26)", maxLength: 26, nullable: false),
+                    ProjectId = table.Column<string>(type: "character varying(26)", nullable: false),
+                    EndpointId = table.Column<string>(type: "character varying(26)", nullable: false),
+                    Spec = table.Column<string>(type: "text", nullable: false),
+                    Enabled = table.Column<bool>(type: "boolean", nullable: false),
+                    NextScheduledAt = table.Column<long>(type: "bigint", nullable: true),
+                    LastDatasetVersion = table.Column<int>(type: "integer", nullable: true),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_retraining_policies", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_retraining_policies_endpoints_EndpointId",
+                        column: x => x.EndpointId,
+                        principalTable: "endpoints",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "FK_retraining_policies_projects_ProjectId",
+                        column: x => x.ProjectId,
+                        principalTable: "projects",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "retraining_runs",
+                columns: table => new
+                {
+                    Id = table.Column<string>(type: "character varying(26)", maxLength: 26, nullable: false),
+                    ProjectId = table.Column<string>(type: "character varying(26)", nullable: false),
+                    PolicyId = table.Column<string>(type: "text", nullable: false),
+                    EndpointId = table.Column<string>(type: "text", nullable: false),
+                    TriggerKey = table.Column<string>(type: "character varying(128)", maxLength: 128, nullable: false),
+                    Trigger = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    TriggerDetail = table.Column<string>(type: "text", nullable: false),
+                    Status = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    Reason = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: true),
+                    Model = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    ChampionVersion = table.Column<int>(type: "integer", nullable: false),
+                    ChallengerTrainingJobId = table.Column<string>(type: "text", nullable: true),
+                    ChallengerVersion = table.Column<int>(type: "integer", nullable: true),
+                    Evidence = table.Column<string>(type: "text", nullable: true),
+                    DecidedBy = table.Column<string>(type: "text", nullable: true),
+                    DecisionComment = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: true),
+                    DecidedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_retraining_runs", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_retraining_runs_projects_ProjectId",
+                        column: x => x.ProjectId,
+                        principalTable: "projects",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "retraining_events",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    RunId = table.Column<string>(type: "character varying(26)", nullable: false),
+                    ProjectId = table.Column<string>(type: "text", nullable: false),
+                    At = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    Step = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    Outcome = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    Message = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: false),
+                    Data = table.Column<string>(type: "text", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_retraining_events", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_retraining_events_retraining_runs_RunId",
+                        column: x => x.RunId,
+                        principalTable: "retraining_runs",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_alert_events_EndpointId_At",
+                table: "alert_events",
+                columns: new[] { "EndpointId", "At" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_alert_events_ProjectId",
+                table: "alert_events",
+                column: "ProjectId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_alert_rules_EndpointId",
+                table: "alert_rules",
+                column: "EndpointId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_alert_rules_ProjectId",
+                table: "alert_rules",
+                column: "ProjectId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_retraining_events_RunId",
+                table: "retraining_events",
+                column: "RunId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_retraining_policies_EndpointId",
+                table: "retraining_policies",
+                column: "EndpointId",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_retraining_policies_ProjectId",
+                table: "retraining_policies",
+                column: "ProjectId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_retraining_runs_PolicyId_TriggerKey",
+                table: "retraining_runs",
+                columns: new[] { "PolicyId", "TriggerKey" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_retraining_runs_ProjectId_Status",
+                table: "retraining_runs",
+                columns: new[] { "ProjectId", "Status" });
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "alert_events");
+
+            migrationBuilder.DropTable(
+                name: "alert_rules");
+
+            migrationBuilder.DropTable(
+                name: "retraining_events");
+
+            migrationBuilder.DropTable(
+                name: "retraining_policies");
+
+            migrationBuilder.DropTable(
+                name: "retraining_runs");
+
+            migrationBuilder.DropColumn(
+                name: "Statuses",
+                table: "endpoint_usage");
+        }
+    }
+}
