@@ -1,0 +1,47 @@
+using System.Text.Json;
+
+namespace Gureum.Client;
+
+/// <summary>Monitoring and retraining automation: drift, alerts, retraining runs and the approvals inbox.</summary>
+public sealed partial class GureumClient
+{
+    /// <summary>Input drift of an AutoML endpoint over a window (15m, 1h, 6h, 1d, 7d, 30d) against its training data.</summary>
+    public Task<DriftReport> GetDriftAsync(string project, string endpoint, string window = "1h", CancellationToken ct = default) =>
+        SendAsync<DriftReport>(HttpMethod.Get, EndpointPath(project, endpoint) + "/drift" + Query(("window", window)), null, ct);
+
+    /// <summary>Alerts raised on an endpoint, newest first.</summary>
+    public Task<Page<AlertEvent>> ListAlertsAsync(string project, string endpoint, CancellationToken ct = default) =>
+        SendAsync<Page<AlertEvent>>(HttpMethod.Get, EndpointPath(project, endpoint) + "/alerts", null, ct);
+
+    /// <summary>Retraining runs waiting for a decision, with their evidence.</summary>
+    public Task<IReadOnlyList<RetrainingRun>> ListApprovalsAsync(string project, CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<RetrainingRun>>(HttpMethod.Get, ProjectPath(project, "approvals"), null, ct);
+
+    /// <summary>A retraining run with every step it took.</summary>
+    public Task<RetrainingRun> GetRetrainingRunAsync(string project, string id, CancellationToken ct = default) =>
+        SendAsync<RetrainingRun>(HttpMethod.Get, ProjectPath(project, "retraining-runs/" + Uri.EscapeDataString(id)), null, ct);
+
+    /// <summary>Approves (the challenger goes on to canary and promotion) or rejects a pending run (keys need <c>project:write</c>).</summary>
+    public Task<RetrainingRun> DecideAsync(string project, string id, bool approve, string? comment, CancellationToken ct = default) =>
+        SendAsync<RetrainingRun>(HttpMethod.Post, ProjectPath(project, $"approvals/{Uri.EscapeDataString(id)}/{(approve ? "approve" : "reject")}"), new { comment }, ct);
+}
+
+public sealed record DriftBin(string Label, double? Start, double? End, double Baseline, double Live);
+
+public sealed record FeatureDrift(
+    string Name, string Type, string Severity, double Psi, double? Ks, double? ChiSquare, double? UnseenShare,
+    double MissingBaseline, double MissingLive, long LiveValues, IReadOnlyList<DriftBin> Bins);
+
+public sealed record DriftReport(
+    string Endpoint, string Model, int Version, string DatasetVersion, DateTimeOffset From, DateTimeOffset To, long BaselineRows, long LiveRows,
+    long SampledRequests, IReadOnlyList<FeatureDrift> Features);
+
+public sealed record AlertEvent(string Id, string RuleId, string Kind, DateTimeOffset At, double Value, double Threshold, string Message, JsonElement Evidence,
+    string Delivery, string? DeliveryError);
+
+public sealed record RetrainingEvent(DateTimeOffset At, string Step, string Outcome, string Message, JsonElement Data);
+
+public sealed record RetrainingRun(
+    string Id, string Endpoint, string Trigger, JsonElement TriggerDetail, string Status, string? Reason, string Model, int ChampionVersion,
+    string? ChallengerTrainingJob, int? ChallengerVersion, JsonElement? Evidence, string? DecidedBy, string? DecisionComment, DateTimeOffset? DecidedAt,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<RetrainingEvent>? Events);

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using Xunit;
+
+namespace Gureum.Cli.Tests;
+
+/// <summary>drift, alerts, approvals and retraining-runs against an AutoML endpoint on iris.</summary>
+public sealed class MonitoringTests(GureumServer server)
+{
+    private static string Iris()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Gureum.slnx"))) directory = directory.Parent;
+        return Path.GetFullPath(Path.Combine(directory!.FullName, "..", "shared", "testdata", "datasets", "iris.csv"));
+    }
+
+    [Fact]
+    public async Task Drift_PrintsEachFeatureWithItsSeverity_AndTheInboxAndAlertsSayWhenEmpty()
+    {
+        var project = GureumServer.UniqueName("p");
+        Assert.Equal(0, (await server.RunAsync("projects", "create", project)).ExitCode);
+        Assert.Equal(0, (await server.RunAsync("datasets", "upload", project, "iris", Iris(), "--create")).ExitCode);
+        var trained = await server.RunAsync("train", project, "iris", "--target", "species", "--budget", "3");
+        Assert.True(trained.ExitCode == 0, trained.ToString());
+        var id = trained.Out.Split('\n').First(l => l.StartsWith("Training ", StringComparison.Ordinal)).Split(' ')[1].TrimEnd(':');
+        var registered = await server.RunAsync("models", "register", project, "iris", "--training-job", id, "--create");
+        Assert.True(registered.ExitCode == 0, registered.ToString());
+        var deployed = await server.RunAsync("deploy", project, "iris:1", "--name", "iris", "--sample-rate", "1");
+        Assert.True(deployed.ExitCode == 0, deployed.ToString());
+
+        // Petal lengths far beyond anything in training; the other columns as they were.
+        var records = File.ReadLines(Iris()).Skip(1).Select(l => l.Split(',')).Select(v => new Dictionary<string, object>
+        {
+            ["sepal_length"] = double.Parse(v[0], System.Globalization.CultureInfo.InvariantCulture), ["sepal_width"] = double.Parse(v[1], System.Globalization.CultureInfo.InvariantCulture),
+            ["petal_length"] = double.Parse(v[2], System.Globalization.CultureInfo.InvariantCulture) + 20, ["petal_width"] = double.Parse(v[3], System.Globalization.CultureInfo.InvariantCulture),
+        }).ToList();
+        var file = Path.Combine(Path.GetTempPath(), GureumServer.UniqueName("rows") + ".json");
+        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new { records }));
+        try
+        {
+            Assert.Equal(0, (await server.RunAsync("predict", project, "iris", "--file", file)).ExitCode);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        CliRun drift;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            await Task.Delay(300);
+            drift = await server.RunAsync("drift", project, "iris", "--window", "1h");
+            Assert.True(drift.ExitCode == 0, drift.ToString());
+        } while (!drift.Out.Contains("150 live rows", StringComparison.Ordinal) && DateTime.UtcNow < deadline);
+        Assert.Contains("150 live rows", drift.Out);
+        var petal = drift.Out.Split('\n').First(l => l.Contains("petal_length", StringComparison.Ordinal));
+        Assert.Contains("high", petal);
+        var sepal = drift.Out.Split('\n').First(l => l.Contains("sepal_width", StringComparison.Ordinal));
+        Assert.Contains("none", sepal);
+
+        Assert.Equal(6, (await server.RunAsync("drift", project, "iris", "--window", "forever")).ExitCode);
+        var inbox = await server.RunAsync("approvals", "list", project);
+        Assert.True(inbox.ExitCode == 0, inbox.ToString());
+        Assert.Contains("Nothing waits for approval", inbox.Out);
+        Assert.Equal(4, (await server.RunAsync("approvals", "approve", project, "01jnotarun0000000000000000")).ExitCode);
+        var alerts = await server.RunAsync("--json", "alerts", project, "iris");
+        Assert.True(alerts.ExitCode == 0, alerts.ToString());
+        Assert.Empty(JsonDocument.Parse(alerts.Out).RootElement.GetProperty("items").EnumerateArray());
+    }
+}
