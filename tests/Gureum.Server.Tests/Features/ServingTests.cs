@@ -108,6 +108,16 @@ public sealed class ServingTests(ServingTests.App app) : IClassFixture<ServingTe
         });
         Assert.Equal(60, metrics.GetProperty("bucketSeconds").GetInt32());
         Assert.Equal(41, metrics.GetProperty("series").EnumerateArray().Sum(p => p.GetProperty("requests").GetInt64()));
+        // Counts per status, and the batches the batcher ran (each request alone here: 2 rows per batch at most).
+        Assert.Equal(40, versions.Sum(v => v.GetProperty("statuses").GetProperty("200").GetInt64()));
+        Assert.Equal(1, versions.Sum(v => v.GetProperty("statuses").TryGetProperty("400", out var refused) ? refused.GetInt64() : 0));
+        Assert.All(versions, v => Assert.InRange(v.GetProperty("meanBatchSize").GetDouble(), 2, 4));
+        Assert.True(versions.Sum(v => v.GetProperty("batches").GetInt64()) >= 20);
+        // The same counts on /metrics for Prometheus, labelled by endpoint and version.
+        var scraped = await app.Admin().GetStringAsync("/metrics");
+        var requestLines = scraped.Split('\n').Where(l => l.StartsWith("gureum_endpoint_requests_total{", StringComparison.Ordinal) && l.Contains("endpoint=\"watched\"", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, requestLines.Count);
+        Assert.Equal(41, requestLines.Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture)));
 
         await Problems.AssertFieldErrorAsync(await app.Admin().GetAsync($"/v1/projects/{project}/endpoints/watched/metrics?window=2y"), "window");
         await Problems.AssertFieldErrorAsync(await app.Admin().GetAsync($"/v1/projects/{project}/endpoints/watched/metrics?buckets=0"), "buckets");

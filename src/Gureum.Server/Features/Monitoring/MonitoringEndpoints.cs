@@ -15,7 +15,7 @@ public sealed record LatencySummary(double? P50, double? P90, double? P99, doubl
 /// <summary>One served version over the whole window.</summary>
 public sealed record VersionMetrics(
     string Model, int Version, bool Shadow, long Requests, long Errors, double ErrorRate, long Rows, double RequestsPerSecond,
-    double? RowsPerRequest, LatencySummary LatencyMs, IReadOnlyDictionary<string, long> Statuses);
+    double? RowsPerRequest, LatencySummary LatencyMs, IReadOnlyDictionary<string, long> Statuses, long Batches, double? MeanBatchSize);
 
 /// <summary>One version over one bucket of the window, for charts.</summary>
 public sealed record MetricsPoint(DateTimeOffset Start, string Model, int Version, bool Shadow, long Requests, long Errors, double RequestsPerSecond,
@@ -79,7 +79,8 @@ public static class MonitoringEndpoints
                     rowsTotal, Math.Round(requests / seconds, 3), requests == 0 ? null : Math.Round((double)rowsTotal / requests, 3),
                     new LatencySummary(LatencyHistogram.Quantile(histogram, 0.5), LatencyHistogram.Quantile(histogram, 0.9), LatencyHistogram.Quantile(histogram, 0.99),
                         requests == 0 ? null : Math.Round(g.Sum(r => r.LatencyMsSum) / requests, 3), requests == 0 ? null : g.Max(r => r.LatencyMsMax)),
-                    SumStatuses(g.Select(r => r.Statuses)));
+                    SumStatuses(g.Select(r => r.Statuses)), g.Sum(r => r.Batches),
+                    g.Sum(r => r.Batches) is > 0 and var batches ? Math.Round((double)g.Sum(r => r.BatchedRows) / batches, 3) : null);
             })
             .OrderBy(v => v.Shadow).ThenBy(v => v.Model, StringComparer.Ordinal).ThenBy(v => v.Version)
             .ToList();

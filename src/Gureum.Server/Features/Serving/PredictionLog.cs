@@ -157,12 +157,14 @@ public sealed partial class PredictionLog(GureumDbFactory dbFactory, EndpointHos
             {
                 var stats = route.Shadow ? route.Version.ShadowStats : route.Version.Stats;
                 var d = stats.TakeDelta();
+                var (batches, batchedRows) = route.Shadow ? (0, 0) : route.Version.TakeBatchDelta();
                 if (d.Requests == 0) continue;
                 rows.Add(new EndpointUsage
                 {
                     ProjectId = live.ProjectId, EndpointId = live.Id, Model = route.Version.Model, Version = route.Version.Version, Shadow = route.Shadow,
                     From = from, To = to, Requests = d.Requests, Errors = d.Errors, Rows = d.Rows, LatencyMsSum = d.LatencySum, LatencyMsMax = d.LatencyMax,
                     Histogram = JsonSerializer.Serialize(d.Histogram), Statuses = JsonSerializer.Serialize(d.Statuses),
+                    Batches = batches, BatchedRows = batchedRows,
                 });
             }
         }

@@ -50,6 +50,7 @@ public sealed class VersionStats
     public LatencyHistogram Total { get; } = new();
     public long Requests => Interlocked.Read(ref _requests);
     public long Errors => Interlocked.Read(ref _errors);
+    public long Rows => Interlocked.Read(ref _rows);
 
     /// <summary>One answered request; a status of 500 and up counts as the model's error (a refused input is the caller's).</summary>
     public void Record(double ms, long rows, int status)
@@ -114,6 +115,18 @@ public sealed class ServedVersion : IAsyncDisposable
     public int InFlight;
 
     public string Device => Onnx?.Device ?? "cpu";
+
+    private long _flushedBatches, _flushedBatchedRows;
+
+    /// <summary>Batches run (and their rows) since the last call; only the usage flush calls it.</summary>
+    public (long Batches, long Rows) TakeBatchDelta()
+    {
+        if (Batcher is null) return (0, 0);
+        var (batches, rows) = Batcher.Counts;
+        var delta = (batches - _flushedBatches, rows - _flushedBatchedRows);
+        (_flushedBatches, _flushedBatchedRows) = (batches, rows);
+        return delta;
+    }
 
     public bool TryAcquire()
     {

@@ -22,12 +22,14 @@ public static class ServingEndpoints
         services.AddSingleton(options);
         services.AddSingleton<EndpointHost>().AddHostedService(sp => sp.GetRequiredService<EndpointHost>());
         services.AddSingleton<PredictionLog>().AddHostedService(sp => sp.GetRequiredService<PredictionLog>());
+        services.AddSingleton<ServingMetrics>();
         services.AddSingleton<Predictor>();
         return services;
     }
 
     public static IEndpointRouteBuilder MapServing(this IEndpointRouteBuilder app)
     {
+        app.ServiceProvider.GetRequiredService<ServingMetrics>(); // its instruments exist from now on, for /metrics
         var endpoints = app.MapProjectGroup("/endpoints").WithTags("Serving");
         endpoints.MapPost("/", Create).RequireScope(Scopes.ProjectWrite).WithIdempotency()
             .WithSummary("Deploy model versions (or aliases) under an endpoint name, with traffic weights and shadows; loads in the background").WithStandardErrors(409);

@@ -58,6 +58,9 @@ public sealed class EndpointUsage
     public string Histogram { get; init; } = "[]";
     /// <summary>Request counts per HTTP status, as a JSON object ({"200": n, "400": n, "500": n}).</summary>
     public string Statuses { get; init; } = "{}";
+    /// <summary>Dynamic batching (ONNX): runs of the model and the rows they held, for the mean batch size.</summary>
+    public long Batches { get; init; }
+    public long BatchedRows { get; init; }
 }
 
 /// <summary>One sampled prediction: what came in and what went out (each cut at a bound), for monitoring and drift.</summary>

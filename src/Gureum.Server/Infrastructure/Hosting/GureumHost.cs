@@ -67,7 +67,7 @@ public static class GureumHost
             .AddCheck<ArtifactStoreHealthCheck>("artifacts", tags: ["ready"])
             .AddCheck<NotStoppingHealthCheck>("accepting", tags: ["ready"]);
         services.AddOpenTelemetry().ConfigureResource(r => r.AddService("gureum")).WithMetrics(m => m
-            .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime", "Microsoft.Orleans")
+            .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime", "Microsoft.Orleans", Features.Serving.ServingMetrics.MeterName)
             .AddPrometheusExporter());
 
         builder.UseOrleans(silo => silo

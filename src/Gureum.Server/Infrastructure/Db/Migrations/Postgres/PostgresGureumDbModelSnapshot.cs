@@ -962,6 +962,12 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<long>("BatchedRows")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Batches")
+                        .HasColumnType("bigint");
+
                     b.Property<string>("EndpointId")
                         .IsRequired()
                         .HasColumnType("text");

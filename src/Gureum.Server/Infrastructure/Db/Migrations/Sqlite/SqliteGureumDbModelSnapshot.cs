@@ -942,6 +942,12 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<long>("BatchedRows")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Batches")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("EndpointId")
                         .IsRequired()
                         .HasColumnType("TEXT");

@@ -12,6 +12,20 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.AddColumn<long>(
+                name: "BatchedRows",
+                table: "endpoint_usage",
+                type: "bigint",
+                nullable: false,
+                defaultValue: 0L);
+
+            migrationBuilder.AddColumn<long>(
+                name: "Batches",
+                table: "endpoint_usage",
+                type: "bigint",
+                nullable: false,
+                defaultValue: 0L);
+
             migrationBuilder.AddColumn<string>(
                 name: "Statuses",
                 table: "endpoint_usage",
@@ -243,6 +257,14 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "retraining_runs");
+
+            migrationBuilder.DropColumn(
+                name: "BatchedRows",
+                table: "endpoint_usage");
+
+            migrationBuilder.DropColumn(
+                name: "Batches",
+                table: "endpoint_usage");
 
             migrationBuilder.DropColumn(
                 name: "Statuses",

@@ -10,7 +10,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteGureumDb))]
-    [Migration("20261207141247_Automation")]
+    [Migration("20261207142101_Automation")]
     partial class Automation
     {
         /// <inheritdoc />
@@ -943,6 +943,12 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("BatchedRows")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Batches")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("EndpointId")

@@ -10,6 +10,20 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.AddColumn<long>(
+                name: "BatchedRows",
+                table: "endpoint_usage",
+                type: "INTEGER",
+                nullable: false,
+                defaultValue: 0L);
+
+            migrationBuilder.AddColumn<long>(
+                name: "Batches",
+                table: "endpoint_usage",
+                type: "INTEGER",
+                nullable: false,
+                defaultValue: 0L);
+
             migrationBuilder.AddColumn<string>(
                 name: "Statuses",
                 table: "endpoint_usage",
@@ -241,6 +255,14 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "retraining_runs");
+
+            migrationBuilder.DropColumn(
+                name: "BatchedRows",
+                table: "endpoint_usage");
+
+            migrationBuilder.DropColumn(
+                name: "Batches",
+                table: "endpoint_usage");
 
             migrationBuilder.DropColumn(
                 name: "Statuses",

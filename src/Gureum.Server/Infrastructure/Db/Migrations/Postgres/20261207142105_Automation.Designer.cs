@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
 {
     [DbContext(typeof(PostgresGureumDb))]
-    [Migration("20261207141252_Automation")]
+    [Migration("20261207142105_Automation")]
     partial class Automation
     {
         /// <inheritdoc />
@@ -964,6 +964,12 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
                         .HasColumnType("bigint");
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("BatchedRows")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Batches")
+                        .HasColumnType("bigint");
 
                     b.Property<string>("EndpointId")
                         .IsRequired()
