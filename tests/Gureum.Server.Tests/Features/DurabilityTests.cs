@@ -516,6 +516,82 @@ public sealed class DurabilityTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task KillDashNine_MidRetraining_TheRunResumesWithItsOneChallenger_AndTheTriggerIsNeverRunTwice()
+    {
+        string project, runId;
+        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        {
+            var admin = first.Admin();
+            using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "durable-retraining" });
+            project = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            (await admin.PostAsJsonAsync($"/v1/projects/{project}/datasets", new { name = "titanic" })).Dispose();
+            var csv = File.ReadAllLines(Path.Combine(Repository.Datasets, "titanic.csv"));
+            using (var upload = await admin.PostAsync($"/v1/projects/{project}/datasets/titanic/versions",
+                new StringContent(string.Join('\n', csv), System.Text.Encoding.UTF8, "text/csv")))
+            {
+                upload.EnsureSuccessStatusCode();
+            }
+            using var submitted = await admin.PostAsJsonAsync($"/v1/projects/{project}/training-jobs",
+                new { dataset = "titanic", target = "survived", budgetSeconds = 3, ignoreColumns = new[] { "alive" } });
+            var championJob = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            await WaitForAsync(admin, project, championJob, j => j.GetProperty("status").GetString() == "succeeded", TimeSpan.FromSeconds(90));
+            (await admin.PostAsJsonAsync($"/v1/projects/{project}/models", new { name = "titanic" })).EnsureSuccessStatusCode();
+            (await admin.PostAsJsonAsync($"/v1/projects/{project}/models/titanic/versions", new { trainingJob = championJob })).EnsureSuccessStatusCode();
+            (await admin.PutAsJsonAsync($"/v1/projects/{project}/models/titanic/aliases/champion", new { version = 1 })).EnsureSuccessStatusCode();
+            (await admin.PostAsJsonAsync($"/v1/projects/{project}/endpoints",
+                new { name = "titanic", deployments = new[] { new { model = "titanic", alias = "champion" } } })).EnsureSuccessStatusCode();
+            (await admin.PutAsJsonAsync($"/v1/projects/{project}/endpoints/titanic/retraining-policy",
+                new { training = new { budgetSeconds = 20 }, requireApproval = false, smokeTest = new { samples = 0 } })).EnsureSuccessStatusCode();
+            using var trigger = new HttpRequestMessage(HttpMethod.Post, $"/v1/projects/{project}/endpoints/titanic/retraining-policy/run");
+            trigger.Headers.Add("Idempotency-Key", "nightly-2026-12-07");
+            using var started = await admin.SendAsync(trigger);
+            Assert.True(started.StatusCode == System.Net.HttpStatusCode.Accepted, await started.Content.ReadAsStringAsync());
+            runId = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            // Killed while the challenger trains: after its first trials are recorded.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (true)
+            {
+                var run = await admin.GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/retraining-runs/{runId}");
+                if (run.GetProperty("challengerTrainingJob").GetString() is { } challenger
+                    && (await admin.GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/training-jobs/{challenger}/trials")).GetProperty("trials").GetArrayLength() >= 1)
+                {
+                    break;
+                }
+                Assert.True(DateTime.UtcNow < deadline, "the challenger did not start training: " + run);
+                await Task.Delay(100);
+            }
+            await first.KillAsync();
+        }
+        await using var second = await ServerProcess.StartAsync(_data, _database);
+        var again = second.Admin();
+        var finished = DateTime.UtcNow.AddSeconds(150);
+        JsonElement done;
+        while ((done = await again.GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/retraining-runs/{runId}")).GetProperty("status").GetString()
+               is "queued" or "training" or "evaluating" or "approved" or "canary")
+        {
+            Assert.True(DateTime.UtcNow < finished, "the run did not finish after the restart: " + done);
+            await Task.Delay(200);
+        }
+        Assert.True(done.GetProperty("status").GetString() is "promoted" or "not-better", done.ToString());
+        var steps = done.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("step").GetString() + ":" + e.GetProperty("outcome").GetString()).ToList();
+        Assert.Equal(1, steps.Count(s => s == "trigger:accepted"));
+        Assert.Equal(1, steps.Count(s => s == "train:started"));
+        Assert.Equal(1, steps.Count(s => s == "evaluate:better" || s == "evaluate:not-better"));
+        // One champion and one challenger were trained; the challenger's job resumed rather than started over.
+        var jobs = (await again.GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/training-jobs")).GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(2, jobs.Count);
+        var challengerJob = await again.GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/jobs/{done.GetProperty("challengerTrainingJob").GetString()}");
+        Assert.Equal(2, challengerJob.GetProperty("attempts").GetInt32());
+        // The same trigger presented again is the same run.
+        using var replay = new HttpRequestMessage(HttpMethod.Post, $"/v1/projects/{project}/endpoints/titanic/retraining-policy/run");
+        replay.Headers.Add("Idempotency-Key", "nightly-2026-12-07");
+        using var replayed = await again.SendAsync(replay);
+        Assert.Equal(runId, (await replayed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString());
+        Assert.Single((await again.GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/titanic/retraining-runs")).GetProperty("items").EnumerateArray());
+        AssertSqliteIntact();
+    }
+
     private void AssertSqliteIntact()
     {
         if (_database is not null)
