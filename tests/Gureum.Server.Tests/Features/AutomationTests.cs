@@ -345,6 +345,72 @@ public sealed class AutomationTests(AutomationTests.App app) : IClassFixture<Aut
         Assert.Equal("none", latency.GetProperty("delivery").GetString());
     }
 
+    [Fact]
+    public async Task ScheduleAndNewDatasetVersion_EachTriggerARunOnce_AndAWrongLiveMetricRaisesAMetricDropAlert()
+    {
+        var project = await DeployedChampionAsync(rows: 800);
+        using (var policy = await app.Admin().PutAsJsonAsync($"/v1/projects/{project}/endpoints/adult/retraining-policy", new
+        {
+            triggers = new { schedule = "0 3 * * *", newDatasetVersion = true }, training = new { budgetSeconds = 2 }, promotion = new { margin = 0.9 },
+        }))
+        {
+            Assert.True(policy.StatusCode == HttpStatusCode.OK, await policy.Content.ReadAsStringAsync());
+        }
+        // The schedule comes due (its cursor moved into the past), and a sweep takes it once.
+        using (var scope = app.Services.CreateScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Gureum.Server.Infrastructure.Db.GureumDb>();
+            var row = db.Set<RetrainingPolicy>().Single(p => p.ProjectId == project);
+            row.NextScheduledAt = DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeSeconds();
+            await db.SaveChangesAsync();
+        }
+        await app.SweepAsync();
+        await app.SweepAsync();
+        var runs = (await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/adult/retraining-runs")).GetProperty("items").EnumerateArray().ToList();
+        var scheduled = Assert.Single(runs);
+        Assert.Equal("schedule", scheduled.GetProperty("trigger").GetString());
+        var next = (await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/adult/retraining-policy")).GetProperty("nextScheduledAt").GetDateTimeOffset();
+        Assert.True(next > DateTimeOffset.UtcNow && next.UtcDateTime.Hour == 3, next.ToString("O"));
+        await WaitForRunAsync(project, scheduled.GetProperty("id").GetString()!, RunStatus.NotBetter);
+
+        // A new version of the dataset the champion was trained on: one run, however many sweeps see it.
+        await UploadAsync(project, AdultRows("adult-train.csv").Skip(800).Take(800));
+        await app.SweepAsync();
+        await app.SweepAsync();
+        runs = (await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/adult/retraining-runs")).GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(2, runs.Count);
+        Assert.Equal("dataset", runs[0].GetProperty("trigger").GetString());
+        Assert.Equal(2, runs[0].GetProperty("triggerDetail").GetProperty("version").GetInt32());
+        await WaitForRunAsync(project, runs[0].GetProperty("id").GetString()!, RunStatus.NotBetter);
+
+        // Feedback that contradicts every answer: the live accuracy falls far below the test accuracy.
+        (await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/endpoints/adult/alert-rules",
+            new { kind = "metric-drop", threshold = 0.2, minimumCount = 50 })).EnsureSuccessStatusCode();
+        var records = AdultRows("adult-test.csv").Take(60).Select(line =>
+        {
+            var v = line.Split(',');
+            return new Dictionary<string, object?>
+            {
+                ["age"] = double.Parse(v[0], CultureInfo.InvariantCulture), ["workclass"] = v[1], ["fnlwgt"] = double.Parse(v[2], CultureInfo.InvariantCulture),
+                ["education"] = v[3], ["education_num"] = double.Parse(v[4], CultureInfo.InvariantCulture), ["marital_status"] = v[5], ["occupation"] = v[6],
+                ["relationship"] = v[7], ["race"] = v[8], ["sex"] = v[9], ["capital_gain"] = double.Parse(v[10], CultureInfo.InvariantCulture),
+                ["capital_loss"] = double.Parse(v[11], CultureInfo.InvariantCulture), ["hours_per_week"] = double.Parse(v[12], CultureInfo.InvariantCulture), ["native_country"] = v[13],
+            };
+        }).ToList();
+        using var answered = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/endpoints/adult/predict", new { records });
+        var answer = await answered.Content.ReadFromJsonAsync<JsonElement>();
+        var requestId = answer.GetProperty("requestId").GetString();
+        var wrong = answer.GetProperty("predictions").EnumerateArray()
+            .Select((p, row) => new { requestId, row, label = p.GetProperty("label").GetString() == "<=50K" ? ">50K" : "<=50K" }).ToList();
+        (await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/endpoints/adult/feedback", new { feedback = wrong })).EnsureSuccessStatusCode();
+        await WaitAsync(async () => (await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/adult/feedback?window=1h")).GetProperty("matched").GetInt64() == 60, 20);
+        await app.SweepAsync();
+        var alert = Assert.Single((await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/adult/alerts")).GetProperty("items").EnumerateArray());
+        Assert.Equal("metric-drop", alert.GetProperty("kind").GetString());
+        Assert.True(alert.GetProperty("value").GetDouble() > 0.5, alert.ToString());
+        Assert.Contains("live accuracy 0 ", alert.GetProperty("message").GetString());
+    }
+
     /// <summary>A webhook receiver on 127.0.0.1 that records what it is sent.</summary>
     private sealed class WebhookReceiver : IDisposable
     {
