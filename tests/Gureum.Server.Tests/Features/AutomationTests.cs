@@ -411,6 +411,34 @@ public sealed class AutomationTests(AutomationTests.App app) : IClassFixture<Aut
         Assert.Contains("live accuracy 0 ", alert.GetProperty("message").GetString());
     }
 
+    [Fact]
+    public async Task DataFromAppends_SealsTheAppendedRowsIntoAVersion_AndTrainsOnIt()
+    {
+        var project = await DeployedChampionAsync(rows: 600);
+        (await app.Admin().PutAsJsonAsync($"/v1/projects/{project}/endpoints/adult/retraining-policy",
+            new { data = "appends", training = new { budgetSeconds = 2 }, promotion = new { margin = 0.9 } })).EnsureSuccessStatusCode();
+        var appended = AdultRows("adult-train.csv").Skip(600).Take(400).Select(line =>
+        {
+            var v = line.Split(',');
+            return AdultColumns.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => (object)(p.c is "age" or "fnlwgt" or "education_num" or "capital_gain" or "capital_loss" or "hours_per_week"
+                ? long.Parse(v[p.i], CultureInfo.InvariantCulture) : v[p.i]));
+        }).ToList();
+        using (var sent = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets/adult/rows", appended))
+        {
+            Assert.True(sent.IsSuccessStatusCode, await sent.Content.ReadAsStringAsync());
+        }
+        using var started = await app.Admin().PostAsync($"/v1/projects/{project}/endpoints/adult/retraining-policy/run", null);
+        Assert.True(started.StatusCode == HttpStatusCode.Accepted, await started.Content.ReadAsStringAsync());
+        var runId = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var run = await WaitForRunAsync(project, runId, RunStatus.NotBetter);
+        var data = run.GetProperty("events").EnumerateArray().Single(e => e.GetProperty("step").GetString() == "data");
+        Assert.Equal("sealed", data.GetProperty("outcome").GetString());
+        Assert.Equal(2, data.GetProperty("data").GetProperty("version").GetInt32());
+        var challenger = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/training-jobs/{run.GetProperty("challengerTrainingJob").GetString()}");
+        Assert.Equal(2, challenger.GetProperty("dataset").GetProperty("version").GetInt32());
+        Assert.Equal(1000, challenger.GetProperty("report").GetProperty("trainRows").GetInt64() + challenger.GetProperty("report").GetProperty("testRows").GetInt64());
+    }
+
     /// <summary>A webhook receiver on 127.0.0.1 that records what it is sent.</summary>
     private sealed class WebhookReceiver : IDisposable
     {
