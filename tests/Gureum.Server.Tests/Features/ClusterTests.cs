@@ -1,0 +1,135 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Gureum.Server.Tests.Infrastructure;
+
+namespace Gureum.Server.Tests.Features;
+
+/// <summary>
+/// Several Gureum nodes as separate processes on 127.0.0.1, one Orleans cluster on a throwaway PostgreSQL database and a
+/// shared artifact directory. PostgreSQL lane only: cluster mode keeps its membership there.
+/// </summary>
+public sealed class ClusterTests : IAsyncLifetime
+{
+    private readonly string? _database = TestDatabase.Create();
+    private readonly string _root = Directory.CreateTempSubdirectory("gureum-cluster-").FullName;
+    private readonly List<ServerProcess> _nodes = [];
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in _nodes) await node.DisposeAsync();
+        TestDatabase.Drop(_database);
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private async Task<ServerProcess> StartNodeAsync(string name, params string[] labels)
+    {
+        var args = new List<string> { "--cluster", "--node-name", name, "--artifacts", Path.Combine(_root, "artifacts") };
+        foreach (var label in labels) args.AddRange(["--label", label]);
+        var node = await ServerProcess.StartAsync(Directory.CreateDirectory(Path.Combine(_root, name)).FullName, _database, [.. args]);
+        _nodes.Add(node);
+        return node;
+    }
+
+    private static async Task<JsonElement> WaitForAsync(Func<Task<JsonElement>> read, Func<JsonElement, bool> done, int seconds, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            var value = await read();
+            if (done(value)) return value;
+            Assert.True(DateTime.UtcNow < deadline, $"{what} did not happen in {seconds} s: {value}");
+            await Task.Delay(200);
+        }
+    }
+
+    [Fact]
+    public async Task ThreeNodes_SeeEachOther_AnyAnswersAnyCall_AndTrainingRunsOnlyWhereItsLabelsAre()
+    {
+        Assert.SkipWhen(_database is null, "cluster mode needs PostgreSQL (the PostgreSQL lane runs it)");
+        var first = await StartNodeAsync("n1", "zone=cloud");
+        var others = await Task.WhenAll(StartNodeAsync("n2", "zone=cloud"), StartNodeAsync("n3", "zone=onprem", "sovereign=true"));
+        var (second, third) = (others[0], others[1]);
+
+        var nodes = await WaitForAsync(() => second.Admin().GetFromJsonAsync<JsonElement>("/v1/nodes"),
+            n => n.EnumerateArray().Count(x => x.GetProperty("alive").GetBoolean()) == 3, 30, "three live nodes");
+        var byName = nodes.EnumerateArray().ToDictionary(n => n.GetProperty("name").GetString()!);
+        Assert.Equal("true", byName["n3"].GetProperty("labels").GetProperty("sovereign").GetString());
+        Assert.Equal("cloud", byName["n1"].GetProperty("labels").GetProperty("zone").GetString());
+        Assert.All(byName.Values, n => Assert.True(n.GetProperty("cores").GetInt32() >= 1 && n.GetProperty("memoryBytes").GetInt64() > 0));
+
+        // Written through one node, read through another; files through the shared artifact directory.
+        using var created = await first.Admin().PostAsJsonAsync("/v1/projects", new { name = "everywhere" });
+        var project = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        Assert.Equal("everywhere", (await third.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}")).GetProperty("name").GetString());
+        (await second.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets", new { name = "titanic" })).EnsureSuccessStatusCode();
+        using (var upload = await second.Admin().PostAsync($"/v1/projects/{project}/datasets/titanic/versions",
+            new StringContent(File.ReadAllText(Path.Combine(Repository.Datasets, "titanic.csv")), Encoding.UTF8, "text/csv")))
+        {
+            upload.EnsureSuccessStatusCode();
+        }
+        Assert.Equal(1, (await first.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/datasets/titanic/versions/1/profile"))
+            .GetProperty("columns").EnumerateArray().Count(c => c.GetProperty("name").GetString() == "age"));
+
+        // Sovereign data: submitted on a cloud node, trained only on the node labelled sovereign=true.
+        using var submitted = await first.Admin().PostAsJsonAsync($"/v1/projects/{project}/training-jobs", new
+        {
+            dataset = "titanic", target = "survived", budgetSeconds = 3, ignoreColumns = new[] { "alive" }, requirements = new { labels = new { sovereign = "true" } },
+        });
+        Assert.True(submitted.StatusCode == HttpStatusCode.Accepted, await submitted.Content.ReadAsStringAsync());
+        var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var job = await WaitForAsync(() => second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/jobs/{jobId}"),
+            j => j.GetProperty("status").GetString() is "succeeded" or "failed", 120, "sovereign training");
+        Assert.Equal("succeeded", job.GetProperty("status").GetString());
+        Assert.Equal("n3", job.GetProperty("node").GetString());
+        // The model it made is read through another node from the shared artifacts.
+        using (var model = await first.Admin().GetAsync($"/v1/projects/{project}/training-jobs/{jobId}/model"))
+        {
+            Assert.Equal(HttpStatusCode.OK, model.StatusCode);
+        }
+
+        // Nobody has a GPU: such a job waits, saying why, and runs nowhere.
+        using var gpu = await second.Admin().PostAsJsonAsync($"/v1/projects/{project}/training-jobs",
+            new { dataset = "titanic", target = "survived", budgetSeconds = 3, requirements = new { gpu = true } });
+        var gpuJob = (await gpu.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var waiting = await WaitForAsync(() => third.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/jobs/{gpuJob}"),
+            j => j.GetProperty("message").GetString()!.Contains("waiting for a node with a GPU", StringComparison.Ordinal), 20, "the GPU job's waiting note");
+        Assert.Equal("queued", waiting.GetProperty("status").GetString());
+        await Problems.AssertFieldErrorAsync(await first.Admin().PostAsJsonAsync($"/v1/projects/{project}/training-jobs",
+            new { dataset = "titanic", target = "survived", requirements = new { labels = new Dictionary<string, string> { ["zone name"] = "x" } } }), "requirements.labels");
+    }
+
+    [Fact]
+    public async Task KillingTheNodeThatRunsAJob_ResumesItOnAnotherNode_WithinBoundedTime()
+    {
+        Assert.SkipWhen(_database is null, "cluster mode needs PostgreSQL (the PostgreSQL lane runs it)");
+        var first = await StartNodeAsync("a");
+        var second = await StartNodeAsync("b");
+        await WaitForAsync(() => first.Admin().GetFromJsonAsync<JsonElement>("/v1/nodes"),
+            n => n.EnumerateArray().Count(x => x.GetProperty("alive").GetBoolean()) == 2, 30, "two live nodes");
+        using var created = await first.Admin().PostAsJsonAsync("/v1/projects", new { name = "survivor" });
+        var project = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        using var submitted = await first.Admin().PostAsJsonAsync($"/v1/projects/{project}/jobs",
+            new { kind = "diagnostics.wait", input = new { steps = 30, stepMilliseconds = 300 } });
+        var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var running = await WaitForAsync(() => second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/jobs/{jobId}"),
+            j => j.GetProperty("status").GetString() == "running" && j.GetProperty("percent").GetDouble() >= 15, 30, "the job running");
+        var victimName = running.GetProperty("node").GetString();
+        var (victim, survivor) = victimName == "a" ? (first, second) : (second, first);
+        await victim.KillAsync();
+
+        var started = DateTime.UtcNow;
+        var done = await WaitForAsync(() => survivor.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/jobs/{jobId}"),
+            j => j.GetProperty("status").GetString() is "succeeded" or "failed", 90, "the job's resumption");
+        Assert.Equal("succeeded", done.GetProperty("status").GetString());
+        Assert.NotEqual(victimName, done.GetProperty("node").GetString());
+        Assert.Equal(2, done.GetProperty("attempts").GetInt32());
+        Assert.True(done.GetProperty("result").GetProperty("resumedFromStep").GetInt32() >= 4, done.ToString());
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(75), $"resumed after {(DateTime.UtcNow - started).TotalSeconds:0} s");
+        var nodes = await survivor.Admin().GetFromJsonAsync<JsonElement>("/v1/nodes");
+        Assert.False(nodes.EnumerateArray().Single(n => n.GetProperty("name").GetString() == victimName).GetProperty("alive").GetBoolean());
+    }
+}
