@@ -132,4 +132,151 @@ public sealed class ClusterTests : IAsyncLifetime
         var nodes = await survivor.Admin().GetFromJsonAsync<JsonElement>("/v1/nodes");
         Assert.False(nodes.EnumerateArray().Single(n => n.GetProperty("name").GetString() == victimName).GetProperty("alive").GetBoolean());
     }
+
+    [Fact]
+    public async Task RollingRestart_AndANodeKilled_UnderSteadyPredictionLoad_FailNoRequest()
+    {
+        Assert.SkipWhen(_database is null, "cluster mode needs PostgreSQL (the PostgreSQL lane runs it)");
+        var names = new[] { "r1", "r2", "r3" };
+        var servers = new ServerProcess[3];
+        servers[0] = await StartNodeAsync(names[0]);
+        (servers[1], servers[2]) = (await StartNodeAsync(names[1]), await StartNodeAsync(names[2]));
+        var admin = servers[0].Admin();
+        using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "steady" });
+        var project = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        (await admin.PostAsJsonAsync($"/v1/projects/{project}/models", new { name = "lin" })).EnsureSuccessStatusCode();
+        using (var form = new MultipartFormDataContent())
+        {
+            var file = new ByteArrayContent(File.ReadAllBytes(Path.Combine(Repository.Models, "linear.onnx")));
+            file.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+            form.Add(file, "file", "linear.onnx");
+            (await admin.PostAsync($"/v1/projects/{project}/models/lin/versions", form)).EnsureSuccessStatusCode();
+        }
+        (await admin.PostAsJsonAsync($"/v1/projects/{project}/endpoints", new { name = "lin", deployments = new[] { new { model = "lin", version = 1 } } })).EnsureSuccessStatusCode();
+        foreach (var server in servers)
+        {
+            await WaitForAsync(() => server.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/lin"),
+                e => e.GetProperty("status").GetString() == "ready", 60, "the endpoint loading on every node");
+        }
+
+        await using var front = new RoundRobinFront(servers.Select(s => s.Url));
+        using var stop = new CancellationTokenSource();
+        var body = "{\"inputs\": {\"x\": [[1, 2, 3, 4]]}}";
+        var load = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await front.PredictAsync($"/v1/projects/{project}/endpoints/lin/predict", body);
+            }
+        })).ToList();
+
+        // One node at a time: SIGTERM (it turns unready, finishes what it has, exits), start it again, wait until it serves.
+        for (var i = 0; i < servers.Length; i++)
+        {
+            await Task.Delay(1000);
+            Assert.Equal(0, await servers[i].TerminateAsync(TimeSpan.FromSeconds(40)));
+            servers[i] = await StartNodeAsync(names[i]);
+            front.Replace(i, servers[i].Url);
+        }
+        await Task.Delay(1000);
+        // And a node that dies without warning: its in-flight requests are retried elsewhere by the front.
+        await servers[1].KillAsync();
+        await Task.Delay(2000);
+        stop.Cancel();
+        await Task.WhenAll(load);
+
+        Assert.True(front.Failures.IsEmpty, $"{front.Failures.Count} failed of {front.Succeeded}: {string.Join("; ", front.Failures.Take(5))}");
+        Assert.True(front.Succeeded > 200, $"only {front.Succeeded} predictions answered");
+    }
+
+    /// <summary>
+    /// What a load balancer in front of the nodes does: round-robin over nodes whose /health/ready says ready (checked
+    /// every 200 ms), and a request whose connection failed before any answer tried again on the next node. Any answer
+    /// other than 200 is a failure.
+    /// </summary>
+    private sealed class RoundRobinFront : IAsyncDisposable
+    {
+        private readonly string[] _urls;
+        private readonly bool[] _ready;
+        private readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(30) };
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _checks;
+        private int _next;
+        private long _succeeded;
+
+        public RoundRobinFront(IEnumerable<string> urls)
+        {
+            _urls = [.. urls];
+            _ready = [.. _urls.Select(_ => true)];
+            _client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", GureumApp.AdminKey);
+            _checks = Task.Run(CheckAsync);
+        }
+
+        public System.Collections.Concurrent.ConcurrentQueue<string> Failures { get; } = new();
+        public long Succeeded => Interlocked.Read(ref _succeeded);
+
+        public void Replace(int index, string url)
+        {
+            lock (_urls) _urls[index] = url;
+        }
+
+        private async Task CheckAsync()
+        {
+            using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
+            while (!_stop.IsCancellationRequested)
+            {
+                for (var i = 0; i < _urls.Length; i++)
+                {
+                    string url;
+                    lock (_urls) url = _urls[i];
+                    try
+                    {
+                        using var response = await probe.GetAsync(url + "/health/ready", _stop.Token);
+                        _ready[i] = response.IsSuccessStatusCode;
+                    }
+                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                    {
+                        _ready[i] = false;
+                    }
+                }
+                await Task.Delay(200);
+            }
+        }
+
+        public async Task PredictAsync(string path, string body)
+        {
+            for (var attempt = 0; attempt < 20; attempt++)
+            {
+                var i = (int)((uint)Interlocked.Increment(ref _next) % _urls.Length);
+                if (!_ready[i]) continue;
+                string url;
+                lock (_urls) url = _urls[i];
+                try
+                {
+                    using var response = await _client.PostAsync(url + path, new StringContent(body, Encoding.UTF8, "application/json"));
+                    if (response.StatusCode == HttpStatusCode.OK) Interlocked.Increment(ref _succeeded);
+                    else Failures.Enqueue($"{(int)response.StatusCode} from {url}: {await response.Content.ReadAsStringAsync()}");
+                    return;
+                }
+                catch (HttpRequestException)
+                {
+                    _ready[i] = false; // the connection failed before an answer: the next node gets it
+                }
+            }
+            await Task.Delay(50); // no node ready this moment
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _stop.Cancel();
+            try
+            {
+                await _checks;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            _client.Dispose();
+        }
+    }
 }

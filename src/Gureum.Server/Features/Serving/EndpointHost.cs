@@ -119,6 +119,9 @@ public sealed partial class EndpointHost(
 
     public IEnumerable<LiveEndpoint> All => _endpoints.Values;
 
+    /// <summary>True once the first pass over the database has loaded (or failed) every endpoint: until then the node is not ready for traffic.</summary>
+    public bool Warmed { get; private set; }
+
     /// <summary>Starts loading a created or changed endpoint in the background (the caller answers at once).</summary>
     public void Schedule(InferenceEndpoint row)
     {
@@ -157,6 +160,7 @@ public sealed partial class EndpointHost(
             try
             {
                 await RefreshAsync(stoppingToken);
+                Warmed = true;
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
@@ -393,4 +397,14 @@ public sealed partial class EndpointHost(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Endpoint {Endpoint} serves {Versions}")]
     private static partial void LogServing(ILogger logger, string endpoint, string versions);
+}
+
+/// <summary>Not ready until the endpoints in the database are loaded here, so a balancer sends no prediction to a node that would answer 503.</summary>
+internal sealed class EndpointsHealthCheck(EndpointHost host) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+{
+    public Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
+        Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken ct = default) =>
+        Task.FromResult(host.Warmed
+            ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy($"{host.All.Count()} endpoint(s) loaded")
+            : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("loading the endpoints' models"));
 }

@@ -23,6 +23,7 @@ public static class ServingEndpoints
         services.AddSingleton<EndpointHost>().AddHostedService(sp => sp.GetRequiredService<EndpointHost>());
         services.AddSingleton<PredictionLog>().AddHostedService(sp => sp.GetRequiredService<PredictionLog>());
         services.AddSingleton<ServingMetrics>();
+        services.AddHealthChecks().AddCheck<EndpointsHealthCheck>("endpoints", tags: ["ready"]);
         services.AddSingleton<Predictor>();
         return services;
     }
