@@ -91,6 +91,46 @@ public sealed class ClusterTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, model.StatusCode);
         }
 
+        // An endpoint placed on one on-premises replica: only n3 loads it; the others forward its requests there.
+        (await first.Admin().PostAsJsonAsync($"/v1/projects/{project}/models", new { name = "titanic" })).EnsureSuccessStatusCode();
+        (await first.Admin().PostAsJsonAsync($"/v1/projects/{project}/models/titanic/versions", new { trainingJob = jobId })).EnsureSuccessStatusCode();
+        using (var deployed = await second.Admin().PostAsJsonAsync($"/v1/projects/{project}/endpoints", new
+        {
+            name = "titanic", deployments = new[] { new { model = "titanic", version = 1 } },
+            placement = new { replicas = 1, requirements = new { labels = new { zone = "onprem" } } },
+        }))
+        {
+            Assert.True(deployed.StatusCode == HttpStatusCode.Accepted, await deployed.Content.ReadAsStringAsync());
+        }
+        await WaitForAsync(() => third.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/titanic"),
+            e => e.GetProperty("status").GetString() == "ready", 60, "the endpoint loading on n3");
+        var onFirst = await WaitForAsync(() => first.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/titanic"),
+            e => e.GetProperty("status").GetString() == "elsewhere", 30, "n1 leaving the endpoint to n3");
+        Assert.Empty(onFirst.GetProperty("serving").EnumerateArray());
+        var row = new { pclass = 1, sex = "female", age = 29.0, sibsp = 0, parch = 0, fare = 80.0, embarked = "S", @class = "First", who = "woman",
+            adult_male = false, deck = "B", embark_town = "Southampton", alone = true };
+        foreach (var via in new[] { first, second, third })
+        {
+            using var answered = await via.Admin().PostAsJsonAsync($"/v1/projects/{project}/endpoints/titanic/predict", new { records = new[] { row } });
+            var text = await answered.Content.ReadAsStringAsync();
+            Assert.True(answered.StatusCode == HttpStatusCode.OK, text);
+            Assert.Equal(1, JsonDocument.Parse(text).RootElement.GetProperty("version").GetInt32());
+        }
+        var served = (await third.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/titanic")).GetProperty("serving")[0];
+        Assert.Equal(3, served.GetProperty("requests").GetInt64());
+        // A placement no live node meets: 503 saying so, from any node.
+        (await second.Admin().PutAsJsonAsync($"/v1/projects/{project}/endpoints/titanic", new
+        {
+            deployments = new[] { new { model = "titanic", version = 1 } }, placement = new { requirements = new { labels = new { zone = "moon" } } },
+        })).EnsureSuccessStatusCode();
+        await WaitForAsync(() => third.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/titanic"),
+            e => e.GetProperty("status").GetString() == "elsewhere", 30, "n3 unloading the endpoint");
+        using (var nowhere = await first.Admin().PostAsJsonAsync($"/v1/projects/{project}/endpoints/titanic/predict", new { records = new[] { row } }))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, nowhere.StatusCode);
+            Assert.Contains("zone=moon", await nowhere.Content.ReadAsStringAsync());
+        }
+
         // Nobody has a GPU: such a job waits, saying why, and runs nowhere.
         using var gpu = await second.Admin().PostAsJsonAsync($"/v1/projects/{project}/training-jobs",
             new { dataset = "titanic", target = "survived", budgetSeconds = 3, requirements = new { gpu = true } });

@@ -27,6 +27,19 @@ public sealed class ClusterNode
     public int LoadedModels { get; set; }
     public double CpuPercent { get; set; }
     public long MemoryUsedBytes { get; set; }
+
+    /// <summary>What it offers, in the shape of silo metadata, for <see cref="NodeCapabilities.Satisfies(IReadOnlyDictionary{string, string}, NodeRequirements?)"/>.</summary>
+    public Dictionary<string, string> Metadata()
+    {
+        var metadata = new Dictionary<string, string>
+        {
+            ["cores"] = Cores.ToString(CultureInfo.InvariantCulture),
+            ["memory"] = MemoryBytes.ToString(CultureInfo.InvariantCulture),
+            ["gpus"] = (JsonSerializer.Deserialize<List<GpuInfo>>(Gpus, Infrastructure.JsonDefaults.Web)?.Count ?? 0).ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (var (key, value) in JsonSerializer.Deserialize<Dictionary<string, string>>(Labels) ?? []) metadata["label." + key] = value;
+        return metadata;
+    }
 }
 
 internal sealed class ClusterNodeConfiguration : IEntityTypeConfiguration<ClusterNode>
