@@ -49,7 +49,7 @@ public sealed class SignInTests(ConsoleApp app) : BrowserTest(app)
 
         // Signed out, the console's pages send you back to sign in.
         await Page.GotoAsync("/");
-        await Page.WaitForURLAsync("**/sign-in**");
+        await Expect(Page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/sign-in"));
         AssertNoBrowserErrors();
     }
 }
