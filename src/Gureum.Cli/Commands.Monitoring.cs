@@ -34,6 +34,24 @@ internal sealed partial class Commands
         return drift;
     }
 
+    private Command Nodes()
+    {
+        var nodes = new Command("nodes", "The nodes of the cluster (one without --cluster): capabilities, labels and live load (admin key)");
+        Show(nodes, (s, _, ct) => s.Client.ListNodesAsync(ct), (s, list) =>
+        {
+            var table = Views.Table("NODE", "ALIVE", "CORES", "MEMORY", "GPUS", "LABELS", "JOBS", "MODELS", "CPU", "LAST SEEN");
+            foreach (var n in list)
+            {
+                table.AddRow(Views.Escape(n.Name), n.Alive ? "[green]yes[/]" : "[red]no[/]", n.Cores.ToString(CultureInfo.InvariantCulture),
+                    Views.Escape($"{n.MemoryBytes / (double)(1L << 30):0.#} GiB"), Views.Escape(n.Gpus.Count == 0 ? "-" : string.Join(", ", n.Gpus.Select(g => g.Model))),
+                    Views.Escape(string.Join(" ", n.Labels.Select(l => $"{l.Key}={l.Value}"))), n.Load.RunningJobs.ToString(CultureInfo.InvariantCulture),
+                    n.Load.LoadedModels.ToString(CultureInfo.InvariantCulture), Views.Escape($"{n.Load.CpuPercent:0.#}%"), Views.Escape(Views.Time(n.LastSeenAt)));
+            }
+            s.Out.Write(table);
+        });
+        return nodes;
+    }
+
     private static string Number(double? value) => value is { } v ? v.ToString("0.###", CultureInfo.InvariantCulture) : "";
 
     private Command Alerts()

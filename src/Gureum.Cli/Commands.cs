@@ -44,7 +44,7 @@ internal sealed partial class Commands(SessionFactory factory)
         {
             _url, _key, _json,
             Projects(), Keys(), Jobs(), Datasets(), Train(), Training(), Experiments(), Runs(), Models(), Deploy(), Predict(), Endpoints(), Drift(), Alerts(),
-            Approvals(), RetrainingRuns(), Ai(),
+            Approvals(), RetrainingRuns(), Nodes(), Ai(),
             Usage(), Invoices(), Invoice(), Quotas(), RateLimits(), Prices(), Admin(), Health(),
             RepositoryOnly("serve", "Start the server (use ./gureum serve from the repository root)"),
             RepositoryOnly("test", "Run the test suites (use ./gureum test from the repository root)"),

@@ -5,6 +5,10 @@ namespace Gureum.Client;
 /// <summary>Monitoring and retraining automation: drift, alerts, retraining runs and the approvals inbox.</summary>
 public sealed partial class GureumClient
 {
+    /// <summary>The nodes of the cluster (one without cluster mode) with their capabilities and load (admin key).</summary>
+    public Task<IReadOnlyList<ClusterNode>> ListNodesAsync(CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<ClusterNode>>(HttpMethod.Get, "v1/nodes", null, ct);
+
     /// <summary>Input drift of an AutoML endpoint over a window (15m, 1h, 6h, 1d, 7d, 30d) against its training data.</summary>
     public Task<DriftReport> GetDriftAsync(string project, string endpoint, string window = "1h", CancellationToken ct = default) =>
         SendAsync<DriftReport>(HttpMethod.Get, EndpointPath(project, endpoint) + "/drift" + Query(("window", window)), null, ct);
@@ -45,3 +49,11 @@ public sealed record RetrainingRun(
     string Id, string Endpoint, string Trigger, JsonElement TriggerDetail, string Status, string? Reason, string Model, int ChampionVersion,
     string? ChallengerTrainingJob, int? ChallengerVersion, JsonElement? Evidence, string? DecidedBy, string? DecisionComment, DateTimeOffset? DecidedAt,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<RetrainingEvent>? Events);
+
+public sealed record GpuInfo(string Model, long MemoryBytes);
+
+public sealed record NodeLoad(int RunningJobs, int LoadedModels, double CpuPercent, long MemoryUsedBytes);
+
+public sealed record ClusterNode(
+    string Name, bool Alive, string? Url, int Cores, long MemoryBytes, IReadOnlyList<GpuInfo> Gpus, IReadOnlyDictionary<string, string> Labels,
+    NodeLoad Load, DateTimeOffset StartedAt, DateTimeOffset LastSeenAt);

@@ -5,6 +5,7 @@ using Gureum.Server.Features.Jobs;
 using Gureum.Server.Features.Keys;
 using Gureum.Server.Features.Mlflow;
 using Gureum.Server.Features.Monitoring;
+using Gureum.Server.Features.Nodes;
 using Gureum.Server.Features.Registry;
 using Gureum.Server.Features.Serving;
 using Gureum.Server.Features.Tracking;
@@ -23,9 +24,11 @@ if (args is [ModelCheckLauncher.Command, ..])
 }
 
 // Content root beside the binary: appsettings.json is found whatever the working directory.
+args = GureumHost.NormalizeArgs(args);
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddGureumInfrastructure(args);
 builder.Services.AddJobs();
+builder.Services.AddNodes();
 builder.Services.AddDatasets();
 builder.Services.AddTraining();
 builder.Services.AddRegistry(builder.Configuration);
@@ -41,6 +44,7 @@ app.UseGureumInfrastructure();
 app.MapProjects();
 app.MapKeys();
 app.MapJobs();
+app.MapNodes();
 app.MapDatasets();
 app.MapTraining();
 app.MapTracking();

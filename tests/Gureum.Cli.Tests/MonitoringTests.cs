@@ -14,6 +14,23 @@ public sealed class MonitoringTests(GureumServer server)
     }
 
     [Fact]
+    public async Task Nodes_ListsThisNodeAlive_AndNeedAnAdminKey()
+    {
+        var run = await server.RunAsync("nodes");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("yes", run.Out);
+        var json = await server.RunAsync("--json", "nodes");
+        var node = Assert.Single(JsonDocument.Parse(json.Out).RootElement.EnumerateArray());
+        Assert.True(node.GetProperty("alive").GetBoolean());
+        Assert.True(node.GetProperty("cores").GetInt32() >= 1);
+        var project = GureumServer.UniqueName("p");
+        Assert.Equal(0, (await server.RunAsync("projects", "create", project)).ExitCode);
+        var key = await server.RunAsync("--json", "keys", "create", project, "reader", "--scope", "project:read");
+        var secret = JsonDocument.Parse(key.Out).RootElement.GetProperty("secret").GetString()!;
+        Assert.Equal(3, (await server.RunWithKeyAsync(secret, "nodes")).ExitCode);
+    }
+
+    [Fact]
     public async Task Drift_PrintsEachFeatureWithItsSeverity_AndTheInboxAndAlertsSayWhenEmpty()
     {
         var project = GureumServer.UniqueName("p");

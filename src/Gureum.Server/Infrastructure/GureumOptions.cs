@@ -32,5 +32,10 @@ public sealed class GureumOptions
     /// <summary>How long in-flight requests and jobs get to finish on SIGTERM.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>Where model, dataset and run files live; nodes of one cluster share it (<c>--artifacts</c>). Default: <c>&lt;data&gt;/artifacts</c>.</summary>
+    public string? ArtifactsDirectory { get; set; }
+
     public string FullDataDirectory => Path.GetFullPath(DataDirectory);
+
+    public string FullArtifactsDirectory => Path.GetFullPath(ArtifactsDirectory ?? Path.Combine(FullDataDirectory, "artifacts"));
 }

@@ -85,9 +85,10 @@ public sealed class AuthMatrixTests(GureumApp app) : IClassFixture<GureumApp>
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
-    /// <summary>Routes for operators only (admin keys): key administration and every project's usage.</summary>
+    /// <summary>Routes for operators only (admin keys): key administration, every project's usage, the cluster's nodes.</summary>
     private static bool IsOperatorRoute(Route route) =>
-        route.Pattern.StartsWith("/v1/admin", StringComparison.Ordinal) || route.Pattern.StartsWith("/v1/usage", StringComparison.Ordinal);
+        route.Pattern.StartsWith("/v1/admin", StringComparison.Ordinal) || route.Pattern.StartsWith("/v1/usage", StringComparison.Ordinal)
+        || route.Pattern.StartsWith("/v1/nodes", StringComparison.Ordinal);
 
     private static bool IsAiRoute(Route route) => route.Pattern.StartsWith("/v1/projects/{project}/ai/", StringComparison.Ordinal);
 

@@ -41,7 +41,7 @@ public sealed class PlatformTests(GureumApp app) : IClassFixture<GureumApp>
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         var body = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal("healthy", body.GetProperty("status").GetString());
-        Assert.Equal(["accepting", "ai-engines", "artifacts", "database"], body.GetProperty("checks").EnumerateObject().Select(c => c.Name).Order());
+        Assert.Equal(["accepting", "ai-engines", "artifacts", "database", "endpoints"], body.GetProperty("checks").EnumerateObject().Select(c => c.Name).Order());
     }
 
     [Fact]

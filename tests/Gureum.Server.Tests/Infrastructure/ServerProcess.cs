@@ -20,7 +20,7 @@ public sealed class ServerProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, string? database)
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, string? database, params string[] extraArgs)
     {
         var url = $"http://127.0.0.1:{GureumApp.FreePort()}";
         var start = new ProcessStartInfo("dotnet")
@@ -41,7 +41,7 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             ServerDll(), "--data", dataDirectory, "--urls", url,
             "--silo-port", GureumApp.FreePort().ToString(), "--gateway-port", GureumApp.FreePort().ToString(),
-        })
+        }.Concat(extraArgs))
         {
             start.ArgumentList.Add(arg);
         }

@@ -33,6 +33,8 @@ public sealed class Job
     public int Attempts { get; set; }
     public bool CancelRequested { get; set; }
     public string? Node { get; set; }
+    /// <summary>What the node that runs it must offer (a <see cref="Nodes.NodeRequirements"/> as JSON), or null for any node.</summary>
+    public string? Requirements { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }
@@ -64,6 +66,7 @@ internal sealed class JobConfiguration : IEntityTypeConfiguration<Job>
         b.Property(j => j.Message).HasMaxLength(1024);
         b.Property(j => j.Error).HasMaxLength(4096);
         b.Property(j => j.Node).HasMaxLength(128);
+        b.Property(j => j.Requirements).HasMaxLength(2048);
         b.HasIndex(j => new { j.ProjectId, j.Id });
         b.HasIndex(j => j.Status);
         b.HasOne(j => j.Project).WithMany().HasForeignKey(j => j.ProjectId).OnDelete(DeleteBehavior.Cascade);

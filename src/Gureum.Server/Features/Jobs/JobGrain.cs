@@ -6,9 +6,9 @@ namespace Gureum.Server.Features.Jobs;
 [Alias("gureum.jobs.IJobGrain")]
 public interface IJobGrain : IGrainWithStringKey
 {
-    /// <summary>Starts the job if it is queued; returns at once (the work runs in the background).</summary>
+    /// <summary>Starts the job if it is queued and this node meets its requirements; returns at once (the work runs in the background).</summary>
     [Alias("start")]
-    Task Start();
+    Task Start(string? requirements);
 
     [Alias("cancel")]
     Task Cancel();
@@ -19,17 +19,26 @@ public interface IJobGrain : IGrainWithStringKey
 /// running task; the job row holds all state. A keep-alive timer beats the heartbeat and notices cancels made
 /// through other nodes.
 /// </summary>
-internal sealed partial class JobGrain(JobStore store, JobHandlers handlers, JobHost host, ILogger<JobGrain> logger) : Grain, IJobGrain
+[Nodes.JobPlacement]
+internal sealed partial class JobGrain(JobStore store, JobHandlers handlers, JobHost host, Nodes.NodeCapabilities node, ILogger<JobGrain> logger) : Grain, IJobGrain
 {
     private static readonly TimeSpan HeartbeatPeriod = TimeSpan.FromSeconds(5);
     private Task? _run;
     private CancellationTokenSource? _cancel;
     private IGrainTimer? _heartbeat;
 
-    public async Task Start()
+    public async Task Start(string? requirements)
     {
         if (_run is { IsCompleted: false })
         {
+            return;
+        }
+        // Placement picks a node that qualifies when there is one; this is the guarantee (data marked sovereign is never read elsewhere).
+        var needs = Nodes.NodeRequirements.FromJson(requirements);
+        if (!node.Satisfies(needs))
+        {
+            await store.NoteWaitingAsync(this.GetPrimaryKeyString(), $"queued: waiting for a node with {needs}");
+            DeactivateOnIdle();
             return;
         }
         if (host.Stopping.IsCancellationRequested)

@@ -20,6 +20,8 @@ public sealed partial class JobHost(
 
     public string Node => node.Name;
     public int MaxAttempts => options.Value.JobMaxAttempts;
+    /// <summary>Jobs running on this node now.</summary>
+    public int Running => _running.Count;
     public CancellationToken Stopping => lifetime.ApplicationStopping;
 
     public Task Track(Task run)
@@ -29,8 +31,22 @@ public sealed partial class JobHost(
         return run;
     }
 
-    /// <summary>Starts a newly submitted job without waiting for the next sweep.</summary>
-    public Task DispatchAsync(string jobId) => grains.GetGrain<IJobGrain>(jobId).Start();
+    /// <summary>
+    /// Starts a job (a newly submitted one without waiting for the next sweep). Its requirements travel in the request
+    /// context, where the placement director reads them to pick the node its grain activates on.
+    /// </summary>
+    public async Task DispatchAsync(string jobId, string? requirements = null)
+    {
+        RequestContext.Set(Nodes.NodeRequirements.ContextKey, requirements ?? "");
+        try
+        {
+            await grains.GetGrain<IJobGrain>(jobId).Start(requirements);
+        }
+        finally
+        {
+            RequestContext.Remove(Nodes.NodeRequirements.ContextKey);
+        }
+    }
 
     /// <summary>Records the cancel request and tells the running activation; false when the job had already ended.</summary>
     public async Task<bool> CancelAsync(string projectId, string jobId, CancellationToken ct)
@@ -58,13 +74,13 @@ public sealed partial class JobHost(
         {
             try
             {
-                foreach (var jobId in await store.FindStartableAsync(Node, _processStartedAt, StaleAfter))
+                foreach (var (jobId, requirements) in await store.FindStartableAsync(Node, _processStartedAt, StaleAfter))
                 {
                     if (Stopping.IsCancellationRequested)
                     {
                         break;
                     }
-                    await DispatchAsync(jobId);
+                    await DispatchAsync(jobId, requirements);
                 }
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)

@@ -71,6 +71,14 @@ public sealed class JobStore(GureumDbFactory dbFactory, TimeProvider clock, JobS
         await AppendEventAsync(db, jobId, "progress", JsonSerializer.Serialize(new { percent, message }, JsonDefaults.Web));
     }
 
+    /// <summary>Says why a queued job has not started (no node meets its requirements); written only when it changes.</summary>
+    public async Task NoteWaitingAsync(string jobId, string message)
+    {
+        await using var db = dbFactory.Create();
+        await db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Queued && j.Message != message)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.Message, message));
+    }
+
     public async Task LogAsync(string jobId, string message)
     {
         await using var db = dbFactory.Create();
@@ -160,7 +168,7 @@ public sealed class JobStore(GureumDbFactory dbFactory, TimeProvider clock, JobS
     }
 
     /// <summary>Jobs the dispatcher should start: queued ones, and running ones whose runner is gone.</summary>
-    public async Task<List<string>> FindStartableAsync(string node, DateTimeOffset processStartedAt, TimeSpan staleAfter)
+    public async Task<List<(string Id, string? Requirements)>> FindStartableAsync(string node, DateTimeOffset processStartedAt, TimeSpan staleAfter)
     {
         await using var db = dbFactory.Create();
         var staleBefore = Now - staleAfter;
@@ -171,7 +179,8 @@ public sealed class JobStore(GureumDbFactory dbFactory, TimeProvider clock, JobS
         {
             await RequeueAsync(id, "interrupted (node stopped or lost); resuming from the last checkpoint");
         }
-        return await db.Jobs.Where(j => j.Status == JobStatus.Queued).OrderBy(j => j.Id).Select(j => j.Id).Take(100).ToListAsync();
+        return [.. (await db.Jobs.Where(j => j.Status == JobStatus.Queued).OrderBy(j => j.Id).Select(j => new { j.Id, j.Requirements }).Take(100).ToListAsync())
+            .Select(j => (j.Id, j.Requirements))];
     }
 
     private async Task AppendStatusEventAsync(GureumDb db, string jobId)

@@ -67,6 +67,8 @@ public sealed class LiveEndpoint
     public volatile string? Reason;
     /// <summary>A change being loaded, or that failed while the previous versions kept serving.</summary>
     public volatile string? Update;
+    /// <summary>With status <c>elsewhere</c>: the base URLs of the nodes its placement chose, where requests are forwarded.</summary>
+    public volatile IReadOnlyList<string> Hosts = [];
     public long DroppedSamples;
     /// <summary>When this node started tracking it: a refresh that read the database earlier must not remove it.</summary>
     internal long TrackedAt = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -105,7 +107,8 @@ public sealed class LiveEndpoint
 /// changes made on another node, restarts and alias moves arrive.
 /// </summary>
 public sealed partial class EndpointHost(
-    GureumDbFactory dbFactory, IArtifactStore artifacts, ServingOptions options, TimeProvider clock, ILogger<EndpointHost> logger) : BackgroundService
+    GureumDbFactory dbFactory, IArtifactStore artifacts, ServingOptions options, TimeProvider clock, ILogger<EndpointHost> logger,
+    Nodes.NodeCapabilities node, IServiceProvider services) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, LiveEndpoint> _endpoints = new();
     // Endpoint ids removed here, with when: a refresh that read the table before the delete must not load them again.
@@ -118,6 +121,9 @@ public sealed partial class EndpointHost(
     public LiveEndpoint? Find(string projectId, string name) => _endpoints.GetValueOrDefault(Key(projectId, name));
 
     public IEnumerable<LiveEndpoint> All => _endpoints.Values;
+
+    /// <summary>True once the first pass over the database has loaded (or failed) every endpoint: until then the node is not ready for traffic.</summary>
+    public bool Warmed { get; private set; }
 
     /// <summary>Starts loading a created or changed endpoint in the background (the caller answers at once).</summary>
     public void Schedule(InferenceEndpoint row)
@@ -157,6 +163,7 @@ public sealed partial class EndpointHost(
             try
             {
                 await RefreshAsync(stoppingToken);
+                Warmed = true;
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
@@ -257,6 +264,24 @@ public sealed partial class EndpointHost(
                 live.AttemptedKey = attempt;
                 return;
             }
+            var hosts = Hosts(row, spec);
+            if (hosts is not null)
+            {
+                // Placed on other nodes: hold nothing here, forward requests there.
+                attempt = "elsewhere:" + string.Join(",", hosts) + "|" + attempt;
+                if (attempt == live.AttemptedKey) return;
+                live.AttemptedKey = attempt;
+                live.Hosts = hosts;
+                live.Status = "elsewhere";
+                live.Reason = hosts.Count == 0 ? $"no live node meets its placement ({spec.Placement?.Requirements})" : null;
+                if (live.Routes is { } held)
+                {
+                    live.Routes = null;
+                    await RetireAsync(held.All.Select(r => r.Version), held.Spec);
+                }
+                return;
+            }
+            attempt = "here|" + attempt;
             if (attempt == live.AttemptedKey) return;
             live.AttemptedKey = attempt;
             if (live.Routes is not null) live.Update = "loading";
@@ -267,6 +292,27 @@ public sealed partial class EndpointHost(
             live.Gate.Release();
         }
     }
+
+    /// <summary>
+    /// Null when this node hosts the endpoint (no placement, or one that chose it); else the URLs of the live nodes that
+    /// do: those meeting the requirements, the first <c>replicas</c> of them ranked by a hash of endpoint and node name,
+    /// so every node makes the same choice from the same node list.
+    /// </summary>
+    private List<string>? Hosts(InferenceEndpoint row, EndpointSpec spec)
+    {
+        if (spec.Placement is not { } placement) return null;
+        var registry = services.GetRequiredService<Nodes.NodeRegistry>();
+        var now = clock.GetUtcNow().ToUnixTimeSeconds();
+        var alive = registry.Nodes.Where(n => now - n.HeartbeatAt <= Nodes.NodeRegistry.AliveWithin.TotalSeconds && n.Name != node.Name)
+            .Select(n => (n.Name, n.Url, Metadata: n.Metadata())).Append((node.Name, Url: (string?)null, Metadata: node.ToSiloMetadata()));
+        var chosen = alive.Where(n => Nodes.NodeCapabilities.Satisfies(n.Metadata, placement.Requirements))
+            .OrderBy(n => Rank(row.Id, n.Name)).ThenBy(n => n.Name, StringComparer.Ordinal)
+            .Take(placement.Replicas ?? int.MaxValue).ToList();
+        return chosen.Any(n => n.Name == node.Name) ? null : [.. chosen.Where(n => n.Url is not null).Select(n => n.Url!)];
+    }
+
+    private static ulong Rank(string endpointId, string nodeName) =>
+        BitConverter.ToUInt64(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(endpointId + "/" + nodeName)), 0);
 
     private async Task LoadAsync(LiveEndpoint live, EndpointSpec spec, List<ResolvedDeployment> resolved, CancellationToken ct)
     {
@@ -393,4 +439,14 @@ public sealed partial class EndpointHost(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Endpoint {Endpoint} serves {Versions}")]
     private static partial void LogServing(ILogger logger, string endpoint, string versions);
+}
+
+/// <summary>Not ready until the endpoints in the database are loaded here, so a balancer sends no prediction to a node that would answer 503.</summary>
+internal sealed class EndpointsHealthCheck(EndpointHost host) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+{
+    public Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
+        Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken ct = default) =>
+        Task.FromResult(host.Warmed
+            ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy($"{host.All.Count()} endpoint(s) loaded")
+            : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("loading the endpoints' models"));
 }

@@ -18,6 +18,13 @@ public sealed record BatchingSpec(int MaxBatchSize = 32, double MaxDelayMs = 1, 
 /// <summary>ONNX Runtime session settings.</summary>
 public sealed record RuntimeSpec(int IntraOpThreads = 1, int InterOpThreads = 1, string GraphOptimization = "all", string Device = "cpu");
 
+/// <summary>
+/// Where an endpoint's models load in a cluster: only on nodes that meet <see cref="Requirements"/> (labels such as
+/// <c>zone=edge</c>, a GPU, memory), and on <see cref="Replicas"/> of them (all when left out). Other nodes forward its
+/// requests to one that hosts it.
+/// </summary>
+public sealed record PlacementSpec(int? Replicas = null, Nodes.NodeRequirements? Requirements = null);
+
 /// <summary>What an endpoint serves and how; everything but <see cref="Deployments"/> has a default.</summary>
 public sealed record EndpointSpec(
     IReadOnlyList<DeploymentSpec> Deployments,
@@ -27,7 +34,8 @@ public sealed record EndpointSpec(
     int MaxRowsPerRequest = EndpointSpec.DefaultMaxRowsPerRequest,
     long MaxBodyBytes = EndpointSpec.DefaultMaxBodyBytes,
     double SampleRate = EndpointSpec.DefaultSampleRate,
-    int? MaxConcurrency = null)
+    int? MaxConcurrency = null,
+    PlacementSpec? Placement = null)
 {
     public const int DefaultTimeoutMs = 30_000;
     public const int DefaultMaxRowsPerRequest = 1024;
@@ -122,6 +130,8 @@ public sealed record EndpointSpec(
         }
         RangeD("sampleRate", SampleRate, 0, 1);
         if (MaxConcurrency is { } concurrency) Range("maxConcurrency", concurrency, 1, 100_000);
+        if (Placement?.Replicas is { } replicas) Range("placement.replicas", replicas, 1, 1000);
+        Placement?.Requirements?.Validate("placement.requirements");
     }
 
     private static void Range(string field, int value, int min, int max)
@@ -144,9 +154,10 @@ public sealed record CreateEndpointRequest(
     int MaxRowsPerRequest = EndpointSpec.DefaultMaxRowsPerRequest,
     long MaxBodyBytes = EndpointSpec.DefaultMaxBodyBytes,
     double SampleRate = EndpointSpec.DefaultSampleRate,
-    int? MaxConcurrency = null)
+    int? MaxConcurrency = null,
+    PlacementSpec? Placement = null)
 {
-    public EndpointSpec Spec => new(Deployments, Batching, Runtime, TimeoutMs, MaxRowsPerRequest, MaxBodyBytes, SampleRate, MaxConcurrency);
+    public EndpointSpec Spec => new(Deployments, Batching, Runtime, TimeoutMs, MaxRowsPerRequest, MaxBodyBytes, SampleRate, MaxConcurrency, Placement);
 }
 
 /// <summary>A loaded model version on this node: what answers, its share, how it is doing.</summary>

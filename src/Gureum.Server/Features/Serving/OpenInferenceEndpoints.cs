@@ -41,7 +41,7 @@ public static class OpenInferenceEndpoints
             .AllowAnonymous().WithSummary("Server metadata");
         v2.MapGet("/health/live", () => TypedResults.Ok(new { live = true })).AllowAnonymous().WithSummary("The server is up");
         v2.MapGet("/health/ready", Ready).AllowAnonymous().WithSummary("The server can serve (database and storage reachable)");
-        var models = v2.MapGroup("/models").RequireScope(Scopes.Predict);
+        var models = v2.MapGroup("/models").RequireScope(Scopes.Predict).AddEndpointFilter(EndpointForwarder.Filter);
         models.MapGet("/{name}", (string name, HttpContext http, Predictor predictor, CancellationToken ct) => Metadata(name, null, http, predictor, ct))
             .WithSummary("A model (endpoint): versions, platform, input and output tensors");
         models.MapGet("/{name}/versions/{version}", (string name, string version, HttpContext http, Predictor predictor, CancellationToken ct) => Metadata(name, version, http, predictor, ct))

@@ -54,6 +54,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
             live = host.Find(projectId, name)!;
         }
         if (live.Routes is { } routes) return (live, routes);
+        if (live.Status == "elsewhere") throw new EndpointElsewhereException(name, live.Hosts, live.Reason);
         // Retry-After comes with every 503 (ProblemsSetup.WriteProblemAsync).
         throw live.Status == "failed"
             ? new GureumException(ProblemCode.NotReady, $"Endpoint '{name}' failed to load: {live.Reason} Fix the deployment with PUT on the endpoint.")

@@ -22,7 +22,8 @@ public static class ServingEndpoints
         services.AddSingleton(options);
         services.AddSingleton<EndpointHost>().AddHostedService(sp => sp.GetRequiredService<EndpointHost>());
         services.AddSingleton<PredictionLog>().AddHostedService(sp => sp.GetRequiredService<PredictionLog>());
-        services.AddSingleton<ServingMetrics>();
+        services.AddSingleton<ServingMetrics>().AddSingleton<EndpointForwarder>();
+        services.AddHealthChecks().AddCheck<EndpointsHealthCheck>("endpoints", tags: ["ready"]);
         services.AddSingleton<Predictor>();
         return services;
     }
@@ -39,7 +40,7 @@ public static class ServingEndpoints
         endpoints.MapPut("/{name}", Update).RequireScope(Scopes.ProjectWrite)
             .WithSummary("Change versions, weights or settings with no downtime: the new versions load and warm up before traffic moves").WithStandardErrors();
         endpoints.MapDelete("/{name}", Delete).RequireScope(Scopes.ProjectWrite).WithSummary("Delete an endpoint and unload its models").WithStandardErrors();
-        endpoints.MapPost("/{name}/predict", Predict).RequireScope(Scopes.Predict)
+        endpoints.MapPost("/{name}/predict", Predict).RequireScope(Scopes.Predict).AddEndpointFilter(EndpointForwarder.Filter)
             .Accepts<object>("application/json").Produces(200, contentType: "application/json")
             .WithSummary("Predict: {\"inputs\": {name: nested array}} for ONNX models, {\"records\": [{column: value}]} for AutoML models; ?explain=true adds contributions")
             .WithStandardErrors(413, 429, 504);

@@ -17,7 +17,8 @@ namespace Gureum.Server.Features.Training;
 /// <summary>
 /// A training request. <c>version</c> defaults to the dataset's latest; <c>testVersion</c> (same dataset) replaces the
 /// held-out split; <c>trainer</c> (+ <c>hyperparameters</c>) turns the search off (manual mode). The job and its
-/// trials are recorded as runs in <c>experiment</c> (default: the dataset's name).
+/// trials are recorded as runs in <c>experiment</c> (default: the dataset's name). <c>requirements</c> (a GPU, memory, node labels such as
+/// <c>sovereign=true</c>) decide which nodes of a cluster may run it.
 /// </summary>
 public sealed record TrainingRequest(
     string Dataset,
@@ -32,7 +33,8 @@ public sealed record TrainingRequest(
     string? Trainer = null,
     Dictionary<string, double>? Hyperparameters = null,
     double? TestFraction = null,
-    string? Experiment = null);
+    string? Experiment = null,
+    Nodes.NodeRequirements? Requirements = null);
 
 public sealed record DatasetReference(string Id, int Version, int? TestVersion);
 
@@ -148,6 +150,8 @@ public static class TrainingEndpoints
     internal static async Task<(TrainingJob Training, Job Job)> CreateAsync(GureumDb db, JobStore store, JobHost host, string projectId, string? keyId,
         Dataset dataset, TrainingRequest request, Action<GureumDb, Job>? inTransaction, TimeProvider clock, CancellationToken ct)
     {
+        request.Requirements?.Validate("requirements");
+        var requirements = request.Requirements is { IsEmpty: false } r ? r.ToJson() : null;
         var version = await FindVersionAsync(db, dataset, request.Version, "version", ct);
         var testVersion = request.TestVersion is null ? null : await FindVersionAsync(db, dataset, request.TestVersion, "testVersion", ct);
         var options = TrainingRequests.ToOptions(request);
@@ -182,9 +186,10 @@ public static class TrainingEndpoints
                 Request = requestJson.GetRawText(), CreatedAt = clock.GetUtcNow(), KeyId = keyId,
             };
             jobsDb.TrainingJobs.Add(training);
+            job.Requirements = requirements;
             inTransaction?.Invoke(jobsDb, job);
         });
-        await host.DispatchAsync(job.Id);
+        await host.DispatchAsync(job.Id, requirements);
         return (training!, job);
     }
 

@@ -59,7 +59,7 @@ public static class GureumHost
         services.ConfigureHttpJsonOptions(o => JsonDefaults.Configure(o.SerializerOptions));
         services.AddGureumProblems();
         services.AddGureumDatabase(options);
-        services.AddSingleton<IArtifactStore>(new LocalArtifactStore(Path.Combine(options.FullDataDirectory, "artifacts")));
+        services.AddSingleton<IArtifactStore>(new LocalArtifactStore(options.FullArtifactsDirectory));
         services.AddGureumAuth();
         services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecurityScheme>());
         services.AddHealthChecks()
@@ -70,9 +70,39 @@ public static class GureumHost
             .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime", "Microsoft.Orleans", Features.Serving.ServingMetrics.MeterName)
             .AddPrometheusExporter());
 
-        builder.UseOrleans(silo => silo
-            .UseLocalhostClustering(options.SiloPort, options.GatewayPort)
-            .Configure<Orleans.Configuration.GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(10)));
+        var cluster = builder.Configuration.GetSection(Cluster.ClusterOptions.Section).Get<Cluster.ClusterOptions>() ?? new Cluster.ClusterOptions();
+        services.Configure<Cluster.ClusterOptions>(builder.Configuration.GetSection(Cluster.ClusterOptions.Section));
+        services.Configure<Cluster.NodeOptions>(builder.Configuration.GetSection(Cluster.NodeOptions.Section));
+        if (cluster.Enabled && string.IsNullOrWhiteSpace(options.Database))
+        {
+            throw new InvalidOperationException("Cluster mode keeps membership and metadata in PostgreSQL: start every node with --database \"Host=…;Username=…\" (the same for all) and --artifacts on a shared directory.");
+        }
+        builder.UseOrleans(silo =>
+        {
+            if (cluster.Enabled)
+            {
+                // Membership in the metadata database; a silo that misses a few probes is declared dead within seconds.
+                silo.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = options.Database; })
+                    .Configure<Orleans.Configuration.ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; })
+                    .ConfigureEndpoints(System.Net.IPAddress.Parse(cluster.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false)
+                    .Configure<Orleans.Configuration.ClusterMembershipOptions>(o =>
+                    {
+                        o.ProbeTimeout = cluster.ProbeTimeout;
+                        o.NumMissedProbesLimit = 2;
+                        o.NumVotesForDeathDeclaration = 1;
+                        o.DefunctSiloExpiration = TimeSpan.FromHours(1);
+                    })
+                    .Configure<Orleans.Configuration.SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(15));
+            }
+            else
+            {
+                silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
+            }
+            var node = builder.Configuration.GetSection(Cluster.NodeOptions.Section).Get<Cluster.NodeOptions>() ?? new Cluster.NodeOptions();
+            Orleans.Runtime.MembershipService.SiloMetadata.SiloMetadataHostingExtensions.UseSiloMetadata(silo, Features.Nodes.NodeCapabilities.Metadata(node.Labels))
+                .AddPlacementDirector<Features.Nodes.JobPlacementStrategy, Features.Nodes.JobPlacementDirector>()
+                .Configure<Orleans.Configuration.GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(10));
+        });
         return builder;
     }
 
@@ -136,6 +166,32 @@ public static class GureumHost
     }
 
     /// <summary><c>--data</c>, <c>GUREUM_DATA</c>, <c>GUREUM_DATABASE</c> and <c>GUREUM_BOOTSTRAP_KEY</c> as documented in the README.</summary>
+    /// <summary>
+    /// Flags without the configuration syntax: <c>--cluster</c> alone, and <c>--label KEY=VALUE</c> (repeatable), become
+    /// <c>Gureum:Cluster:Enabled=true</c> and <c>Gureum:Node:Labels:KEY=VALUE</c>.
+    /// </summary>
+    public static string[] NormalizeArgs(string[] args)
+    {
+        var result = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--cluster" && (i + 1 == args.Length || args[i + 1].StartsWith('-') || !bool.TryParse(args[i + 1], out _)))
+            {
+                result.Add("--Gureum:Cluster:Enabled=true");
+            }
+            else if (args[i] == "--label" && i + 1 < args.Length && args[i + 1].IndexOf('=') is > 0 and var eq)
+            {
+                result.Add($"--Gureum:Node:Labels:{args[i + 1][..eq]}={args[i + 1][(eq + 1)..]}");
+                i++;
+            }
+            else
+            {
+                result.Add(args[i]);
+            }
+        }
+        return [.. result];
+    }
+
     private static void MapFriendlySettings(WebApplicationBuilder builder, string[] args)
     {
         var overrides = new Dictionary<string, string?>();
@@ -157,6 +213,9 @@ public static class GureumHost
             ["--database"] = "Gureum:Database",
             ["--silo-port"] = "Gureum:SiloPort",
             ["--gateway-port"] = "Gureum:GatewayPort",
+            ["--artifacts"] = "Gureum:ArtifactsDirectory",
+            ["--node-name"] = "Gureum:NodeName",
+            ["--cluster"] = "Gureum:Cluster:Enabled",
         });
     }
 }

@@ -19,6 +19,10 @@ public sealed class StartupTasks(IServiceProvider services, IArtifactStore artif
     public async Task StartAsync(CancellationToken ct)
     {
         await services.MigrateGureumDatabaseAsync(ct);
+        if (services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Cluster.ClusterOptions>>().Value.Enabled)
+        {
+            await Cluster.ClusterSchema.EnsureAsync(options.Value.Database!, ct);
+        }
         RestrictDataFiles(options.Value.FullDataDirectory);
         if (artifacts is LocalArtifactStore local)
         {

@@ -559,6 +559,10 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
                         .IsRequired()
                         .HasColumnType("character varying(26)");
 
+                    b.Property<string>("Requirements")
+                        .HasMaxLength(2048)
+                        .HasColumnType("character varying(2048)");
+
                     b.Property<string>("Result")
                         .HasColumnType("text");
 
@@ -705,6 +709,57 @@ namespace Gureum.Server.Infrastructure.Db.Migrations.Postgres
                         .IsUnique();
 
                     b.ToTable("prediction_feedback", (string)null);
+                });
+
+            modelBuilder.Entity("Gureum.Server.Features.Nodes.ClusterNode", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
+                    b.Property<int>("Cores")
+                        .HasColumnType("integer");
+
+                    b.Property<double>("CpuPercent")
+                        .HasColumnType("double precision");
+
+                    b.Property<string>("Gpus")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long>("HeartbeatAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Labels")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<int>("LoadedModels")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("MemoryBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("MemoryUsedBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("RunningJobs")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Silo")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<long>("StartedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Url")
+                        .HasMaxLength(512)
+                        .HasColumnType("character varying(512)");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("cluster_nodes", (string)null);
                 });
 
             modelBuilder.Entity("Gureum.Server.Features.Projects.Project", b =>
