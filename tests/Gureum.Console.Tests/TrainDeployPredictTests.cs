@@ -46,10 +46,11 @@ public sealed class TrainDeployPredictTests(ConsoleApp app) : BrowserTest(app)
         }
 
         // Counts reach the database every 0.5 s here; the charts and drift bars draw from the API's metrics and drift.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (await Page.Locator("[data-chart=throughput] svg").CountAsync() == 0)
+        // Sampled records (for drift) are written in the background too: refresh until both have arrived.
+        var deadline = DateTime.UtcNow.AddSeconds(45);
+        while (await Page.Locator("[data-chart=throughput] svg").CountAsync() == 0 || await Page.Locator("[data-chart^=drift-] svg").CountAsync() == 0)
         {
-            Assert.True(DateTime.UtcNow < deadline, "no throughput chart within 30 s");
+            Assert.True(DateTime.UtcNow < deadline, "no throughput or drift chart within 45 s");
             await Page.WaitForTimeoutAsync(1_000);
             await Page.GetByRole(AriaRole.Button, new() { Name = "Refresh" }).ClickAsync();
         }
