@@ -12,6 +12,7 @@ using Gureum.Server.Features.Tracking;
 using Gureum.Server.Features.Projects;
 using Gureum.Server.Features.Training;
 using Gureum.Server.Features.Usage;
+using Gureum.Server.Features.WebConsole;
 using Gureum.Server.Infrastructure.Hosting;
 using Gureum.ML.Models;
 
@@ -36,6 +37,7 @@ builder.Services.AddAi(builder.Configuration);
 builder.Services.AddUsage(builder.Configuration);
 builder.Services.AddMonitoring(builder.Configuration);
 builder.Services.AddAutomation(builder.Configuration);
+builder.AddGureumConsole();
 
 var app = builder.Build();
 app.UseGureumInfrastructure();
@@ -54,6 +56,7 @@ app.MapMonitoring();
 app.MapAutomation();
 app.MapAi();
 app.MapUsage();
+app.MapGureumConsole();
 await app.RunGureumAsync();
 
 /// <summary>Entry point, visible to WebApplicationFactory in tests.</summary>
