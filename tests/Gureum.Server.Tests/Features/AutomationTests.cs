@@ -46,11 +46,12 @@ public sealed class AutomationTests(AutomationTests.App app) : IClassFixture<Aut
     }
 
     /// <summary>A project whose endpoint "adult" follows alias "champion" of model "adult", trained on <paramref name="rows"/> rows.</summary>
-    private async Task<string> DeployedChampionAsync(int rows)
+    private async Task<string> DeployedChampionAsync(int rows, bool wrongLabels = false)
     {
         var project = await app.CreateProjectAsync();
         (await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/datasets", new { name = "adult" })).EnsureSuccessStatusCode();
-        await UploadAsync(project, AdultRows("adult-train.csv").Take(rows));
+        await UploadAsync(project, AdultRows("adult-train.csv").Take(rows)
+            .Select(r => !wrongLabels ? r : r.EndsWith(">50K", StringComparison.Ordinal) ? r[..^4] + "<=50K" : r[..^5] + ">50K"));
         using var submitted = await app.Admin().PostAsJsonAsync($"/v1/projects/{project}/training-jobs", new { dataset = "adult", target = "income", budgetSeconds = 4 });
         var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
         await WaitAsync(async () => (await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/training-jobs/{jobId}")).GetProperty("status").GetString() == "succeeded", 120);
@@ -437,6 +438,35 @@ public sealed class AutomationTests(AutomationTests.App app) : IClassFixture<Aut
         var challenger = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/training-jobs/{run.GetProperty("challengerTrainingJob").GetString()}");
         Assert.Equal(2, challenger.GetProperty("dataset").GetProperty("version").GetInt32());
         Assert.Equal(1000, challenger.GetProperty("report").GetProperty("trainRows").GetInt64() + challenger.GetProperty("report").GetProperty("testRows").GetInt64());
+    }
+
+    [Fact]
+    public async Task AnApprovalWhoseNodeStoppedBeforeQueueingTheRest_IsCarriedOnByTheNextSweep()
+    {
+        // A champion trained on inverted labels: any challenger trained on the true ones beats it.
+        var project = await DeployedChampionAsync(rows: 600, wrongLabels: true);
+        (await app.Admin().PutAsJsonAsync($"/v1/projects/{project}/endpoints/adult/retraining-policy",
+            new { training = new { budgetSeconds = 2 }, smokeTest = new { samples = 0 }, requireApproval = true })).EnsureSuccessStatusCode();
+        await UploadAsync(project, AdultRows("adult-train.csv").Take(600));
+        using var started = await app.Admin().PostAsync($"/v1/projects/{project}/endpoints/adult/retraining-policy/run", null);
+        var runId = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        await WaitForRunAsync(project, runId, RunStatus.PendingApproval);
+
+        // The decision was written, then the node stopped before it queued the rest of the run.
+        using (var scope = app.Services.CreateScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Gureum.Server.Infrastructure.Db.GureumDb>();
+            var run = db.Set<RetrainingRun>().Single(r => r.Id == runId);
+            run.Status = RunStatus.Approved;
+            await db.SaveChangesAsync();
+        }
+        await app.SweepAsync();
+        await WaitForRunAsync(project, runId, RunStatus.Promoted);
+        Assert.Equal(2, (await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/models/adult/versions/champion")).GetProperty("version").GetInt32());
+        // Sweeping again queues nothing more: the continuation exists once.
+        await app.SweepAsync();
+        Assert.Single((await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/retraining-runs/{runId}")).GetProperty("events").EnumerateArray(),
+            e => e.GetProperty("step").GetString() == "promote");
     }
 
     /// <summary>A webhook receiver on 127.0.0.1 that records what it is sent.</summary>

@@ -69,6 +69,7 @@ public sealed partial class AutomationHost(
     {
         await CheckAlertsAsync(ct);
         await CheckPoliciesAsync(ct);
+        await runs.ResumeApprovedAsync(ct);
     }
 
     private async Task CheckAlertsAsync(CancellationToken ct)

@@ -74,11 +74,42 @@ public sealed class RetrainingRuns(GureumDbFactory dbFactory, JobStore jobs, Job
         }
     }
 
-    /// <summary>Queues the pipeline again for a run that waits on a decision (after approval), as a job of its own.</summary>
+    /// <summary>
+    /// Queues the rest of an approved run as a job of its own, whose id is derived from the run's: created at most once,
+    /// and created by the automation sweep if the approval's node stopped between recording the decision and this.
+    /// </summary>
     public async Task ContinueAsync(string projectId, string runId, CancellationToken ct)
     {
-        var job = await jobs.CreateAsync(projectId, RetrainingPipeline.JobKind, JsonSerializer.SerializeToElement(new { runId }), ct);
-        await host.DispatchAsync(job.Id);
+        var id = ContinuationJobId(runId);
+        try
+        {
+            await jobs.CreateAsync(projectId, RetrainingPipeline.JobKind, JsonSerializer.SerializeToElement(new { runId }), ct, id: id);
+        }
+        catch (DbUpdateException)
+        {
+            // Already queued by another caller.
+        }
+        await host.DispatchAsync(id);
+    }
+
+    public static string ContinuationJobId(string runId) => runId[..^1] + (runId[^1] == 'z' ? 'y' : 'z');
+
+    /// <summary>Approved runs whose continuation job was never created (the approving node stopped in between).</summary>
+    public async Task ResumeApprovedAsync(CancellationToken ct)
+    {
+        await using var db = dbFactory.Create();
+        var approved = await db.Set<RetrainingRun>().AsNoTracking().Where(r => r.Status == RunStatus.Approved)
+            .Select(r => new { r.Id, r.ProjectId }).ToListAsync(ct);
+        foreach (var run in approved)
+        {
+            var continuation = ContinuationJobId(run.Id);
+            var pending = await db.Jobs.AnyAsync(j => j.Id == continuation
+                || (j.Id == run.Id && j.Status != Jobs.JobStatus.Succeeded && j.Status != Jobs.JobStatus.Failed && j.Status != Jobs.JobStatus.Cancelled), ct);
+            if (!pending)
+            {
+                await ContinueAsync(run.ProjectId, run.Id, ct);
+            }
+        }
     }
 
     public RetrainingEvent Event(RetrainingRun run, string step, string outcome, string message, object? data = null) => new()

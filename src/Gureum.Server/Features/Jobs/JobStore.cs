@@ -14,11 +14,12 @@ public sealed class JobStore(GureumDbFactory dbFactory, TimeProvider clock, JobS
     public DateTimeOffset Now => clock.GetUtcNow();
 
     /// <param name="alsoAdd">Adds rows that must commit together with the job (a capability's own record of it).</param>
-    public async Task<Job> CreateAsync(string projectId, string kind, JsonElement? input, CancellationToken ct, Action<GureumDb, Job>? alsoAdd = null)
+    /// <param name="id">A chosen id (a job that must exist at most once, like a run's continuation); a new ULID when null.</param>
+    public async Task<Job> CreateAsync(string projectId, string kind, JsonElement? input, CancellationToken ct, Action<GureumDb, Job>? alsoAdd = null, string? id = null)
     {
         var job = new Job
         {
-            Id = Ids.New(), ProjectId = projectId, Kind = kind, Status = JobStatus.Queued,
+            Id = id ?? Ids.New(), ProjectId = projectId, Kind = kind, Status = JobStatus.Queued,
             Input = input?.GetRawText(), CreatedAt = Now, Message = "queued",
         };
         await using var db = dbFactory.Create();
