@@ -27,7 +27,10 @@ public sealed record DriftReport(
     string Endpoint, string Model, int Version, string DatasetVersion, DateTimeOffset From, DateTimeOffset To, long BaselineRows, long LiveRows,
     long SampledRequests, IReadOnlyList<FeatureDrift> Features, FeatureDrift? Prediction = null, string? PredictionBaseline = null);
 
-/// <summary>Thresholds of <c>Gureum:Monitoring:Drift</c>: PSI, unseen-category share and missing-rate change at which a feature is moderate or high.</summary>
+/// <summary>
+/// <c>Gureum:Monitoring:Drift</c>: the PSI, unseen-category share and missing-rate change at which a feature is moderate
+/// or high, and how much of a window one report reads.
+/// </summary>
 public sealed class DriftOptions
 {
     public double PsiModerate { get; set; } = 0.1;
@@ -57,7 +60,7 @@ public static class Drift
     public static RouteGroupBuilder MapDrift(this RouteGroupBuilder endpoints)
     {
         endpoints.MapGet("/{name}/drift", Report).RequireScope(Scopes.ProjectRead)
-            .WithSummary("Input drift per feature over ?window (or ?from&to): PSI, KS or chi-square, unseen categories, missing rate, a severity, and histograms of training vs live")
+            .WithSummary("Drift over ?window (or ?from&to) of each input feature and of the predictions, against the training data: PSI, KS or chi-square, unseen categories, missing rate, a severity, and histograms of training vs live")
             .WithStandardErrors(422);
         return endpoints;
     }
