@@ -117,13 +117,20 @@ read_children_ticks() { # cutime + cstime of this (sub)shell: the CPU of the chi
     read -r -a fields <<<"${stat##*) }"
     CHILD_TICKS=$((fields[13] + fields[14]))
 }
-# A shared machine: wait (up to QUIET_WAIT seconds) for other work, a build say, to finish first.
+# A shared machine: wait (up to QUIET_WAIT seconds) for other work, a build or a test run say, to finish first. Quiet
+# means under 20% busy for three 2-second looks in a row: a test suite pauses for a second or two between tests, and a
+# side started in such a pause measured beside 60% other CPU (the cold computation, JIT included, took 3× as long).
 wait_for_quiet() {
-    local deadline=$((SECONDS + QUIET_WAIT)) t0 t1 busy
+    local deadline=$((SECONDS + QUIET_WAIT)) t0 t1 busy calm=0
     while true; do
         t0="$(system_ticks)"; sleep 2; t1="$(system_ticks)"
         busy="$(awk -v a="$t0" -v b="$t1" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]; printf "%.0f", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }')"
-        (( busy < 20 )) && return 0
+        if (( busy < 20 )); then
+            calm=$((calm + 1))
+            (( calm >= 3 )) && return 0
+            continue
+        fi
+        calm=0
         if (( SECONDS >= deadline )); then
             log "the machine is still $busy% busy after ${QUIET_WAIT} s; measuring anyway (see the other-CPU column)"
             return 0
