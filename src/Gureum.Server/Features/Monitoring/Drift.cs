@@ -17,11 +17,20 @@ public sealed record FeatureDrift(
     string Name, string Type, string Severity, double Psi, double? Ks, double? ChiSquare, double? UnseenShare,
     double MissingBaseline, double MissingLive, long LiveValues, IReadOnlyList<DriftBin> Bins);
 
+/// <summary>
+/// The drift of an endpoint over a window. <c>prediction</c>: the drift of the served version's predictions (named
+/// <c>(prediction)</c>) against its training baseline, which <c>predictionBaseline</c> names (<c>test-split-predictions</c>
+/// or <c>training-target</c>); null when the version has no training report. Its <c>liveValues</c> counts the
+/// predictions of that version only.
+/// </summary>
 public sealed record DriftReport(
     string Endpoint, string Model, int Version, string DatasetVersion, DateTimeOffset From, DateTimeOffset To, long BaselineRows, long LiveRows,
-    long SampledRequests, IReadOnlyList<FeatureDrift> Features);
+    long SampledRequests, IReadOnlyList<FeatureDrift> Features, FeatureDrift? Prediction = null, string? PredictionBaseline = null);
 
-/// <summary>Thresholds of <c>Gureum:Monitoring:Drift</c>: PSI, unseen-category share and missing-rate change at which a feature is moderate or high.</summary>
+/// <summary>
+/// <c>Gureum:Monitoring:Drift</c>: the PSI, unseen-category share and missing-rate change at which a feature is moderate
+/// or high, and how much of a window one report reads.
+/// </summary>
 public sealed class DriftOptions
 {
     public double PsiModerate { get; set; } = 0.1;
@@ -30,6 +39,10 @@ public sealed class DriftOptions
     public double UnseenHigh { get; set; } = 0.2;
     public double MissingModerate { get; set; } = 0.05;
     public double MissingHigh { get; set; } = 0.2;
+    /// <summary>At most this many live records are read, from the newest sampled request back (whole requests).</summary>
+    public long MaxRows { get; set; } = 2_000_000;
+    /// <summary>Threads that parse sampled requests (0: one per core, at most 4); one more reads the database.</summary>
+    public int Workers { get; set; }
 }
 
 /// <summary>
@@ -37,16 +50,17 @@ public sealed class DriftOptions
 /// against the profile of the dataset version its model was trained on. Numerics: PSI and Kolmogorov–Smirnov over the
 /// profile's histogram bins; categoricals: PSI and chi-square over the training top values plus "other", and the
 /// share of live values the training data did not have among its top values; for both, the change in missing rate.
+/// The same for the version's predictions against its training baseline (<see cref="DriftPrediction"/>). The window is
+/// streamed (<see cref="DriftScan"/>): counts per bin are all it keeps, so memory does not grow with the rows.
 /// </summary>
 public static class Drift
 {
-    private const int MaxSamples = 20_000;
     private const double Epsilon = 1e-4;
 
     public static RouteGroupBuilder MapDrift(this RouteGroupBuilder endpoints)
     {
         endpoints.MapGet("/{name}/drift", Report).RequireScope(Scopes.ProjectRead)
-            .WithSummary("Input drift per feature over ?window (or ?from&to): PSI, KS or chi-square, unseen categories, missing rate, a severity, and histograms of training vs live")
+            .WithSummary("Drift over ?window (or ?from&to) of each input feature and of the predictions, against the training data: PSI, KS or chi-square, unseen categories, missing rate, a severity, and histograms of training vs live")
             .WithStandardErrors(422);
         return endpoints;
     }
@@ -81,50 +95,46 @@ public static class Drift
         var baseline = await db.Set<DatasetVersion>().AsNoTracking().FirstOrDefaultAsync(v => v.Id == datasetVersionId, ct)
             ?? throw new GureumException(ProblemCode.Unprocessable, "The dataset version this model was trained on was deleted; there is no baseline to compare with.");
         var profile = baseline.ReadProfile();
-        var inputs = Registry.RegistryStore.ReadSignature(primary.Version).Inputs.Select(i => i.Name).ToList();
+        var inputs = Registry.RegistryStore.ReadSignature(primary.Version).Inputs.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        var columns = profile.Columns.Where(c => inputs.Contains(c.Name)).DistinctBy(c => c.Name).ToList();
+        var prediction = await DriftPrediction.BaselineAsync(db, primary.Version, profile, ct);
+        var layout = new DriftLayout(columns.Select(Target).ToList(), prediction is null ? null : Target(prediction.Column), prediction?.Field);
 
-        var samples = await db.Set<PredictionSample>().AsNoTracking()
+        var samples = db.Set<PredictionSample>().AsNoTracking()
             .Where(s => s.EndpointId == endpoint.Id && s.ProjectId == endpoint.ProjectId && !s.Shadow && s.Status == 200 && s.At >= start && s.At < end)
-            .OrderByDescending(s => s.Id).Take(MaxSamples).Select(s => s.Input).ToListAsync(ct);
-        var live = inputs.ToDictionary(i => i, _ => new List<JsonElement>());
-        long liveRows = 0;
-        foreach (var input in samples)
-        {
-            try
-            {
-                using var document = JsonDocument.Parse(input);
-                if (!document.RootElement.TryGetProperty("records", out var records) || records.ValueKind != JsonValueKind.Array) continue;
-                foreach (var record in records.EnumerateArray())
-                {
-                    liveRows++;
-                    foreach (var feature in inputs)
-                    {
-                        live[feature].Add(record.TryGetProperty(feature, out var v) ? v.Clone() : default);
-                    }
-                }
-            }
-            catch (JsonException)
-            {
-                // A sample cut at its size bound: skipped.
-            }
-        }
-        var features = profile.Columns.Where(c => live.ContainsKey(c.Name))
-            .Select(c => Compare(c, live[c.Name], profile.RowCount, options))
+            // Newest first in the order of the (endpoint, time) index, which holds the id too: read straight off it,
+            // with no sort that would copy every sample of the window before the first one is counted.
+            .OrderByDescending(s => s.At).ThenByDescending(s => s.Id);
+        var workers = options.Workers > 0 ? options.Workers : Math.Clamp(Environment.ProcessorCount, 1, 4);
+        var counts = await DriftScan.CountAsync(db, samples, layout, primary.Model.Name, primary.Version.Version, Math.Max(1, options.MaxRows), workers, ct);
+
+        var features = columns
+            .Select((c, i) => Compare(c, counts.Rows, counts.Present(layout.Features[i]), counts.Bins(layout.Features[i]), profile.RowCount, options))
             .OrderByDescending(f => Rank(f.Severity)).ThenByDescending(f => f.Psi)
             .ToList();
-        return new DriftReport(endpoint.Name, primary.Model.Name, primary.Version.Version, baseline.Id, start, end, profile.RowCount, liveRows,
-            samples.Count, features);
+        var predictionDrift = prediction is null ? null
+            : Compare(prediction.Column, counts.PredictionRows, counts.Present(layout.Prediction!), counts.Bins(layout.Prediction!), prediction.Column.Count, options,
+                keepEmptyOther: false);
+        return new DriftReport(endpoint.Name, primary.Model.Name, primary.Version.Version, baseline.Id, start, end, profile.RowCount, counts.Rows,
+            counts.Samples, features, predictionDrift, prediction?.Source);
     }
+
+    private static DriftTarget Target(ColumnProfile column) => column.Histogram is { Count: > 0 } histogram
+        ? DriftTarget.Numbers(column.Name, [.. histogram.Select(b => b.End)])
+        : DriftTarget.Categories(column.Name, (column.TopValues ?? []).Select(t => t.Value));
 
     private static int Rank(string severity) => severity switch { "high" => 3, "moderate" => 2, "none" => 1, _ => 0 };
 
-    private static FeatureDrift Compare(ColumnProfile column, List<JsonElement> values, long baselineRows, DriftOptions options)
+    /// <summary>
+    /// One column's drift from its live counts: <paramref name="present"/> values of <paramref name="rows"/> were not
+    /// missing; <paramref name="counts"/> per histogram bin (numeric) or per top value then "other" (categorical).
+    /// <paramref name="keepEmptyOther"/>: false leaves out an "other" bin that is empty on both sides.
+    /// </summary>
+    private static FeatureDrift Compare(ColumnProfile column, long rows, long present, long[] counts, long baselineRows, DriftOptions options, bool keepEmptyOther = true)
     {
         var missingBaseline = baselineRows == 0 ? 0 : (double)column.Missing / baselineRows;
-        var present = values.Where(v => v.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null)
-            && !(v.ValueKind == JsonValueKind.String && v.GetString()!.Length == 0)).ToList();
-        var missingLive = values.Count == 0 ? 0 : 1 - (double)present.Count / values.Count;
-        if (values.Count == 0)
+        var missingLive = rows == 0 ? 0 : 1 - (double)present / rows;
+        if (rows == 0)
         {
             return new FeatureDrift(column.Name, column.Type.ToString().ToLowerInvariant(), "no-data", 0, null, null, null, missingBaseline, 0, 0, []);
         }
@@ -136,17 +146,6 @@ public static class Drift
         {
             var histogram = column.Histogram!;
             var total = Math.Max(1, histogram.Sum(b => b.Count));
-            var counts = new long[histogram.Count];
-            foreach (var v in present)
-            {
-                if (!TryNumber(v, out var x)) continue;
-                var i = histogram.Count - 1;
-                for (var b = 0; b < histogram.Count; b++)
-                {
-                    if (x < histogram[b].End || b == histogram.Count - 1) { i = b; break; }
-                }
-                counts[i]++;
-            }
             var liveTotal = Math.Max(1, counts.Sum());
             double cumBase = 0, cumLive = 0, maxGap = 0;
             for (var b = 0; b < histogram.Count; b++)
@@ -164,31 +163,25 @@ public static class Drift
         else
         {
             var top = column.TopValues ?? [];
-            var known = top.ToDictionary(t => t.Value, t => t.Count, StringComparer.Ordinal);
             var baseTotal = Math.Max(1, column.Count - column.Missing);
             var other = Math.Max(0, baseTotal - top.Sum(t => t.Count));
-            var liveCounts = new Dictionary<string, long>(StringComparer.Ordinal);
-            long liveOther = 0;
-            foreach (var v in present)
+            var liveOther = counts[^1];
+            var liveTotal = Math.Max(1, present);
+            for (var t = 0; t < top.Count; t++)
             {
-                var text = v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText();
-                if (v.ValueKind is JsonValueKind.True or JsonValueKind.False) text = v.GetBoolean() ? "true" : "false";
-                if (known.ContainsKey(text)) liveCounts[text] = liveCounts.GetValueOrDefault(text) + 1;
-                else liveOther++;
+                bins.Add(new DriftBin(top[t].Value, null, null, Math.Round((double)top[t].Count / baseTotal, 6), Math.Round((double)counts[t] / liveTotal, 6)));
             }
-            var liveTotal = Math.Max(1, present.Count);
-            foreach (var t in top)
+            if (keepEmptyOther || other > 0 || liveOther > 0)
             {
-                bins.Add(new DriftBin(t.Value, null, null, Math.Round((double)t.Count / baseTotal, 6), Math.Round((double)liveCounts.GetValueOrDefault(t.Value) / liveTotal, 6)));
+                bins.Add(new DriftBin("(other)", null, null, Math.Round((double)other / baseTotal, 6), Math.Round((double)liveOther / liveTotal, 6)));
             }
-            bins.Add(new DriftBin("(other)", null, null, Math.Round((double)other / baseTotal, 6), Math.Round((double)liveOther / liveTotal, 6)));
             psi = Psi(bins);
             chi = Math.Round(bins.Sum(b => Math.Pow(b.Live * liveTotal - Math.Max(b.Baseline, Epsilon) * liveTotal, 2) / (Math.Max(b.Baseline, Epsilon) * liveTotal)), 4);
             unseen = Math.Round((double)liveOther / liveTotal, 6);
         }
         var severity = Severity(psi, unseen, Math.Abs(missingLive - missingBaseline), options);
         return new FeatureDrift(column.Name, column.Type.ToString().ToLowerInvariant(), severity, Math.Round(psi, 6), ks, chi, unseen,
-            Math.Round(missingBaseline, 6), Math.Round(missingLive, 6), present.Count, bins);
+            Math.Round(missingBaseline, 6), Math.Round(missingLive, 6), present, bins);
     }
 
     private static double Psi(IEnumerable<DriftBin> bins) =>
@@ -199,18 +192,5 @@ public static class Drift
         if (psi >= o.PsiHigh || unseen >= o.UnseenHigh || missingChange >= o.MissingHigh) return "high";
         if (psi >= o.PsiModerate || unseen >= o.UnseenModerate || missingChange >= o.MissingModerate) return "moderate";
         return "none";
-    }
-
-    private static bool TryNumber(JsonElement v, out double x)
-    {
-        x = 0;
-        return v.ValueKind switch
-        {
-            JsonValueKind.Number => v.TryGetDouble(out x),
-            JsonValueKind.String => double.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out x),
-            JsonValueKind.True => (x = 1) == 1,
-            JsonValueKind.False => true,
-            _ => false,
-        };
     }
 }
