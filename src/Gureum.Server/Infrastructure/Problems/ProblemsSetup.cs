@@ -12,12 +12,33 @@ namespace Gureum.Server.Infrastructure.Problems;
 /// </summary>
 public static class ProblemsSetup
 {
+    /// <summary>
+    /// Static assets served from build output add a GET/HEAD fallback for any path (<c>{**path:file}</c>); routing picks
+    /// the method before checking the file exists, so another method on an unknown API path would answer 405 (Allow:
+    /// GET, HEAD). No API route allows HEAD, so that pair under an API prefix means: no such route.
+    /// </summary>
+    private static bool IsStaticFallbackOnly(HttpContext http)
+    {
+        var path = http.Request.Path.Value ?? "";
+        return http.Response.Headers.Allow.ToString() == "GET, HEAD"
+            && (path.StartsWith("/v1/", StringComparison.Ordinal) || path.StartsWith("/v2/", StringComparison.Ordinal) || path.StartsWith("/api/", StringComparison.Ordinal));
+    }
+
     public static IServiceCollection AddGureumProblems(this IServiceCollection services)
     {
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
         {
             var problem = ctx.ProblemDetails;
             var status = problem.Status ?? ctx.HttpContext.Response.StatusCode;
+            if (status == 405 && IsStaticFallbackOnly(ctx.HttpContext))
+            {
+                // No API route has this path: the only route that matched is the console's static-file fallback.
+                ctx.HttpContext.Response.StatusCode = status = 404;
+                ctx.HttpContext.Response.Headers.Remove("Allow");
+                problem.Status = 404;
+                problem.Type = null;
+                problem.Title = null;
+            }
             problem.Status = status;
             var (_, type, title) = ProblemCodes.Describe(ProblemCodes.FromStatus(status));
             if (string.IsNullOrEmpty(problem.Type) || problem.Type.StartsWith("https://tools.ietf.org", StringComparison.Ordinal))
