@@ -2,6 +2,7 @@ using Gureum.Server.Features.Monitoring;
 using Gureum.Server.Features.Serving;
 using Gureum.Server.Infrastructure;
 using Gureum.Server.Infrastructure.Db;
+using Gureum.Server.Infrastructure.Hosting;
 using Microsoft.EntityFrameworkCore;
 
 namespace Gureum.Server.Features.Automation;
@@ -22,47 +23,9 @@ public sealed partial class AutomationHost(
     GureumDbFactory dbFactory, RetrainingRuns runs, WebhookSender webhooks, DriftOptions driftOptions, AutomationOptions options,
     IHostApplicationLifetime lifetime, TimeProvider clock, ILogger<AutomationHost> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var started = new TaskCompletionSource();
-        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
-        using (stoppingToken.Register(() => started.TrySetCanceled()))
-        {
-            try
-            {
-                await started.Task;
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(0.2, options.SweepSeconds)), clock);
-        do
-        {
-            try
-            {
-                await SweepAsync(stoppingToken);
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogSweepFailed(logger, e);
-            }
-        }
-        while (await TickAsync(timer, stoppingToken));
-    }
-
-    private static async Task<bool> TickAsync(PeriodicTimer timer, CancellationToken ct)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(ct);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicWork.RunAfterStartAsync(lifetime, TimeSpan.FromSeconds(Math.Max(0.2, options.SweepSeconds)), clock, SweepAsync,
+            e => LogSweepFailed(logger, e), stoppingToken);
 
     /// <summary>One pass over every rule and policy (public so tests can run one without waiting for the timer).</summary>
     public async Task SweepAsync(CancellationToken ct)

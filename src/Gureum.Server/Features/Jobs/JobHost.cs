@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Gureum.Server.Infrastructure;
+using Gureum.Server.Infrastructure.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Gureum.Server.Features.Jobs;
@@ -59,36 +60,19 @@ public sealed partial class JobHost(
         return true;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicWork.RunAfterStartAsync(lifetime, SweepPeriod, clock, SweepAsync, e => LogSweepFailed(logger, e), stoppingToken);
+
+    private async Task SweepAsync(CancellationToken ct)
     {
-        try
+        foreach (var (jobId, requirements) in await store.FindStartableAsync(Node, _processStartedAt, StaleAfter))
         {
-            await WaitForStartAsync(stoppingToken);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-        using var timer = new PeriodicTimer(SweepPeriod, clock);
-        do
-        {
-            try
+            if (Stopping.IsCancellationRequested)
             {
-                foreach (var (jobId, requirements) in await store.FindStartableAsync(Node, _processStartedAt, StaleAfter))
-                {
-                    if (Stopping.IsCancellationRequested)
-                    {
-                        break;
-                    }
-                    await DispatchAsync(jobId, requirements);
-                }
+                break;
             }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogSweepFailed(logger, e);
-            }
+            await DispatchAsync(jobId, requirements);
         }
-        while (await TickAsync(timer, stoppingToken));
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -97,26 +81,6 @@ public sealed partial class JobHost(
         // ApplicationStopping already cancelled every running job's token; give them time to checkpoint.
         var all = Task.WhenAll(_running.Keys);
         await Task.WhenAny(all, Task.Delay(options.Value.ShutdownTimeout, cancellationToken));
-    }
-
-    private static async Task<bool> TickAsync(PeriodicTimer timer, CancellationToken ct)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(ct);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
-    private Task WaitForStartAsync(CancellationToken ct)
-    {
-        var started = new TaskCompletionSource();
-        lifetime.ApplicationStarted.Register(() => started.TrySetResult());
-        ct.Register(() => started.TrySetCanceled());
-        return started.Task;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job dispatch sweep failed; retrying")]

@@ -4,6 +4,7 @@ using Gureum.Server.Features.Jobs;
 using Gureum.Server.Features.Serving;
 using Gureum.Server.Infrastructure;
 using Gureum.Server.Infrastructure.Db;
+using Gureum.Server.Infrastructure.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.EntityFrameworkCore;
@@ -49,47 +50,8 @@ public sealed partial class NodeRegistry(
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var started = new TaskCompletionSource();
-        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
-        using (stoppingToken.Register(() => started.TrySetCanceled()))
-        {
-            try
-            {
-                await started.Task;
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-        using var timer = new PeriodicTimer(BeatPeriod, clock);
-        do
-        {
-            try
-            {
-                await BeatAsync(stoppingToken);
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogBeatFailed(logger, e);
-            }
-        }
-        while (await Tick(timer, stoppingToken));
-    }
-
-    private static async Task<bool> Tick(PeriodicTimer timer, CancellationToken ct)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(ct);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicWork.RunAfterStartAsync(lifetime, BeatPeriod, clock, BeatAsync, e => LogBeatFailed(logger, e), stoppingToken);
 
     public async Task BeatAsync(CancellationToken ct)
     {

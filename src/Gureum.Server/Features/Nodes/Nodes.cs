@@ -29,17 +29,9 @@ public sealed class ClusterNode
     public long MemoryUsedBytes { get; set; }
 
     /// <summary>What it offers, in the shape of silo metadata, for <see cref="NodeCapabilities.Satisfies(IReadOnlyDictionary{string, string}, NodeRequirements?)"/>.</summary>
-    public Dictionary<string, string> Metadata()
-    {
-        var metadata = new Dictionary<string, string>
-        {
-            ["cores"] = Cores.ToString(CultureInfo.InvariantCulture),
-            ["memory"] = MemoryBytes.ToString(CultureInfo.InvariantCulture),
-            ["gpus"] = (JsonSerializer.Deserialize<List<GpuInfo>>(Gpus, Infrastructure.JsonDefaults.Web)?.Count ?? 0).ToString(CultureInfo.InvariantCulture),
-        };
-        foreach (var (key, value) in JsonSerializer.Deserialize<Dictionary<string, string>>(Labels) ?? []) metadata["label." + key] = value;
-        return metadata;
-    }
+    public Dictionary<string, string> Metadata() => NodeCapabilities.Metadata(Cores, MemoryBytes,
+        JsonSerializer.Deserialize<List<GpuInfo>>(Gpus, Infrastructure.JsonDefaults.Web)?.Count ?? 0,
+        JsonSerializer.Deserialize<Dictionary<string, string>>(Labels) ?? []);
 }
 
 internal sealed class ClusterNodeConfiguration : IEntityTypeConfiguration<ClusterNode>
@@ -123,16 +115,20 @@ public sealed class NodeCapabilities
 
     internal static bool IsLabelPart(string s) => s.Length is > 0 and <= 63 && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 
-    public Dictionary<string, string> ToSiloMetadata() => Metadata(Labels);
+    public Dictionary<string, string> ToSiloMetadata() => Metadata(Cores, MemoryBytes, Gpus.Count, Labels);
 
     /// <summary>This machine's cores, memory and GPU count with the labels, as Orleans silo metadata.</summary>
-    public static Dictionary<string, string> Metadata(IReadOnlyDictionary<string, string> labels)
+    public static Dictionary<string, string> Metadata(IReadOnlyDictionary<string, string> labels) =>
+        Metadata(Environment.ProcessorCount, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, DetectedGpus.Value.Count, labels);
+
+    /// <summary>What a node offers in the shape placement reads (silo metadata, or a <c>cluster_nodes</c> row's).</summary>
+    public static Dictionary<string, string> Metadata(int cores, long memoryBytes, int gpus, IReadOnlyDictionary<string, string> labels)
     {
         var metadata = new Dictionary<string, string>
         {
-            ["cores"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture),
-            ["memory"] = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes.ToString(CultureInfo.InvariantCulture),
-            ["gpus"] = DetectedGpus.Value.Count.ToString(CultureInfo.InvariantCulture),
+            ["cores"] = cores.ToString(CultureInfo.InvariantCulture),
+            ["memory"] = memoryBytes.ToString(CultureInfo.InvariantCulture),
+            ["gpus"] = gpus.ToString(CultureInfo.InvariantCulture),
         };
         foreach (var (key, value) in labels) metadata[LabelPrefix + key] = value;
         return metadata;
