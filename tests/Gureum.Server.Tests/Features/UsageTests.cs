@@ -369,6 +369,21 @@ public sealed class TokenBucketTests
         public override long GetTimestamp() => Interlocked.Read(ref Ticks);
     }
 
+    /// <summary>A bucket a hair short of a token says to wait: a wait under 100 ns must not round to Zero, which means "taken".</summary>
+    [Fact]
+    public void ABucketJustShortOfAToken_SaysWait_NotTaken()
+    {
+        var clock = new SteppingClock();
+        var buckets = new TokenBuckets<string>(clock);
+        const double rate = 333_333; // 3 µs refill 0.999999 of a token
+        Assert.Equal(TimeSpan.Zero, buckets.TryTake("key", rate, 1));
+        clock.Ticks += 3;
+        var wait = buckets.TryTake("key", rate, 1);
+        Assert.True(wait > TimeSpan.Zero, "0.999999 tokens were reported as a token taken");
+        clock.Ticks += 1;
+        Assert.Equal(TimeSpan.Zero, buckets.TryTake("key", rate, 1));
+    }
+
     /// <summary>Threads racing one bucket while time moves: never more than the burst plus the refill, and never told to wait longer than one token's time.</summary>
     [Fact]
     public async Task RacingTakers_NeverGetMoreThanTheBucketHolds_NorAWaitOverOneToken()

@@ -39,7 +39,8 @@ public sealed class TokenBuckets<TKey>(TimeProvider clock) where TKey : notnull
             }
             else
             {
-                wait = TimeSpan.FromSeconds((1 - state.Tokens) / ratePerSecond);
+                // Rounded up to whole ticks: a bucket a hair short of a token must not answer Zero, which means "taken".
+                wait = TimeSpan.FromTicks(Math.Max(1, (long)Math.Ceiling((1 - state.Tokens) / ratePerSecond * TimeSpan.TicksPerSecond)));
             }
         }
         SweepIfDue(now);
