@@ -6,6 +6,17 @@ namespace Gureum.Client;
 /// <param name="Pending">Calls waiting for a free worker.</param>
 public sealed record AiEngine(string Name, string Status, string? Reason, int Workers, int Pending);
 
+/// <summary>The server's limits on AI calls; a call over one answers 413 (or 422) naming its setting.</summary>
+public sealed record AiLimits(
+    long MaxImageBytes, long MaxImagePixels, int MaxImageDimension, int MaxPages, int MaxSyncPages, int MaxTtsCharacters, long MaxAudioBytes,
+    double MaxAudioSeconds, double MaxSyncAudioSeconds, int MaxTranslateTexts, int MaxTranslateCharacters);
+
+public sealed record LanguageList(IReadOnlyList<string> Languages);
+
+public sealed record TranslationPair(string Source, string Target);
+
+public sealed record TranslationPairList(IReadOnlyList<TranslationPair> Pairs);
+
 /// <summary>What an AI call was metered as, e.g. 3 pages or 18 characters.</summary>
 public sealed record AiUnits(string Meter, double Quantity);
 

@@ -34,6 +34,22 @@ public sealed partial class GureumClient
         $"'{Path.GetFileName(path)}' is not a file {service} reads: give a {accepted} file" +
         (Path.GetExtension(path).Length == 0 ? "." : $" (the type comes from the extension, and '{Path.GetExtension(path)}' is none of these)."));
 
+    /// <summary>The server's limits on AI calls, to check a file before sending it.</summary>
+    public Task<AiLimits> AiLimitsAsync(string project, CancellationToken ct = default) =>
+        SendAsync<AiLimits>(HttpMethod.Get, AiPath(project, "limits"), null, ct);
+
+    /// <summary>OCR languages installed on the server, e.g. eng, kor.</summary>
+    public async Task<IReadOnlyList<string>> OcrLanguagesAsync(string project, CancellationToken ct = default) =>
+        (await SendAsync<LanguageList>(HttpMethod.Get, AiPath(project, "ocr/languages"), null, ct)).Languages;
+
+    /// <summary>Speech recognition languages installed on the server, e.g. en-US.</summary>
+    public async Task<IReadOnlyList<string>> SttLanguagesAsync(string project, CancellationToken ct = default) =>
+        (await SendAsync<LanguageList>(HttpMethod.Get, AiPath(project, "stt/languages"), null, ct)).Languages;
+
+    /// <summary>Installed translation pairs, e.g. eng → spa.</summary>
+    public async Task<IReadOnlyList<TranslationPair>> TranslationPairsAsync(string project, CancellationToken ct = default) =>
+        (await SendAsync<TranslationPairList>(HttpMethod.Get, AiPath(project, "translate/languages"), null, ct)).Pairs;
+
     public Task<IReadOnlyList<AiEngine>> EnginesAsync(string project, CancellationToken ct = default) =>
         SendAsync<IReadOnlyList<AiEngine>>(HttpMethod.Get, AiPath(project, "engines"), null, ct);
 

@@ -17,6 +17,37 @@ public sealed partial class GureumClient
     public Task<Page<AlertEvent>> ListAlertsAsync(string project, string endpoint, CancellationToken ct = default) =>
         SendAsync<Page<AlertEvent>>(HttpMethod.Get, EndpointPath(project, endpoint) + "/alerts", null, ct);
 
+    /// <summary>The endpoint's alert rules.</summary>
+    public Task<IReadOnlyList<AlertRule>> ListAlertRulesAsync(string project, string endpoint, CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<AlertRule>>(HttpMethod.Get, EndpointPath(project, endpoint) + "/alert-rules", null, ct);
+
+    /// <summary>Adds an alert rule (keys need <c>project:write</c>); the server fills the kind's defaults.</summary>
+    public Task<AlertRule> CreateAlertRuleAsync(string project, string endpoint, AlertRuleRequest rule, CancellationToken ct = default) =>
+        SendAsync<AlertRule>(HttpMethod.Post, EndpointPath(project, endpoint) + "/alert-rules", rule, ct);
+
+    public Task DeleteAlertRuleAsync(string project, string endpoint, string id, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, EndpointPath(project, endpoint) + "/alert-rules/" + Uri.EscapeDataString(id), null, ct);
+
+    /// <summary>The endpoint's retraining policy (404 when it has none).</summary>
+    public Task<RetrainingPolicy> GetRetrainingPolicyAsync(string project, string endpoint, CancellationToken ct = default) =>
+        SendAsync<RetrainingPolicy>(HttpMethod.Get, EndpointPath(project, endpoint) + "/retraining-policy", null, ct);
+
+    /// <summary>Sets (creates or replaces) the endpoint's retraining policy.</summary>
+    public Task<RetrainingPolicy> SetRetrainingPolicyAsync(string project, string endpoint, RetrainingPolicySpec spec, CancellationToken ct = default) =>
+        SendAsync<RetrainingPolicy>(HttpMethod.Put, EndpointPath(project, endpoint) + "/retraining-policy", spec, ct);
+
+    /// <summary>Removes the policy; its runs and their audit trail stay.</summary>
+    public Task DeleteRetrainingPolicyAsync(string project, string endpoint, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, EndpointPath(project, endpoint) + "/retraining-policy", null, ct);
+
+    /// <summary>Starts a retraining run now (a manual trigger).</summary>
+    public Task<RetrainingRun> RunRetrainingNowAsync(string project, string endpoint, CancellationToken ct = default) =>
+        SendAsync<RetrainingRun>(HttpMethod.Post, EndpointPath(project, endpoint) + "/retraining-policy/run", null, ct);
+
+    /// <summary>The endpoint's retraining runs, newest first (without their events: <see cref="GetRetrainingRunAsync"/> has them).</summary>
+    public Task<Page<RetrainingRun>> ListRetrainingRunsAsync(string project, string endpoint, CancellationToken ct = default) =>
+        SendAsync<Page<RetrainingRun>>(HttpMethod.Get, EndpointPath(project, endpoint) + "/retraining-runs", null, ct);
+
     /// <summary>Retraining runs waiting for a decision, with their evidence.</summary>
     public Task<IReadOnlyList<RetrainingRun>> ListApprovalsAsync(string project, CancellationToken ct = default) =>
         SendAsync<IReadOnlyList<RetrainingRun>>(HttpMethod.Get, ProjectPath(project, "approvals"), null, ct);
@@ -42,6 +73,43 @@ public sealed record DriftReport(
 
 public sealed record AlertEvent(string Id, string RuleId, string Kind, DateTimeOffset At, double Value, double Threshold, string Message, JsonElement Evidence,
     string Delivery, string? DeliveryError);
+
+/// <summary>
+/// A new alert rule of <see cref="Kind"/> drift, metric-drop, error-rate or latency-p99. Drift takes <see cref="Severity"/>
+/// (moderate or high); the others take <see cref="Threshold"/> (a drop, a share, or milliseconds for latency-p99).
+/// </summary>
+/// <param name="Window">15m, 1h, 6h, 1d, 7d or 30d; default 1h.</param>
+/// <param name="MinimumCount">Live rows, matched feedback or requests needed before the rule can fire.</param>
+public sealed record AlertRuleRequest(
+    string Kind, double? Threshold = null, string? Severity = null, string? Window = null, double? CooldownMinutes = null, long? MinimumCount = null,
+    string? WebhookUrl = null);
+
+public sealed record AlertRule(
+    string Id, string Kind, double Threshold, string? Severity, string Window, double CooldownMinutes, long MinimumCount, string? WebhookUrl, bool Enabled,
+    DateTimeOffset? LastFiredAt, DateTimeOffset CreatedAt);
+
+/// <summary>What starts a run: a cron schedule (UTC), alerts of these kinds, a new version of the dataset.</summary>
+public sealed record RetrainingTriggers(string? Schedule = null, IReadOnlyList<string>? Alerts = null, bool NewDatasetVersion = false);
+
+/// <summary>Overrides of the champion's training request; what is left out is reused.</summary>
+public sealed record TrainingOverrides(int? BudgetSeconds = null, int? Seed = null, string? Metric = null);
+
+/// <summary>The challenger must beat the champion on <see cref="Metric"/> (default: the training metric) by more than <see cref="Margin"/>.</summary>
+public sealed record PromotionRule(string? Metric = null, double Margin = 0);
+
+public sealed record SmokeTest(int Samples = 20);
+
+/// <summary><see cref="Share"/> of traffic for <see cref="Minutes"/> before full promotion; rolled back over <see cref="MaxErrorRate"/>.</summary>
+public sealed record CanaryRule(double Share = 0.1, double Minutes = 0, double MaxErrorRate = 0.05);
+
+/// <summary>A retraining policy. <see cref="Data"/>: latest (the dataset's newest version) or appends; <see cref="Canary"/> null promotes in one step.</summary>
+public sealed record RetrainingPolicySpec(
+    RetrainingTriggers? Triggers = null, string? Dataset = null, string Data = "latest", TrainingOverrides? Training = null, PromotionRule? Promotion = null,
+    SmokeTest? SmokeTest = null, bool RequireApproval = true, CanaryRule? Canary = null, string? WebhookUrl = null, bool Enabled = true);
+
+public sealed record RetrainingPolicy(
+    string Id, string Endpoint, RetrainingPolicySpec Spec, string Model, int ChampionVersion, DateTimeOffset? NextScheduledAt, int? LastDatasetVersion,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
 public sealed record RetrainingEvent(DateTimeOffset At, string Step, string Outcome, string Message, JsonElement Data);
 

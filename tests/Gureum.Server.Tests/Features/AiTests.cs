@@ -456,6 +456,22 @@ public sealed class AiTests(AiTests.App app) : IClassFixture<AiTests.App>
     }
 
     [Fact]
+    public async Task Limits_AreTheConfiguredOnes_SoAClientCanCheckAFileBeforeSendingIt()
+    {
+        var (project, client) = await ProjectWithAiKeyAsync();
+        var limits = await client.GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/ai/limits");
+        Assert.Equal(4 * 1024 * 1024, limits.GetProperty("maxImageBytes").GetInt64());
+        Assert.Equal(4, limits.GetProperty("maxSyncAudioSeconds").GetDouble());
+        Assert.Equal(60000, limits.GetProperty("maxTtsCharacters").GetInt32());
+        Assert.Equal(200L * 1024 * 1024, limits.GetProperty("maxAudioBytes").GetInt64());
+        Assert.Equal(1, limits.GetProperty("maxSyncPages").GetInt32());
+
+        // the limit it reports is the one enforced: one byte over is refused naming the setting
+        var over = new byte[4 * 1024 * 1024 + 1];
+        await Problems.AssertProblemAsync(await client.PostAsync($"/v1/projects/{project}/ai/faces", Bytes(over, "image/png")), HttpStatusCode.RequestEntityTooLarge, "payload-too-large");
+    }
+
+    [Fact]
     public async Task Authorisation_AiRoutes_NeedTheAiScope_AndReadinessListsTheEngines()
     {
         var project = await app.CreateProjectAsync();

@@ -40,6 +40,8 @@ public static class AiEndpoints
         // Upload routes list "*/*" too: routing must not answer 415 before the project check has answered 404, and
         // AiBody gives the 415 that names the accepted types.
         var ai = app.MapProjectGroup("/ai").WithTags("AI").RequireScope(Scopes.Ai);
+        ai.MapGet("/limits", Limits)
+            .WithSummary("This server's limits on AI calls (largest image or audio file, pages, seconds, characters), to check a file before sending it").WithStandardErrors();
         ai.MapGet("/engines", Engines).WithSummary("The engines of this server: status (ready, starting, unavailable with the packages to install), workers, calls waiting").WithStandardErrors();
 
         ai.MapPost("/ocr", Ocr).Metered("ocr").WithIdempotency()
@@ -77,6 +79,10 @@ public static class AiEndpoints
     }
 
     private static Ok<EngineInfo[]> Engines(AiEngines engines) => TypedResults.Ok(engines.Statuses().ToArray());
+
+    private static Ok<AiLimits> Limits(AiOptions o) => TypedResults.Ok(new AiLimits(
+        o.MaxImageBytes, o.MaxImagePixels, o.MaxImageDimension, o.MaxPages, o.MaxSyncPages, o.MaxTtsCharacters, o.MaxAudioBytes, o.MaxAudioSeconds,
+        o.MaxSyncAudioSeconds, o.MaxTranslateTexts, o.MaxTranslateCharacters));
 
     // --- OCR -------------------------------------------------------------------------------------------------------
 

@@ -38,6 +38,12 @@ public sealed record Units(string Meter, double Quantity);
 /// <param name="Status">ready, starting or unavailable.</param>
 /// <param name="Pending">Calls running or waiting for a worker.</param>
 public sealed record EngineInfo(string Name, string Status, string? Reason, int Workers, int Pending);
+/// <summary>The Gureum:Ai limits a call is checked against; over one, the call answers 413 (or 422) naming the setting.</summary>
+/// <param name="MaxSyncPages">Documents with more pages are read asynchronously.</param>
+/// <param name="MaxSyncAudioSeconds">Longer audio is transcribed asynchronously.</param>
+public sealed record AiLimits(
+    long MaxImageBytes, long MaxImagePixels, int MaxImageDimension, int MaxPages, int MaxSyncPages, int MaxTtsCharacters, long MaxAudioBytes,
+    double MaxAudioSeconds, double MaxSyncAudioSeconds, int MaxTranslateTexts, int MaxTranslateCharacters);
 public sealed record OcrLanguages(IReadOnlyList<string> Languages);
 public sealed record SttLanguages(IReadOnlyList<string> Languages);
 public sealed record TranslationPairs(IReadOnlyList<TranslationPair> Pairs);
