@@ -57,7 +57,7 @@ public sealed class PlaygroundTests(ConsoleApp app) : BrowserTest(app)
         await Expect(Page.Locator("#ocr-limits")).ToContainTextAsync("up to 50 MiB");
         await AssertAccessibleAsync();
 
-        await Page.Locator("input[type=file]#ocr-file, #ocr-file input[type=file]").SetInputFilesAsync(new FilePayload
+        await Page.Locator("#ocr-upload input[type=file]").SetInputFilesAsync(new FilePayload
         {
             Name = "page.png", MimeType = "image/png", Buffer = RenderText("THE QUICK BROWN FOX", "JUMPS OVER 42 DOGS"),
         });
@@ -82,7 +82,7 @@ public sealed class PlaygroundTests(ConsoleApp app) : BrowserTest(app)
     public async Task Ocr_AnImageTheApiCannotRead_ShowsTheApisProblem()
     {
         await OpenPlaygroundAsync("play-ocr-bad");
-        await Page.Locator("input[type=file]#ocr-file, #ocr-file input[type=file]").SetInputFilesAsync(new FilePayload
+        await Page.Locator("#ocr-upload input[type=file]").SetInputFilesAsync(new FilePayload
         {
             Name = "broken.png", MimeType = "image/png", Buffer = "this is not a PNG at all"u8.ToArray(),
         });
@@ -119,7 +119,7 @@ public sealed class PlaygroundTests(ConsoleApp app) : BrowserTest(app)
         await App.Api().SpeakAsync(project, new TtsRequest("Open the door and turn on the light.", "flite:rms", SampleRate: 44100), wav);
 
         await Page.GetByRole(AriaRole.Tab, new() { Name = "Speech to text" }).ClickAsync();
-        await Page.Locator("input[type=file]#stt-file, #stt-file input[type=file]").SetInputFilesAsync(new FilePayload { Name = "door.wav", MimeType = "audio/wav", Buffer = wav.ToArray() });
+        await Page.Locator("#stt-upload input[type=file]").SetInputFilesAsync(new FilePayload { Name = "door.wav", MimeType = "audio/wav", Buffer = wav.ToArray() });
         await Expect(Page.Locator("#stt-text")).ToContainTextAsync("door", Slow);
         await Expect(Page.Locator("#stt-latency")).ToHaveTextAsync(new Regex(@"^\d+ ms$"));
         Assert.True(await Page.Locator("#stt-words tbody tr").CountAsync() >= 5);
@@ -144,7 +144,7 @@ public sealed class PlaygroundTests(ConsoleApp app) : BrowserTest(app)
     {
         await OpenPlaygroundAsync("play-faces");
         await Page.GetByRole(AriaRole.Tab, new() { Name = "Faces" }).ClickAsync();
-        await Page.Locator("input[type=file]#faces-file, #faces-file input[type=file]").SetInputFilesAsync(Path.Combine(Repository.Root, "tests", "Gureum.AI.Tests", "Faces", "data", "astronaut.jpg"));
+        await Page.Locator("#faces-upload input[type=file]").SetInputFilesAsync(Path.Combine(Repository.Root, "tests", "Gureum.AI.Tests", "Faces", "data", "astronaut.jpg"));
         await Expect(Page.Locator("#faces-count")).ToHaveTextAsync("1 face(s)", new() { Timeout = 90_000 });
 
         Assert.Equal(1, await AssertBoxesInsideImageAsync("#faces-image"));
