@@ -139,8 +139,18 @@ public sealed class PlaygroundTests(ConsoleApp app) : BrowserTest(app)
         AssertNoBrowserErrors();
     }
 
+    /// <summary>Eileen Collins's face is at about x 180, y 70, 88 × 88 of the 512 × 512 photo, at whatever size it is shown.</summary>
+    private async Task AssertFaceAroundAstronautsAsync(ILocator face)
+    {
+        var (image, box) = (await Page.Locator("#faces-image img").BoundingBoxAsync(), await face.BoundingBoxAsync());
+        var scale = image!.Width / 512;
+        Assert.InRange((box!.X - image.X) / scale, 150, 210);
+        Assert.InRange((box.Y - image.Y) / scale, 40, 100);
+        Assert.InRange(box.Width / scale, 60, 130);
+    }
+
     [Fact]
-    public async Task Faces_DrawsTheFaceOnTheImage_WithItsScore()
+    public async Task Faces_DrawsTheFaceOnTheImage_WithItsScore_AtLaptopAndTabletWidths()
     {
         await OpenPlaygroundAsync("play-faces");
         await Page.GetByRole(AriaRole.Tab, new() { Name = "Faces" }).ClickAsync();
@@ -151,12 +161,14 @@ public sealed class PlaygroundTests(ConsoleApp app) : BrowserTest(app)
         var face = Page.Locator("#faces-image .console-box");
         await Expect(face.Locator(".console-box-label")).ToBeVisibleAsync();
         await Expect(face.Locator(".console-box-label")).ToHaveTextAsync(new Regex(@"^face 1: (0|1)\.\d\d$"));
-        // Eileen Collins's face is at about x 180, y 70, 88 × 88 of the 512 × 512 photo
-        var (image, box) = (await Page.Locator("#faces-image img").BoundingBoxAsync(), await face.BoundingBoxAsync());
-        var scale = image!.Width / 512;
-        Assert.InRange((box!.X - image.X) / scale, 150, 210);
-        Assert.InRange((box.Y - image.Y) / scale, 40, 100);
+        await AssertFaceAroundAstronautsAsync(face);
         await AssertAccessibleAsync();
+
+        // on a tablet the image shrinks to the column and the box shrinks with it, and nothing scrolls sideways
+        await Page.SetViewportSizeAsync(800, 1100);
+        Assert.Equal(1, await AssertBoxesInsideImageAsync("#faces-image"));
+        await AssertFaceAroundAstronautsAsync(face);
+        Assert.True(await Page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways at 800 px");
         AssertNoBrowserErrors();
     }
 }
