@@ -109,6 +109,11 @@ public sealed class AutomationTests(ConsoleApp app) : BrowserTest(app)
         await Expect(Page.Locator("#jobs-table")).ToContainTextAsync(job.Id);
         await Expect(Page.Locator($"#cancel-{job.Id}")).ToHaveCountAsync(0);
         await admin.CancelJobAsync("auto-read", job.Id);
+
+        // the AI APIs need the ai scope: the playground says so instead of offering forms that would all fail
+        await Page.GetByRole(AriaRole.Link, new() { Name = "AI playground" }).ClickAsync();
+        await Expect(Page.Locator("#playground-unavailable")).ToBeVisibleAsync();
+        await Expect(Page.Locator("#playground-tabs")).ToHaveCountAsync(0);
         AssertNoBrowserErrors();
     }
 }
