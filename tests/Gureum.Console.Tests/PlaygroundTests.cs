@@ -59,7 +59,9 @@ public sealed class PlaygroundTests(ConsoleApp app) : BrowserTest(app)
 
         await Page.Locator("#ocr-upload input[type=file]").SetInputFilesAsync(new FilePayload
         {
-            Name = "page.png", MimeType = "image/png", Buffer = RenderText("THE QUICK BROWN FOX", "JUMPS OVER 42 DOGS"),
+            Name = "page.png",
+            MimeType = "image/png",
+            Buffer = RenderText("THE QUICK BROWN FOX", "JUMPS OVER 42 DOGS"),
         });
         await Expect(Page.Locator("#ocr-text")).ToContainTextAsync("THE QUICK BROWN FOX", Slow);
         await Expect(Page.Locator("#ocr-text")).ToContainTextAsync("JUMPS OVER 42 DOGS");
@@ -84,7 +86,9 @@ public sealed class PlaygroundTests(ConsoleApp app) : BrowserTest(app)
         await OpenPlaygroundAsync("play-ocr-bad");
         await Page.Locator("#ocr-upload input[type=file]").SetInputFilesAsync(new FilePayload
         {
-            Name = "broken.png", MimeType = "image/png", Buffer = "this is not a PNG at all"u8.ToArray(),
+            Name = "broken.png",
+            MimeType = "image/png",
+            Buffer = "this is not a PNG at all"u8.ToArray(),
         });
         await Expect(Page.Locator("#ocr-error")).ToBeVisibleAsync();
         await Expect(Page.Locator("#ocr-error")).ToContainTextAsync(new Regex("image|PNG|file", RegexOptions.IgnoreCase));
