@@ -81,6 +81,24 @@ public sealed class PlaygroundTests(ConsoleApp app) : BrowserTest(app)
     }
 
     [Fact]
+    public async Task Ocr_Korean_ReadsHangul_WhenKoreanIsPicked()
+    {
+        // a line of Hangul drawn by the browser itself in Nanum Gothic (OpenCV's fonts have no Hangul)
+        await Page.SetContentAsync("<p id='line' style='display:inline-block;margin:0;padding:24px 40px;background:#fff;color:#000;font:56px NanumGothic'>안녕하세요 구름 플랫폼</p>");
+        var png = await Page.Locator("#line").ScreenshotAsync();
+        await OpenPlaygroundAsync("play-ocr-kor");
+
+        await Page.Locator("#ocr-language").Locator("xpath=..").ClickAsync();
+        await Page.GetByRole(AriaRole.Option, new() { Name = "Korean", Exact = true }).ClickAsync();
+        await Page.Locator("#ocr-upload input[type=file]").SetInputFilesAsync(new FilePayload { Name = "hangul.png", MimeType = "image/png", Buffer = png });
+        await Expect(Page.Locator("#ocr-summary")).ToContainTextAsync("kor", Slow);
+        await Expect(Page.Locator("#ocr-text")).ToContainTextAsync("안녕하세요");
+        await Expect(Page.Locator("#ocr-text")).ToContainTextAsync("구름");
+        await AssertBoxesInsideImageAsync("#ocr-image");
+        AssertNoBrowserErrors();
+    }
+
+    [Fact]
     public async Task Ocr_AnImageTheApiCannotRead_ShowsTheApisProblem()
     {
         await OpenPlaygroundAsync("play-ocr-bad");
