@@ -115,6 +115,30 @@ public sealed class PlaygroundTests(ConsoleApp app) : BrowserTest(app)
     }
 
     [Fact]
+    public async Task Faces_AFileOverTheServersLimit_IsRefusedBeforeItIsSent()
+    {
+        await OpenPlaygroundAsync("play-faces-large");
+        await Page.GetByRole(AriaRole.Tab, new() { Name = "Faces" }).ClickAsync();
+        await Expect(Page.Locator("#faces-limits")).ToContainTextAsync("up to 50 MiB");
+        var huge = Path.Combine(Directory.CreateTempSubdirectory("gureum-console-").FullName, "huge.png");
+        await using (var file = File.Create(huge))
+        {
+            file.SetLength(50 * 1024 * 1024 + 1); // sparse: nothing is written
+        }
+        try
+        {
+            await Page.Locator("#faces-upload input[type=file]").SetInputFilesAsync(huge);
+            await Expect(Page.Locator("#faces-error")).ToContainTextAsync("huge.png is 50 MiB; this server accepts at most 50 MiB (Gureum:Ai:MaxImageBytes)");
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(huge)!, recursive: true);
+        }
+        await Expect(Page.Locator("#faces-summary")).ToHaveCountAsync(0);
+        AssertNoBrowserErrors();
+    }
+
+    [Fact]
     public async Task Tts_GivesAPlayableAudioElement_WithTheSpeechsDuration()
     {
         await OpenPlaygroundAsync("play-tts");
