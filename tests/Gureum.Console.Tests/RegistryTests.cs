@@ -59,7 +59,7 @@ public sealed class RegistryTests(ConsoleApp app) : BrowserTest(app)
         await SignInAsync(path: "/projects/registry/models/iris");
         await Expect(Page.Locator("[data-alias=staging]")).ToContainTextAsync("v1");
         await Page.GetByLabel("Alias").FillAsync("staging");
-        await Page.Locator("#alias-version").ClickAsync();
+        await Page.Locator(".mud-select").Filter(new() { Has = Page.Locator("#alias-version") }).First.ClickAsync();
         await Page.GetByRole(AriaRole.Option, new() { Name = "v2" }).ClickAsync();
 
         await Page.GetByRole(AriaRole.Button, new() { Name = "Move alias" }).ClickAsync();
