@@ -8,7 +8,7 @@ namespace Gureum.WebConsole.Components.Shared;
 public sealed class LineageNodeModel(LineageNode node, string? href, Point position) : NodeModel(position)
 {
     // The widget is drawn at exactly this size, so the links meet its border without a measurement round trip.
-    public const int Width = 190;
+    public const int Width = 160;
     public const int Height = 56;
 
     public LineageNode Node { get; } = node;
