@@ -23,7 +23,9 @@ public sealed class ReadOnlyKeyTests(ConsoleApp app) : BrowserTest(app)
         await Expect(Page.Locator("[data-alias=champion]")).ToContainTextAsync("v2");
         await Expect(Page.Locator("#versions-table")).ToContainTextAsync("upload");
         await Expect(Page.GetByRole(AriaRole.Button, new() { Name = "Move alias" })).ToHaveCountAsync(0);
-        await Expect(Page.Locator("#lineage-graph")).ToContainTextAsync("No lineage");
+        // an uploaded file has no data or run upstream: only the version and the endpoint serving it
+        await Expect(Page.Locator("#lineage-graph [data-kind=endpoint]")).ToContainTextAsync("lin");
+        await Expect(Page.Locator("#lineage-graph [data-kind=datasetVersion]")).ToHaveCountAsync(0);
         await AssertAccessibleAsync();
 
         await OpenAsync("/projects/readonly/endpoints/lin");
