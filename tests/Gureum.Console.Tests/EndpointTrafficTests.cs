@@ -46,6 +46,7 @@ public sealed class EndpointTrafficTests(ConsoleApp app) : BrowserTest(app)
         await Expect(Page.Locator("#serving-table")).ToContainTextAsync("70");
         await Expect(first.Locator(".traffic-percent")).ToHaveTextAsync("70 %");
         await ScreenshotAsync("traffic");
+        await Page.AssertFitsTabletAsync("EndpointTrafficTests.traffic-tablet");
         AssertNoBrowserErrors();
     }
 

@@ -39,6 +39,7 @@ public sealed class RegistryTests(ConsoleApp app) : BrowserTest(app)
         await Expect(graph.Locator("svg path").First).ToBeAttachedAsync();
         await AssertAccessibleAsync();
         await ScreenshotAsync("model");
+        await Page.AssertFitsTabletAsync("RegistryTests.model-tablet");
 
         await graph.Locator("[data-kind=endpoint]").GetByRole(AriaRole.Link).ClickAsync();
         await Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Endpoint iris-live" })).ToBeVisibleAsync();

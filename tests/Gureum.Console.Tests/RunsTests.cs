@@ -59,6 +59,7 @@ public sealed class RunsTests(ConsoleApp app) : BrowserTest(app)
         await Expect(parameters.Locator("[data-param=optimizer]")).ToHaveCountAsync(0);
         await AssertAccessibleAsync();
         await ScreenshotAsync("compare");
+        await Page.AssertFitsTabletAsync("RunsTests.compare-tablet");
 
         await Page.GetByRole(AriaRole.Link, new() { Name = "beta-fast" }).ClickAsync();
         await Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Run beta-fast" })).ToBeVisibleAsync();

@@ -36,6 +36,7 @@ public sealed class UsageTests(ConsoleApp app) : BrowserTest(app)
         await Expect(Page.Locator("#invoice-detail")).ToContainTextAsync($"Invoice {month} (open)");
         await AssertAccessibleAsync();
         await ScreenshotAsync("usage");
+        await Page.AssertFitsTabletAsync("UsageTests.usage-tablet");
 
         // operators set quotas here too; the API holds what was set
         await Page.GetByLabel("Service (* for all)").FillAsync("predict:lin");
