@@ -14,6 +14,7 @@ public sealed class RegistryTests(ConsoleApp app) : BrowserTest(app)
 
         await SignInAsync(path: "/projects/registry/models");
         await Expect(Page.Locator("#models-table")).ToContainTextAsync("champion → v1");
+        await AssertAccessibleAsync();
         await Page.Locator("#models-table").GetByRole(AriaRole.Link, new() { Name = "iris" }).ClickAsync();
         await Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Model iris" })).ToBeVisibleAsync();
         var versions = Page.Locator("#versions-table");

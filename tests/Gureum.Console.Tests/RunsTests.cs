@@ -65,6 +65,7 @@ public sealed class RunsTests(ConsoleApp app) : BrowserTest(app)
         await Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Run beta-fast" })).ToBeVisibleAsync();
         await Expect(Page.Locator("#run-metrics")).ToContainTextAsync(0.93.ToString(CultureInfo.InvariantCulture));
         await Expect(Page.Locator("[data-chart=run-history-loss] svg").First).ToBeVisibleAsync();
+        await AssertAccessibleAsync();
         AssertNoBrowserErrors();
     }
 }
