@@ -61,8 +61,10 @@ public sealed class EndpointTrafficTests(ConsoleApp app) : BrowserTest(app)
         {
             var records = line.Select(l => l.Split(',')).Select(c => new Dictionary<string, object>
             {
-                ["sepal_length"] = double.Parse(c[0], CultureInfo.InvariantCulture), ["sepal_width"] = double.Parse(c[1], CultureInfo.InvariantCulture),
-                ["petal_length"] = double.Parse(c[2], CultureInfo.InvariantCulture), ["petal_width"] = double.Parse(c[3], CultureInfo.InvariantCulture),
+                ["sepal_length"] = double.Parse(c[0], CultureInfo.InvariantCulture),
+                ["sepal_width"] = double.Parse(c[1], CultureInfo.InvariantCulture),
+                ["petal_length"] = double.Parse(c[2], CultureInfo.InvariantCulture),
+                ["petal_width"] = double.Parse(c[3], CultureInfo.InvariantCulture),
             }).ToList();
             var answer = await admin.PredictAsync(iris.Project, "iris-live", JsonSerializer.SerializeToElement(new { records }));
             var requestId = answer.GetProperty("requestId").GetString()!;
