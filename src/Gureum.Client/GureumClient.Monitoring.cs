@@ -13,6 +13,17 @@ public sealed partial class GureumClient
     public Task<DriftReport> GetDriftAsync(string project, string endpoint, string window = "1h", CancellationToken ct = default) =>
         SendAsync<DriftReport>(HttpMethod.Get, EndpointPath(project, endpoint) + "/drift" + Query(("window", window)), null, ct);
 
+    /// <summary>
+    /// The live metric from the true labels sent back for sampled predictions over a window (15m … 30d), beside the model
+    /// version's test metric: accuracy and AUC for binary models, accuracy for multiclass, RMSE for regression.
+    /// </summary>
+    public Task<LiveMetrics> GetLiveMetricsAsync(string project, string endpoint, string window = "1d", CancellationToken ct = default) =>
+        SendAsync<LiveMetrics>(HttpMethod.Get, EndpointPath(project, endpoint) + "/feedback" + Query(("window", window)), null, ct);
+
+    /// <summary>True labels of earlier predictions, by the <c>requestId</c> each answer carries (keys need <c>predict</c>).</summary>
+    public Task<FeedbackAccepted> SendFeedbackAsync(string project, string endpoint, IReadOnlyList<FeedbackItem> feedback, CancellationToken ct = default) =>
+        SendAsync<FeedbackAccepted>(HttpMethod.Post, EndpointPath(project, endpoint) + "/feedback", new { feedback }, ct);
+
     /// <summary>Alerts raised on an endpoint, newest first.</summary>
     public Task<Page<AlertEvent>> ListAlertsAsync(string project, string endpoint, CancellationToken ct = default) =>
         SendAsync<Page<AlertEvent>>(HttpMethod.Get, EndpointPath(project, endpoint) + "/alerts", null, ct);
@@ -60,6 +71,17 @@ public sealed partial class GureumClient
     public Task<RetrainingRun> DecideAsync(string project, string id, bool approve, string? comment, CancellationToken ct = default) =>
         SendAsync<RetrainingRun>(HttpMethod.Post, ProjectPath(project, $"approvals/{Uri.EscapeDataString(id)}/{(approve ? "approve" : "reject")}"), new { comment }, ct);
 }
+
+/// <summary>The true outcome of row <see cref="Row"/> of the prediction <see cref="RequestId"/>: a class, a boolean or a number.</summary>
+public sealed record FeedbackItem(string RequestId, int Row, JsonElement Label);
+
+public sealed record FeedbackAccepted(int Accepted);
+
+/// <summary>A metric over the window's matched feedback (<see cref="Live"/>) and on the held-out test rows (<see cref="Test"/>); null where unknown.</summary>
+public sealed record LiveMetric(string Name, double? Live, double? Test, double? Delta);
+
+/// <summary><see cref="Matched"/>: feedback paired with a sampled prediction of the window; <see cref="Unmatched"/>: feedback without one.</summary>
+public sealed record LiveMetrics(string Endpoint, DateTimeOffset From, DateTimeOffset To, string Task, long Matched, long Unmatched, IReadOnlyList<LiveMetric> Metrics);
 
 public sealed record DriftBin(string Label, double? Start, double? End, double Baseline, double Live);
 

@@ -420,3 +420,21 @@ public sealed class TokenBucketTests
         Assert.True(longestWait <= TimeSpan.FromSeconds(1 / rate), $"told to wait {longestWait.TotalMilliseconds} ms");
     }
 }
+
+public sealed class UsageJournalFolderTests
+{
+    /// <summary>A node's name becomes a folder of the shared usage directory only when it is a plain file name.</summary>
+    [Theory]
+    [InlineData("node-a", "node-a")]
+    [InlineData("edge_1.kr", "edge_1.kr")]
+    [InlineData("..", null)]
+    [InlineData("../../etc", null)]
+    [InlineData("a/b", null)]
+    [InlineData("", null)]
+    public void Paths_ANodeNameBecomesItsJournalFolder_OnlyWhenPlain_OtherwiseAHash(string name, string? expected)
+    {
+        var folder = UsageMeter.JournalFolder(name);
+        if (expected is not null) Assert.Equal(expected, folder);
+        else Assert.Matches("^node-[0-9a-f]{32}$", folder);
+    }
+}

@@ -7,7 +7,9 @@ using Gureum.Server.Infrastructure.Db;
 using Gureum.Server.Infrastructure.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Gureum.Server.Infrastructure.Cluster;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Gureum.Server.Features.Nodes;
 
@@ -17,7 +19,7 @@ namespace Gureum.Server.Features.Nodes;
 /// </summary>
 public sealed partial class NodeRegistry(
     NodeCapabilities capabilities, GureumDbFactory dbFactory, JobHost jobs, EndpointHost endpoints, ILocalSiloDetails silo, IServer server,
-    IHostApplicationLifetime lifetime, TimeProvider clock, ILogger<NodeRegistry> logger) : BackgroundService
+    LiveNodes live, IOptions<ClusterOptions> cluster, IHostApplicationLifetime lifetime, TimeProvider clock, ILogger<NodeRegistry> logger) : BackgroundService
 {
     public static readonly TimeSpan BeatPeriod = TimeSpan.FromSeconds(3);
     /// <summary>A node whose row is older than this is reported as not alive.</summary>
@@ -86,6 +88,9 @@ public sealed partial class NodeRegistry(
             _nodes = nodes;
             _placedSinceBeat.Clear();
         }
+        // Outside cluster mode rows of other processes on the same database are not nodes of ours.
+        var beat = clock.GetUtcNow().ToUnixTimeSeconds();
+        live.Set(cluster.Value.Enabled ? nodes.Count(n => beat - n.HeartbeatAt <= AliveWithin.TotalSeconds) : 1);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node heartbeat failed; retrying")]

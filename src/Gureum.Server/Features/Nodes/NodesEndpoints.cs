@@ -18,6 +18,7 @@ public static class NodesEndpoints
 {
     public static IServiceCollection AddNodes(this IServiceCollection services) => services
         .AddSingleton<NodeCapabilities>()
+        .AddSingleton<LiveNodes>()
         .AddSingleton<NodeRegistry>().AddHostedService(sp => sp.GetRequiredService<NodeRegistry>());
 
     public static IEndpointRouteBuilder MapNodes(this IEndpointRouteBuilder app)

@@ -69,6 +69,8 @@ public sealed class LiveEndpoint
     public volatile string? Update;
     /// <summary>With status <c>elsewhere</c>: the base URLs of the nodes its placement chose, where requests are forwarded.</summary>
     public volatile IReadOnlyList<string> Hosts = [];
+    /// <summary>How many nodes its placement chose (they share its rate limits); 0 without a placement: every live node.</summary>
+    public volatile int ServingNodes;
     public long DroppedSamples;
     /// <summary>When this node started tracking it: a refresh that read the database earlier must not remove it.</summary>
     internal long TrackedAt = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -264,7 +266,8 @@ public sealed partial class EndpointHost(
                 live.AttemptedKey = attempt;
                 return;
             }
-            var hosts = Hosts(row, spec);
+            var (hosts, serving) = Hosts(row, spec);
+            live.ServingNodes = serving;
             if (hosts is not null)
             {
                 // Placed on other nodes: hold nothing here, forward requests there.
@@ -296,11 +299,11 @@ public sealed partial class EndpointHost(
     /// <summary>
     /// Null when this node hosts the endpoint (no placement, or one that chose it); else the URLs of the live nodes that
     /// do: those meeting the requirements, the first <c>replicas</c> of them ranked by a hash of endpoint and node name,
-    /// so every node makes the same choice from the same node list.
+    /// so every node makes the same choice from the same node list. With how many nodes it chose (0: no placement).
     /// </summary>
-    private List<string>? Hosts(InferenceEndpoint row, EndpointSpec spec)
+    private (List<string>? Elsewhere, int Serving) Hosts(InferenceEndpoint row, EndpointSpec spec)
     {
-        if (spec.Placement is not { } placement) return null;
+        if (spec.Placement is not { } placement) return (null, 0);
         var registry = services.GetRequiredService<Nodes.NodeRegistry>();
         var now = clock.GetUtcNow().ToUnixTimeSeconds();
         var alive = registry.Nodes.Where(n => now - n.HeartbeatAt <= Nodes.NodeRegistry.AliveWithin.TotalSeconds && n.Name != node.Name)
@@ -308,7 +311,7 @@ public sealed partial class EndpointHost(
         var chosen = alive.Where(n => Nodes.NodeCapabilities.Satisfies(n.Metadata, placement.Requirements))
             .OrderBy(n => Rank(row.Id, n.Name)).ThenBy(n => n.Name, StringComparer.Ordinal)
             .Take(placement.Replicas ?? int.MaxValue).ToList();
-        return chosen.Any(n => n.Name == node.Name) ? null : [.. chosen.Where(n => n.Url is not null).Select(n => n.Url!)];
+        return (chosen.Any(n => n.Name == node.Name) ? null : [.. chosen.Where(n => n.Url is not null).Select(n => n.Url!)], Math.Max(1, chosen.Count));
     }
 
     private static ulong Rank(string endpointId, string nodeName) =>

@@ -347,7 +347,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
         var spec = routes.Spec;
         var keyId = Caller.From(http.User).KeyId;
         var service = "predict:" + live.Name;
-        await metering.CheckRateAsync(live.ProjectId, keyId, service, ct);
+        await metering.CheckRateAsync(live.ProjectId, keyId, service, ct, live.ServingNodes > 0 ? live.ServingNodes : null);
         using var slot = live.EnterRequest(spec.MaxConcurrency);
         var body = await ReadBodyAsync(http, spec.MaxBodyBytes, ct);
         Route route;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Gureum.Server.Features.Nodes;
 using Gureum.Server.Infrastructure.Auth;
 using Gureum.Server.Infrastructure.Db;
 using Gureum.Server.Infrastructure.Idempotency;
@@ -15,7 +16,7 @@ namespace Gureum.Server.Features.Usage;
 /// are known, then the usage written durably before the answer. Projects with no quotas and keys with no rate limit
 /// pay one dictionary lookup for each.
 /// </summary>
-public sealed class Metering(UsageMeter meter, MeteringOptions options, IGrainFactory grains, GureumDbFactory dbFactory, TimeProvider clock)
+public sealed class Metering(UsageMeter meter, MeteringOptions options, IGrainFactory grains, GureumDbFactory dbFactory, LiveNodes liveNodes, TimeProvider clock)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, (ProjectLimits Limits, DateTimeOffset Until)> _limits = new();
@@ -35,8 +36,12 @@ public sealed class Metering(UsageMeter meter, MeteringOptions options, IGrainFa
         return "idem:" + keyId + ":" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32];
     }
 
-    /// <summary>Refuses with 429 and a whole-second Retry-After when the key's bucket for this service is empty.</summary>
-    public async ValueTask CheckRateAsync(string projectId, string keyId, string service, CancellationToken ct)
+    /// <summary>
+    /// Refuses with 429 and a whole-second Retry-After when the key's bucket for this service is empty. In a cluster
+    /// each of the <paramref name="nodes"/> that take these calls (default: every live node) grants an equal share of
+    /// the rule's rate and burst, so the cluster as a whole grants the rule behind a round-robin balancer.
+    /// </summary>
+    public async ValueTask CheckRateAsync(string projectId, string keyId, string service, CancellationToken ct, int? nodes = null)
     {
         if (!options.Enabled) return;
         var rules = (await LimitsAsync(projectId, ct)).RateLimits;
@@ -45,7 +50,9 @@ public sealed class Metering(UsageMeter meter, MeteringOptions options, IGrainFa
             .OrderByDescending(r => r.KeyId is null ? 0 : 1).ThenByDescending(r => ServicePattern.Specificity(r.Service))
             .FirstOrDefault();
         if (rule is null) return;
-        var wait = _buckets.TryTake(new Bucket(keyId, rule.Service == service ? service : rule.Service, rule.RequestsPerSecond, rule.Burst), rule.RequestsPerSecond, rule.Burst);
+        var share = Math.Max(1, nodes ?? liveNodes.Count);
+        var (rate, burst) = (rule.RequestsPerSecond / share, Math.Max(1, (int)Math.Ceiling((double)rule.Burst / share)));
+        var wait = _buckets.TryTake(new Bucket(keyId, rule.Service == service ? service : rule.Service, rate, burst), rate, burst);
         if (wait == TimeSpan.Zero) return;
         var seconds = (int)Math.Max(1, Math.Ceiling(wait.TotalSeconds));
         throw new GureumException(ProblemCode.RateLimited,

@@ -1,7 +1,10 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using Gureum.Server.Features.Jobs;
+using Gureum.Server.Features.Nodes;
 using Gureum.Server.Infrastructure;
+using Gureum.Server.Infrastructure.Cluster;
 using Gureum.Server.Infrastructure.Artifacts;
 using Gureum.Server.Infrastructure.Db;
 using Microsoft.EntityFrameworkCore;
@@ -20,16 +23,33 @@ namespace Gureum.Server.Features.Usage;
 /// transaction; the sealed file is deleted only after the commit, and moved again at start if the server died first.
 /// Nothing is counted twice (unique index on project, request id, service and meter).
 /// </summary>
+/// <remarks>
+/// In cluster mode each node keeps its journal in the shared artifact directory (<c>usage/&lt;node&gt;/</c>) and holds
+/// an exclusive lock on <c>owner.lock</c> there while it runs. Every <see cref="AdoptEvery"/> a node looks at the other
+/// nodes' folders: one whose node has not beaten its heartbeat for <see cref="AdoptAfter"/> and whose lock it can take
+/// (so no process still writes there) is adopted — its journal sealed and moved like its own — so the last second of
+/// a node that was killed and never came back is billed, once.
+/// </remarks>
 public sealed partial class UsageMeter(
-    GureumDbFactory dbFactory, MeteringOptions options, IOptions<GureumOptions> gureum, TimeProvider clock, ILogger<UsageMeter> logger) : BackgroundService
+    GureumDbFactory dbFactory, MeteringOptions options, IOptions<GureumOptions> gureum, IOptions<ClusterOptions> cluster, NodeIdentity node,
+    TimeProvider clock, ILogger<UsageMeter> logger) : BackgroundService
 {
     private const int MaxInsert = 2_000;
+    private const string OwnerLock = "owner.lock";
     private static readonly TimeSpan MoveEvery = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan AdoptEvery = TimeSpan.FromSeconds(5);
+    /// <summary>Longer than the time after which a node is reported not alive: a slow node is not robbed of its journal.</summary>
+    private static readonly TimeSpan AdoptAfter = NodeRegistry.AliveWithin + TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan OwnerLockWait = TimeSpan.FromSeconds(30);
     private static readonly string[] Granularities = [UsagePeriods.Hour, UsagePeriods.Day, UsagePeriods.Month];
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _moving = new(1, 1);
     private readonly SemaphoreSlim _syncRequested = new(0);
-    private readonly string _directory = Path.Combine(gureum.Value.FullDataDirectory, "usage");
+    private readonly string _directory = cluster.Value.Enabled
+        ? Path.Combine(gureum.Value.FullArtifactsDirectory, "usage", JournalFolder(node.Name))
+        : Path.Combine(gureum.Value.FullDataDirectory, "usage");
+    private SafeFileHandle? _ownerLock;
+    private long _lastAdoption;
     private SafeFileHandle? _journal;
     private long _offset;
     private long _synced;
@@ -125,6 +145,11 @@ public sealed partial class UsageMeter(
                     try
                     {
                         await MoveAsync(stoppingToken);
+                        if (cluster.Value.Enabled && clock.GetElapsedTime(_lastAdoption) >= AdoptEvery)
+                        {
+                            _lastAdoption = clock.GetTimestamp();
+                            await AdoptOrphanedJournalsAsync(stoppingToken);
+                        }
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
@@ -152,6 +177,8 @@ public sealed partial class UsageMeter(
             Sync();
             _journal?.Dispose();
             _journal = null;
+            _ownerLock?.Dispose();
+            _ownerLock = null;
         }
     }
 
@@ -160,6 +187,7 @@ public sealed partial class UsageMeter(
     {
         if (_opened) return;
         Directory.CreateDirectory(_directory);
+        if (cluster.Value.Enabled) _ownerLock = TakeOwnerLock();
         if (File.Exists(JournalPath) && new FileInfo(JournalPath).Length > 0) SealCurrent();
         OpenJournal();
         _opened = true;
@@ -227,16 +255,89 @@ public sealed partial class UsageMeter(
                     _nextSync = null;
                 }
             }
-            foreach (var path in Directory.EnumerateFiles(_directory, "*.sealed").Order(StringComparer.Ordinal).ToList())
-            {
-                foreach (var chunk in ReadEvents(path).Chunk(MaxInsert)) await WriteAsync(chunk);
-                File.Delete(path);
-                LocalArtifactStore.FsyncDirectory(_directory);
-            }
+            await MoveSealedAsync(_directory);
         }
         finally
         {
             _moving.Release();
+        }
+    }
+
+    private async Task MoveSealedAsync(string directory)
+    {
+        foreach (var path in Directory.EnumerateFiles(directory, "*.sealed").Order(StringComparer.Ordinal).ToList())
+        {
+            foreach (var chunk in ReadEvents(path).Chunk(MaxInsert)) await WriteAsync(chunk);
+            File.Delete(path);
+            LocalArtifactStore.FsyncDirectory(directory);
+        }
+    }
+
+    /// <summary>A node's folder: its name when that is a plain file name, otherwise a hash of it.</summary>
+    internal static string JournalFolder(string nodeName) =>
+        nodeName.Length is > 0 and <= 64 && nodeName is not "." and not ".." && nodeName.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+            ? nodeName
+            : "node-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(nodeName)))[..32];
+
+    /// <summary>
+    /// This node's claim on its journal folder (an exclusive advisory lock, released by the kernel when the process
+    /// dies). An adopter holds it for the moment it moves the folder; a node that restarts meanwhile waits for it.
+    /// </summary>
+    private SafeFileHandle TakeOwnerLock()
+    {
+        var started = clock.GetTimestamp();
+        while (true)
+        {
+            if (TryLock(_directory) is { } handle) return handle;
+            if (clock.GetElapsedTime(started) > OwnerLockWait)
+            {
+                throw new InvalidOperationException(
+                    $"The usage journal folder {_directory} is locked by another process: is another node running with the node name '{node.Name}'? Give each node its own --node-name.");
+            }
+            Thread.Sleep(200);
+        }
+    }
+
+    private static SafeFileHandle? TryLock(string directory)
+    {
+        try
+        {
+            // FileShare.None takes flock(LOCK_EX | LOCK_NB) on Linux: it fails while any process holds the file.
+            return File.OpenHandle(Path.Combine(directory, OwnerLock), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Moves the journals of nodes that stopped beating and whose folder nobody holds (see the remarks).</summary>
+    private async Task AdoptOrphanedJournalsAsync(CancellationToken ct)
+    {
+        var root = Path.GetDirectoryName(_directory)!;
+        var others = Directory.EnumerateDirectories(root).Where(d => !string.Equals(d, _directory, StringComparison.Ordinal)).ToList();
+        if (others.Count == 0) return;
+        var since = clock.GetUtcNow().Subtract(AdoptAfter).ToUnixTimeSeconds();
+        HashSet<string> beating;
+        await using (var db = dbFactory.Create())
+        {
+            var names = await db.Set<ClusterNode>().Where(n => n.HeartbeatAt >= since).Select(n => n.Name).ToListAsync(ct);
+            beating = [.. names.Select(JournalFolder)];
+        }
+        foreach (var folder in others)
+        {
+            if (beating.Contains(Path.GetFileName(folder))) continue;
+            var hasJournal = File.Exists(Path.Combine(folder, "journal.current")) && new FileInfo(Path.Combine(folder, "journal.current")).Length > 0;
+            if (!hasJournal && !Directory.EnumerateFiles(folder, "*.sealed").Any()) continue;
+            using var claim = TryLock(folder);
+            if (claim is null) continue; // its node still runs (or another node adopts it right now)
+            if (hasJournal)
+            {
+                File.Move(Path.Combine(folder, "journal.current"), Path.Combine(folder, $"journal-{Ids.New()}.sealed"));
+                LocalArtifactStore.FsyncDirectory(folder);
+            }
+            await MoveSealedAsync(folder);
+            LogAdopted(logger, Path.GetFileName(folder));
         }
     }
 
@@ -413,6 +514,9 @@ public sealed partial class UsageMeter(
         return sums;
     }
 
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Moved the usage journal of node folder {Folder}, whose node stopped, into the database")]
+    private static partial void LogAdopted(ILogger logger, string folder);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not move the usage journal into the database; it stays on disk and is retried")]
     private static partial void LogMoveFailed(ILogger logger, Exception exception);
