@@ -59,6 +59,7 @@ public sealed class AutomationTests(ConsoleApp app) : BrowserTest(app)
         await Page.Locator("#save-policy").ClickAsync();
         await Expect(Page.Locator("#policy-state")).ToContainTextAsync("next scheduled run");
         await AssertAccessibleAsync();
+        await Page.AssertFitsTabletAsync("AutomationTests.tablet");
 
         var policy = await admin.GetRetrainingPolicyAsync("auto", "iris");
         Assert.Equal("0 3 * * 1", policy.Spec.Triggers?.Schedule);

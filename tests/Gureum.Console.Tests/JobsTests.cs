@@ -25,6 +25,7 @@ public sealed class JobsTests(ConsoleApp app) : BrowserTest(app)
         await Expect(table.Locator("tr").Filter(new() { HasText = done.Id }).Locator("[data-status]")).ToHaveTextAsync("succeeded");
         await Expect(Page.Locator($"#cancel-{done.Id}")).ToHaveCountAsync(0);
         await AssertAccessibleAsync();
+        await Page.AssertFitsTabletAsync("JobsTests.tablet");
 
         await Page.Locator($"#cancel-{job.Id}").ClickAsync();
         await Page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Keep it running" }).ClickAsync();

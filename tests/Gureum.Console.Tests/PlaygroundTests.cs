@@ -77,6 +77,7 @@ public sealed class PlaygroundTests(ConsoleApp app) : BrowserTest(app)
         await Expect(first.Locator(".console-box-label")).ToBeVisibleAsync();
         await Expect(first.Locator(".console-box-label")).ToHaveTextAsync(new Regex(@"^THE \(\d+%\)$"));
         await AssertAccessibleAsync();
+        await Page.AssertFitsTabletAsync("PlaygroundTests.ocr-tablet");
         AssertNoBrowserErrors();
     }
 
@@ -217,8 +218,8 @@ public sealed class PlaygroundTests(ConsoleApp app) : BrowserTest(app)
         await AssertFaceAroundAstronautsAsync();
         await AssertAccessibleAsync();
 
-        // on a tablet the image shrinks to the column and the box shrinks with it, and nothing scrolls sideways
-        await Page.SetViewportSizeAsync(800, 1100);
+        // on a tablet (820 px, as Tablet.AssertFitsTabletAsync) the image shrinks to the column and the box shrinks with it, and nothing scrolls sideways
+        await Page.SetViewportSizeAsync(820, 1180);
         // the drawer slides away and the image moves while it does: wait until it stays put for two frames
         await Page.WaitForFunctionAsync("""
             () => new Promise(done => {
@@ -229,7 +230,7 @@ public sealed class PlaygroundTests(ConsoleApp app) : BrowserTest(app)
             """);
         Assert.Equal(1, await AssertBoxesInsideImageAsync("#faces-image"));
         await AssertFaceAroundAstronautsAsync();
-        Assert.True(await Page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways at 800 px");
+        Assert.True(await Page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways at a tablet's 820 px");
         AssertNoBrowserErrors();
     }
 }
