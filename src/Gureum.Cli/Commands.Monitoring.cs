@@ -6,7 +6,7 @@ using Spectre.Console;
 
 namespace Gureum.Cli;
 
-/// <summary>Monitoring and automation: <c>drift</c> and <c>alerts</c> of an endpoint, the <c>approvals</c> inbox and <c>retraining-runs</c>.</summary>
+/// <summary>Monitoring and automation: <c>drift</c>, <c>alerts</c> and <c>alert-rules</c> of an endpoint, its <c>retraining-policy</c>, the <c>approvals</c> inbox and <c>retraining-runs</c>.</summary>
 internal sealed partial class Commands
 {
     private Command Drift()
@@ -74,6 +74,129 @@ internal sealed partial class Commands
         return alerts;
     }
 
+    private Command AlertRules()
+    {
+        var listProject = ProjectArgument();
+        var listEndpoint = EndpointArgument();
+        var list = new Command("list", "The endpoint's alert rules") { listProject, listEndpoint };
+        Show(list, (s, p, ct) => s.Client.ListAlertRulesAsync(p.GetValue(listProject)!, p.GetValue(listEndpoint)!, ct), (s, rules) =>
+        {
+            if (rules.Count == 0)
+            {
+                s.Out.MarkupLine("No alert rules. Add one with: gureum alert-rules add PROJECT ENDPOINT --kind drift --severity high");
+                return;
+            }
+            var table = Views.Table("RULE", "KIND", "THRESHOLD", "WINDOW", "MIN COUNT", "COOLDOWN", "WEBHOOK", "LAST FIRED");
+            foreach (var r in rules)
+            {
+                table.AddRow(Views.Escape(r.Id), Views.Escape(r.Kind), Views.Escape(r.Kind == "drift" ? r.Severity ?? "" : Number(r.Threshold)), Views.Escape(r.Window),
+                    r.MinimumCount.ToString(CultureInfo.InvariantCulture), Views.Escape($"{r.CooldownMinutes:0.#} min"), Views.Escape(r.WebhookUrl ?? "-"),
+                    Views.Escape(r.LastFiredAt is { } at ? Views.Time(at) : "never"));
+            }
+            s.Out.Write(table);
+        });
+
+        var addProject = ProjectArgument();
+        var addEndpoint = EndpointArgument();
+        var kind = new Option<string>("--kind") { Description = "drift, metric-drop, error-rate or latency-p99", HelpName = "KIND", Required = true };
+        kind.AcceptOnlyFromAmong("drift", "metric-drop", "error-rate", "latency-p99");
+        var threshold = new Option<double?>("--threshold") { Description = "metric-drop: the drop below the test metric; error-rate: a share (0.05); latency-p99: milliseconds", HelpName = "X" };
+        var severity = new Option<string?>("--severity") { Description = "drift: the severity that fires it, moderate or high", HelpName = "SEVERITY" };
+        var window = new Option<string?>("--window") { Description = "15m, 1h, 6h, 1d, 7d or 30d", HelpName = "WINDOW" };
+        var cooldown = new Option<double?>("--cooldown") { Description = "Minutes before the rule may fire again", HelpName = "MINUTES" };
+        var minimum = new Option<long?>("--min-count") { Description = "Requests (or feedback, or rows) the window needs before the rule judges", HelpName = "N" };
+        var webhook = new Option<string?>("--webhook") { Description = "An http(s) URL that gets each alert as JSON", HelpName = "URL" };
+        var add = new Command("add", """
+            Add an alert rule to an endpoint. Alerts are recorded (gureum alerts) and posted to the webhook; a retraining policy
+            may start a run on them.
+              gureum alert-rules add PROJECT adult --kind drift --severity high --window 1d
+              gureum alert-rules add PROJECT adult --kind latency-p99 --threshold 50 --webhook https://hooks.example/ops
+            """) { addProject, addEndpoint, kind, threshold, severity, window, cooldown, minimum, webhook };
+        Show(add, (s, p, ct) => s.Client.CreateAlertRuleAsync(p.GetValue(addProject)!, p.GetValue(addEndpoint)!,
+                new AlertRuleRequest(p.GetValue(kind)!, p.GetValue(threshold), p.GetValue(severity), p.GetValue(window), p.GetValue(cooldown), p.GetValue(minimum), p.GetValue(webhook)), ct),
+            (s, r) => s.Out.MarkupLine($"[green]Added[/] {Views.Escape(r.Kind)} rule [bold]{Views.Escape(r.Id)}[/] over {Views.Escape(r.Window)}"));
+
+        var deleteProject = ProjectArgument();
+        var deleteEndpoint = EndpointArgument();
+        var rule = new Argument<string>("RULE") { Description = "The rule's id (from alert-rules list)" };
+        var delete = new Command("delete", "Delete an alert rule") { deleteProject, deleteEndpoint, rule };
+        Set(delete, async (s, p, ct) =>
+        {
+            await s.Client.DeleteAlertRuleAsync(p.GetValue(deleteProject)!, p.GetValue(deleteEndpoint)!, p.GetValue(rule)!, ct);
+            if (s.Json) s.WriteJson(new { deleted = p.GetValue(rule) });
+            else s.Out.MarkupLine($"[green]Deleted alert rule[/] [bold]{Markup.Escape(p.GetValue(rule)!)}[/]");
+            return ExitCodes.Ok;
+        });
+        return new Command("alert-rules", "Alert rules of an endpoint: drift, live metric drop, error rate, p99 latency") { list, add, delete };
+    }
+
+    /// <summary>Reads a policy file strictly: a misspelt field is an error here, not a setting silently dropped.</summary>
+    private static readonly JsonSerializerOptions PolicyFile = new(GureumClient.JsonOptions)
+    {
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    private Command RetrainingPolicy()
+    {
+        var getProject = ProjectArgument();
+        var getEndpoint = EndpointArgument();
+        var get = new Command("get", "The endpoint's retraining policy as JSON (the form 'set --file' takes, under \"spec\")") { getProject, getEndpoint };
+        Show(get, (s, p, ct) => s.Client.GetRetrainingPolicyAsync(p.GetValue(getProject)!, p.GetValue(getEndpoint)!, ct), (s, policy) =>
+        {
+            s.Out.MarkupLine($"Policy of [bold]{Views.Escape(policy.Endpoint)}[/]: champion {Views.Escape($"{policy.Model}:{policy.ChampionVersion}")}"
+                + (policy.NextScheduledAt is { } next ? $", next scheduled run {Views.Escape(Views.Time(next))}" : ""));
+            s.Out.WriteLine(JsonSerializer.Serialize(policy.Spec, new JsonSerializerOptions(GureumClient.JsonOptions) { WriteIndented = true }));
+        });
+
+        var setProject = ProjectArgument();
+        var setEndpoint = EndpointArgument();
+        var file = new Option<FileInfo>("--file") { Description = "The policy as JSON (see docs/monitoring.md)", HelpName = "FILE", Required = true };
+        var set = new Command("set", """
+            Create or replace the endpoint's retraining policy from a JSON file, e.g.
+              {"triggers": {"schedule": "0 3 * * 1", "alerts": ["drift"]}, "training": {"budgetSeconds": 120},
+               "promotion": {"metric": "auc", "margin": 0.005}, "requireApproval": true, "canary": {"share": 0.1, "minutes": 30}}
+              gureum retraining-policy set PROJECT adult --file policy.json
+            """) { setProject, setEndpoint, file };
+        Show(set, async (s, p, ct) =>
+        {
+            var path = p.GetValue(file)!;
+            if (!path.Exists) throw new UsageException($"--file {path.FullName} does not exist.");
+            RetrainingPolicySpec spec;
+            try
+            {
+                await using var stream = path.OpenRead();
+                spec = await JsonSerializer.DeserializeAsync<RetrainingPolicySpec>(stream, PolicyFile, ct)
+                    ?? throw new UsageException($"--file {path.Name} holds null; it must hold a policy object.");
+            }
+            catch (JsonException e)
+            {
+                throw new UsageException($"--file {path.Name} is not a valid policy: {e.Message}");
+            }
+            return await s.Client.SetRetrainingPolicyAsync(p.GetValue(setProject)!, p.GetValue(setEndpoint)!, spec, ct);
+        }, (s, policy) => s.Out.MarkupLine($"[green]Saved[/] the retraining policy of [bold]{Views.Escape(policy.Endpoint)}[/]"
+            + (policy.NextScheduledAt is { } next ? $"; next scheduled run {Views.Escape(Views.Time(next))}" : "")));
+
+        var deleteProject = ProjectArgument();
+        var deleteEndpoint = EndpointArgument();
+        var delete = new Command("delete", "Delete the endpoint's retraining policy (its runs are kept)") { deleteProject, deleteEndpoint };
+        Set(delete, async (s, p, ct) =>
+        {
+            await s.Client.DeleteRetrainingPolicyAsync(p.GetValue(deleteProject)!, p.GetValue(deleteEndpoint)!, ct);
+            if (s.Json) s.WriteJson(new { deleted = p.GetValue(deleteEndpoint) });
+            else s.Out.MarkupLine($"[green]Deleted[/] the retraining policy of [bold]{Markup.Escape(p.GetValue(deleteEndpoint)!)}[/]");
+            return ExitCodes.Ok;
+        });
+
+        var runProject = ProjectArgument();
+        var runEndpoint = EndpointArgument();
+        var run = new Command("run", "Start a retraining run now (a manual trigger)") { runProject, runEndpoint };
+        Show(run, (s, p, ct) => s.Client.RunRetrainingNowAsync(p.GetValue(runProject)!, p.GetValue(runEndpoint)!, ct),
+            (s, r) => s.Out.MarkupLine($"[green]Started[/] run [bold]{Views.Escape(r.Id)}[/]; follow it with: gureum retraining-runs get PROJECT {Views.Escape(r.Id)}"));
+        return new Command("retraining-policy", "An endpoint's retraining policy: triggers, training, promotion, approval, canary") { get, set, delete, run };
+    }
+
     private Command Approvals()
     {
         var listProject = ProjectArgument();
@@ -128,7 +251,20 @@ internal sealed partial class Commands
             }
             s.Out.Write(table);
         });
-        return new Command("retraining-runs", "Runs of endpoints' retraining policies") { get };
+        var listProject = ProjectArgument();
+        var listEndpoint = EndpointArgument();
+        var list = new Command("list", "An endpoint's retraining runs, newest first") { listProject, listEndpoint };
+        Show(list, (s, p, ct) => s.Client.ListRetrainingRunsAsync(p.GetValue(listProject)!, p.GetValue(listEndpoint)!, ct), (s, page) =>
+        {
+            var table = Views.Table("RUN", "TRIGGER", "STATUS", "CHALLENGER", "METRIC", "UPDATED");
+            foreach (var r in page.Items)
+            {
+                table.AddRow(Views.Escape(r.Id), Views.Escape(r.Trigger), Views.Escape(r.Status), Views.Escape(r.ChallengerVersion is { } v ? $"{r.Model}:{v}" : "-"),
+                    Views.Escape(Comparison(r)), Views.Escape(Views.Time(r.UpdatedAt)));
+            }
+            Views.WritePage(s, table, page.Items.Count, null, "");
+        });
+        return new Command("retraining-runs", "Runs of endpoints' retraining policies") { list, get };
     }
 
     /// <summary>"auc 0.912 vs 0.874" from a run's evidence, or empty before it was evaluated.</summary>

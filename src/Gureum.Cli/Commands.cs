@@ -43,7 +43,7 @@ internal sealed partial class Commands(SessionFactory factory)
             """)
         {
             _url, _key, _json,
-            Projects(), Keys(), Jobs(), Datasets(), Train(), Training(), Experiments(), Runs(), Models(), Deploy(), Predict(), Endpoints(), Drift(), Alerts(),
+            Projects(), Keys(), Jobs(), Datasets(), Train(), Training(), Experiments(), Runs(), Models(), Deploy(), Predict(), Endpoints(), Drift(), Alerts(), AlertRules(), RetrainingPolicy(),
             Approvals(), RetrainingRuns(), Nodes(), Ai(),
             Usage(), Invoices(), Invoice(), Quotas(), RateLimits(), Prices(), Admin(), Health(),
             RepositoryOnly("serve", "Start the server (use ./gureum serve from the repository root)"),

@@ -114,7 +114,9 @@ public sealed record AlertRule(
 public sealed record RetrainingTriggers(string? Schedule = null, IReadOnlyList<string>? Alerts = null, bool NewDatasetVersion = false);
 
 /// <summary>Overrides of the champion's training request; what is left out is reused.</summary>
-public sealed record TrainingOverrides(int? BudgetSeconds = null, int? Seed = null, string? Metric = null);
+public sealed record TrainingOverrides(
+    int? BudgetSeconds = null, int? Seed = null, string? Metric = null, IReadOnlyList<string>? IgnoreColumns = null,
+    string? Trainer = null, IReadOnlyDictionary<string, double>? Hyperparameters = null, double? TestFraction = null);
 
 /// <summary>The challenger must beat the champion on <see cref="Metric"/> (default: the training metric) by more than <see cref="Margin"/>.</summary>
 public sealed record PromotionRule(string? Metric = null, double Margin = 0);

@@ -82,5 +82,59 @@ public sealed class MonitoringTests(GureumServer server)
         var alerts = await server.RunAsync("--json", "alerts", project, "iris");
         Assert.True(alerts.ExitCode == 0, alerts.ToString());
         Assert.Empty(JsonDocument.Parse(alerts.Out).RootElement.GetProperty("items").EnumerateArray());
+
+        // Alert rules: added, listed, refused with the field named, deleted.
+        var added = await server.RunAsync("--json", "alert-rules", "add", project, "iris", "--kind", "drift", "--severity", "high", "--window", "1d");
+        Assert.True(added.ExitCode == 0, added.ToString());
+        var ruleId = JsonDocument.Parse(added.Out).RootElement.GetProperty("id").GetString()!;
+        var rules = await server.RunAsync("alert-rules", "list", project, "iris");
+        Assert.Contains(ruleId, rules.Out);
+        Assert.Contains("high", rules.Out);
+        Assert.Equal(2, (await server.RunAsync("alert-rules", "add", project, "iris", "--kind", "vibes")).ExitCode);
+        var noThreshold = await server.RunAsync("alert-rules", "add", project, "iris", "--kind", "latency-p99");
+        Assert.Equal(6, noThreshold.ExitCode);
+        Assert.Contains("threshold", noThreshold.Err);
+        Assert.Equal(0, (await server.RunAsync("alert-rules", "delete", project, "iris", ruleId)).ExitCode);
+        Assert.Contains("No alert rules", (await server.RunAsync("alert-rules", "list", project, "iris")).Out);
+
+        // A retraining policy from a file: a misspelt field is named before anything is sent; the saved policy reads back.
+        var policy = Path.Combine(Path.GetTempPath(), GureumServer.UniqueName("policy") + ".json");
+        try
+        {
+            await File.WriteAllTextAsync(policy, """{"training": {"budgetSecs": 3}}""");
+            var misspelt = await server.RunAsync("retraining-policy", "set", project, "iris", "--file", policy);
+            Assert.Equal(2, misspelt.ExitCode);
+            Assert.Contains("budgetSecs", misspelt.Err);
+            await File.WriteAllTextAsync(policy, """
+                // comments are allowed
+                {"triggers": {"alerts": ["drift"]}, "training": {"budgetSeconds": 3}, "promotion": {"margin": 0.5},
+                 "smokeTest": {"samples": 0}, "requireApproval": true}
+                """);
+            var saved = await server.RunAsync("retraining-policy", "set", project, "iris", "--file", policy);
+            Assert.True(saved.ExitCode == 0, saved.ToString());
+        }
+        finally
+        {
+            File.Delete(policy);
+        }
+        var read = await server.RunAsync("--json", "retraining-policy", "get", project, "iris");
+        Assert.Equal(3, JsonDocument.Parse(read.Out).RootElement.GetProperty("spec").GetProperty("training").GetProperty("budgetSeconds").GetInt32());
+        var started = await server.RunAsync("--json", "retraining-policy", "run", project, "iris");
+        Assert.True(started.ExitCode == 0, started.ToString());
+        var runId = JsonDocument.Parse(started.Out).RootElement.GetProperty("id").GetString()!;
+        // A margin of 0.5 cannot be beaten: the run ends not-better and the champion stays.
+        var runDeadline = DateTime.UtcNow.AddSeconds(90);
+        string status;
+        do
+        {
+            await Task.Delay(500);
+            status = JsonDocument.Parse((await server.RunAsync("--json", "retraining-runs", "get", project, runId)).Out).RootElement.GetProperty("status").GetString()!;
+        } while (status is "queued" or "training" or "evaluating" && DateTime.UtcNow < runDeadline);
+        Assert.Equal("not-better", status);
+        var runs = await server.RunAsync("retraining-runs", "list", project, "iris");
+        Assert.Contains(runId, runs.Out);
+        Assert.Contains("not-better", runs.Out);
+        Assert.Equal(0, (await server.RunAsync("retraining-policy", "delete", project, "iris")).ExitCode);
+        Assert.Equal(4, (await server.RunAsync("retraining-policy", "get", project, "iris")).ExitCode);
     }
 }
