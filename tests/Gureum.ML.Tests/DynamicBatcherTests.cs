@@ -20,7 +20,7 @@ public sealed class DynamicBatcherTests
     [Fact]
     public async Task ConcurrentRequests_ShareRuns_AndEachGetsItsOwnRowsBack()
     {
-        await using var batcher = new DynamicBatcher(Double, new BatchSettings { MaxBatchSize = 8, MaxDelay = TimeSpan.FromMilliseconds(50), MaxQueue = 100, Workers = 1 });
+        await using var batcher = DynamicBatcher.ForTensors(Double, new BatchSettings { MaxBatchSize = 8, MaxDelay = TimeSpan.FromMilliseconds(50), MaxQueue = 100, Workers = 1 });
         var pending = Enumerable.Range(0, 40).Select(i =>
         {
             Assert.True(batcher.TryEnqueue(Row(i, -i), out var answer));
@@ -40,7 +40,7 @@ public sealed class DynamicBatcherTests
     [Fact]
     public async Task ABadRequestInABatch_FailsAlone()
     {
-        await using var batcher = new DynamicBatcher(Double, new BatchSettings { MaxBatchSize = 8, MaxDelay = TimeSpan.FromMilliseconds(100), MaxQueue = 100, Workers = 1 });
+        await using var batcher = DynamicBatcher.ForTensors(Double, new BatchSettings { MaxBatchSize = 8, MaxDelay = TimeSpan.FromMilliseconds(100), MaxQueue = 100, Workers = 1 });
         Assert.True(batcher.TryEnqueue(Row(1, 2), out var good));
         Assert.True(batcher.TryEnqueue(Row(float.NaN, 2), out var bad));
         Assert.True(batcher.TryEnqueue(Row(3, 4), out var alsoGood));
@@ -55,7 +55,7 @@ public sealed class DynamicBatcherTests
     public async Task AFullQueue_RefusesInsteadOfGrowing_AndDisposeAnswersWhatWasQueued()
     {
         var gate = new ManualResetEventSlim();
-        var batcher = new DynamicBatcher(inputs => { gate.Wait(); return Double(inputs); },
+        var batcher = DynamicBatcher.ForTensors(inputs => { gate.Wait(); return Double(inputs); },
             new BatchSettings { MaxBatchSize = 1, MaxDelay = TimeSpan.Zero, MaxQueue = 2, Workers = 1 });
         var accepted = new List<Task<Tensor[]>>();
         var refused = 0;

@@ -16,23 +16,79 @@ public sealed record BatchSettings
     public int Workers { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
 }
 
+/// <summary>A batcher whatever it carries: its counts, and a stop that answers what is queued.</summary>
+public interface IDynamicBatcher : IAsyncDisposable
+{
+    /// <summary>Model runs so far and the rows they carried (rows / batches is the mean batch size).</summary>
+    (long Batches, long Rows) Counts { get; }
+}
+
+/// <summary>Batchers for what Gureum serves.</summary>
+public static class DynamicBatcher
+{
+    /// <summary>
+    /// ONNX: requests' tensors concatenated along the first (batch) dimension into one run, the outputs sliced back.
+    /// Requests batch together only when their tensors stack (same names, types and inner dimensions).
+    /// </summary>
+    public static DynamicBatcher<Tensor[], Tensor[]> ForTensors(Func<IReadOnlyList<Tensor>, Tensor[]> run, BatchSettings settings) => new(
+        settings,
+        rows: inputs => inputs.Length == 0 ? 1 : inputs[0].Rows,
+        stacks: Stack,
+        runMany: (batch, rows) =>
+        {
+            var inputs = new Tensor[batch[0].Length];
+            for (var i = 0; i < inputs.Length; i++) inputs[i] = Tensor.Concat([.. batch.Select(b => b[i])]);
+            var outputs = run(inputs);
+            // An output without the batch dimension cannot be split back: each request is run on its own instead.
+            if (outputs.Any(o => o.Shape.Length == 0 || o.Shape[0] != rows)) return null;
+            var answers = new Tensor[batch.Count][];
+            long start = 0;
+            for (var b = 0; b < batch.Count; b++)
+            {
+                var count = batch[b].Length == 0 ? 1 : batch[b][0].Rows;
+                answers[b] = [.. outputs.Select(o => o.Slice(start, count))];
+                start += count;
+            }
+            return answers;
+        },
+        runOne: inputs => run(inputs));
+
+    private static bool Stack(Tensor[] one, Tensor[] other)
+    {
+        if (one.Length != other.Length) return false;
+        for (var i = 0; i < one.Length; i++)
+        {
+            if (one[i].Name != other[i].Name || !one[i].StacksWith(other[i])) return false;
+        }
+        return true;
+    }
+}
+
 /// <summary>
-/// Merges concurrent requests into one model run along the first (batch) dimension and splits the answer back.
+/// Merges concurrent requests into one model run and splits the answer back (see <see cref="DynamicBatcher"/>).
 /// The queue is bounded: <see cref="TryEnqueue"/> says no when it is full instead of growing. A batch whose run
 /// fails is retried request by request, so one bad input fails only its own request.
 /// </summary>
-public sealed class DynamicBatcher : IAsyncDisposable
+public sealed class DynamicBatcher<TRequest, TAnswer> : IDynamicBatcher
 {
-    private readonly Func<IReadOnlyList<Tensor>, Tensor[]> _run;
     private readonly BatchSettings _settings;
+    private readonly Func<TRequest, long> _rowsOf;
+    private readonly Func<TRequest, TRequest, bool> _stacks;
+    private readonly Func<IReadOnlyList<TRequest>, long, IReadOnlyList<TAnswer>?> _runMany;
+    private readonly Func<TRequest, TAnswer> _runOne;
     private readonly Channel<Item> _queue;
     private readonly Task[] _workers;
     private long _batches, _rows;
 
-    public DynamicBatcher(Func<IReadOnlyList<Tensor>, Tensor[]> run, BatchSettings settings)
+    /// <param name="settings">Batch size, delay, queue bound and worker threads.</param>
+    /// <param name="rows">The rows a request carries (a batch holds at most <see cref="BatchSettings.MaxBatchSize"/>).</param>
+    /// <param name="stacks">Whether two requests may share a run.</param>
+    /// <param name="runMany">One run for several requests: an answer per request in order, or null to run them one by one.</param>
+    /// <param name="runOne">A run for one request.</param>
+    public DynamicBatcher(BatchSettings settings, Func<TRequest, long> rows, Func<TRequest, TRequest, bool> stacks,
+        Func<IReadOnlyList<TRequest>, long, IReadOnlyList<TAnswer>?> runMany, Func<TRequest, TAnswer> runOne)
     {
-        _run = run;
-        _settings = settings;
+        (_settings, _rowsOf, _stacks, _runMany, _runOne) = (settings, rows, stacks, runMany, runOne);
         _queue = Channel.CreateBounded<Item>(new BoundedChannelOptions(settings.MaxQueue)
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -42,13 +98,12 @@ public sealed class DynamicBatcher : IAsyncDisposable
         _workers = [.. Enumerable.Range(0, settings.Workers).Select(_ => Task.Factory.StartNew(WorkAsync, TaskCreationOptions.LongRunning).Unwrap())];
     }
 
-    /// <summary>Model runs so far and the rows they carried (rows / batches is the mean batch size).</summary>
     public (long Batches, long Rows) Counts => (Interlocked.Read(ref _batches), Interlocked.Read(ref _rows));
 
-    /// <summary>Queues a request (inputs in the model's order); false when the queue is full.</summary>
-    public bool TryEnqueue(Tensor[] inputs, out Task<Tensor[]> answer)
+    /// <summary>Queues a request; false when the queue is full.</summary>
+    public bool TryEnqueue(TRequest request, out Task<TAnswer> answer)
     {
-        var item = new Item(inputs);
+        var item = new Item(request, _rowsOf(request));
         answer = item.Done.Task;
         return _queue.Writer.TryWrite(item);
     }
@@ -63,17 +118,17 @@ public sealed class DynamicBatcher : IAsyncDisposable
             if (carry is null && !reader.TryRead(out carry)) continue;
             batch.Clear();
             batch.Add(carry);
-            var rows = carry.Rows;
+            var count = carry.Rows;
             carry = null;
             var started = Stopwatch.GetTimestamp();
-            while (rows < _settings.MaxBatchSize)
+            while (count < _settings.MaxBatchSize)
             {
                 if (reader.TryRead(out var next))
                 {
-                    if (rows + next.Rows <= _settings.MaxBatchSize && next.StacksWith(batch[0]))
+                    if (count + next.Rows <= _settings.MaxBatchSize && _stacks(next.Request, batch[0].Request))
                     {
                         batch.Add(next);
-                        rows += next.Rows;
+                        count += next.Rows;
                         continue;
                     }
                     carry = next;
@@ -84,50 +139,41 @@ public sealed class DynamicBatcher : IAsyncDisposable
                 var arrived = reader.WaitToReadAsync().AsTask();
                 if (await Task.WhenAny(arrived, Task.Delay(left)).ConfigureAwait(false) != arrived || !await arrived.ConfigureAwait(false)) break;
             }
-            Execute(batch, rows);
+            Execute(batch, count);
         }
     }
 
-    private void Execute(List<Item> batch, long rows)
+    private void Execute(List<Item> batch, long count)
     {
         Interlocked.Increment(ref _batches);
-        Interlocked.Add(ref _rows, rows);
+        Interlocked.Add(ref _rows, count);
         if (batch.Count == 1)
         {
             RunOne(batch[0]);
             return;
         }
-        Tensor[] outputs;
+        IReadOnlyList<TAnswer>? answers;
         try
         {
-            var inputs = new Tensor[batch[0].Inputs.Length];
-            for (var i = 0; i < inputs.Length; i++) inputs[i] = Tensor.Concat([.. batch.Select(b => b.Inputs[i])]);
-            outputs = _run(inputs);
+            answers = _runMany([.. batch.Select(b => b.Request)], count);
         }
         catch (Exception)
         {
-            // Find the request at fault: the others still get their answers.
-            foreach (var item in batch) RunOne(item);
-            return;
+            answers = null; // find the request at fault: the others still get their answers
         }
-        if (outputs.Any(o => o.Shape.Length == 0 || o.Shape[0] != rows))
+        if (answers is null || answers.Count != batch.Count)
         {
             foreach (var item in batch) RunOne(item);
             return;
         }
-        long start = 0;
-        foreach (var item in batch)
-        {
-            item.Done.TrySetResult([.. outputs.Select(o => o.Slice(start, item.Rows))]);
-            start += item.Rows;
-        }
+        for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(answers[i]);
     }
 
     private void RunOne(Item item)
     {
         try
         {
-            item.Done.TrySetResult(_run(item.Inputs));
+            item.Done.TrySetResult(_runOne(item.Request));
         }
         catch (Exception e)
         {
@@ -142,20 +188,10 @@ public sealed class DynamicBatcher : IAsyncDisposable
         await Task.WhenAll(_workers).ConfigureAwait(false);
     }
 
-    private sealed class Item(Tensor[] inputs)
+    private sealed class Item(TRequest request, long rows)
     {
-        public Tensor[] Inputs { get; } = inputs;
-        public long Rows { get; } = inputs.Length == 0 ? 1 : inputs[0].Rows;
-        public TaskCompletionSource<Tensor[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public bool StacksWith(Item other)
-        {
-            if (Inputs.Length != other.Inputs.Length) return false;
-            for (var i = 0; i < Inputs.Length; i++)
-            {
-                if (Inputs[i].Name != other.Inputs[i].Name || !Inputs[i].StacksWith(other.Inputs[i])) return false;
-            }
-            return true;
-        }
+        public TRequest Request { get; } = request;
+        public long Rows { get; } = rows;
+        public TaskCompletionSource<TAnswer> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -188,7 +188,7 @@ public static class TensorJson
     {
         if (depth == shape.Length)
         {
-            Set(values, filled++, value, type, path);
+            Set(values, filled++, value, type, path, -1);
             return;
         }
         if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() != shape[depth])
@@ -198,9 +198,13 @@ public static class TensorJson
                 : $"{path} is a {Kind(value)} where an array of {shape[depth]} was expected (dimension {depth}).");
         }
         var i = 0;
+        var innermost = depth == shape.Length - 1;
         foreach (var item in value.EnumerateArray())
         {
-            FillNested(item, shape, depth + 1, values, ref filled, type, $"{path}[{i++}]");
+            // A value's path is only written out when it is wrong: an image tensor holds hundreds of thousands of them.
+            if (innermost) Set(values, filled++, item, type, path, i);
+            else FillNested(item, shape, depth + 1, values, ref filled, type, $"{path}[{i}]");
+            i++;
         }
     }
 
@@ -220,54 +224,57 @@ public static class TensorJson
                 {
                     throw new ModelInputException(path, $"{path} has more values than the shape allows ({values.Length}).");
                 }
-                Set(values, filled++, item, type, $"{path}[{i}]");
+                Set(values, filled++, item, type, path, i);
             }
             i++;
         }
     }
 
-    private static void Set(Array values, int index, JsonElement value, TensorType type, string path)
+    /// <summary>Stores one value; <paramref name="item"/> is its index in the array at <paramref name="parent"/> (-1: the value is at <paramref name="parent"/>).</summary>
+    private static void Set(Array values, int index, JsonElement value, TensorType type, string parent, int item)
     {
         switch (type)
         {
             case TensorType.String:
-                if (value.ValueKind != JsonValueKind.String) throw Wrong(path, value, "a string");
+                if (value.ValueKind != JsonValueKind.String) throw Wrong(Item(parent, item), value, "a string");
                 ((string[])values)[index] = value.GetString()!;
                 return;
             case TensorType.Bool:
-                if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False)) throw Wrong(path, value, "true or false");
+                if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False)) throw Wrong(Item(parent, item), value, "true or false");
                 ((bool[])values)[index] = value.GetBoolean();
                 return;
         }
         if (value.ValueKind != JsonValueKind.Number)
         {
-            throw Wrong(path, value, $"a number ({TensorTypes.V2(type)}); NaN, Infinity and null are not allowed");
+            throw Wrong(Item(parent, item), value, $"a number ({TensorTypes.V2(type)}); NaN, Infinity and null are not allowed");
         }
         switch (values)
         {
             case float[] f:
-                f[index] = value.TryGetSingle(out var single) && float.IsFinite(single) ? single : throw OutOfRange(path, value, type);
+                f[index] = value.TryGetSingle(out var single) && float.IsFinite(single) ? single : throw OutOfRange(Item(parent, item), value, type);
                 return;
             case double[] f:
-                f[index] = value.TryGetDouble(out var d) && double.IsFinite(d) ? d : throw OutOfRange(path, value, type);
+                f[index] = value.TryGetDouble(out var d) && double.IsFinite(d) ? d : throw OutOfRange(Item(parent, item), value, type);
                 return;
             case long[] v:
-                v[index] = value.TryGetInt64(out var l) ? l : throw OutOfRange(path, value, type);
+                v[index] = value.TryGetInt64(out var l) ? l : throw OutOfRange(Item(parent, item), value, type);
                 return;
             case int[] v:
-                v[index] = value.TryGetInt32(out var n) ? n : throw OutOfRange(path, value, type);
+                v[index] = value.TryGetInt32(out var n) ? n : throw OutOfRange(Item(parent, item), value, type);
                 return;
             case short[] v:
-                v[index] = value.TryGetInt16(out var s) ? s : throw OutOfRange(path, value, type);
+                v[index] = value.TryGetInt16(out var s) ? s : throw OutOfRange(Item(parent, item), value, type);
                 return;
             case sbyte[] v:
-                v[index] = value.TryGetSByte(out var sb) ? sb : throw OutOfRange(path, value, type);
+                v[index] = value.TryGetSByte(out var sb) ? sb : throw OutOfRange(Item(parent, item), value, type);
                 return;
             case byte[] v:
-                v[index] = value.TryGetByte(out var b) ? b : throw OutOfRange(path, value, type);
+                v[index] = value.TryGetByte(out var b) ? b : throw OutOfRange(Item(parent, item), value, type);
                 return;
         }
     }
+
+    private static string Item(string parent, int item) => item < 0 ? parent : $"{parent}[{item}]";
 
     private static ModelInputException Wrong(string path, JsonElement value, string expected) =>
         new(path, $"{path} is {Kind(value)}{(value.ValueKind == JsonValueKind.String ? $" \"{Truncate(value.GetString()!)}\"" : "")}; expected {expected}.");

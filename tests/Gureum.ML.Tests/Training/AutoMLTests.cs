@@ -71,6 +71,34 @@ public sealed class AutoMLTests
         Assert.Equal(1.0, prediction.Probabilities!.Values.Sum(), 3);
     }
 
+    /// <summary>Serving runs one model from many threads and batches requests' rows: every row must get the answer it gets alone.</summary>
+    [Fact]
+    public async Task Predictions_are_the_same_alone_in_a_batch_and_from_many_threads()
+    {
+        var (outcome, _) = await TrainingHarness.TrainFileAsync("iris.csv", new TrainingOptions { Target = "species", BudgetSeconds = 4 });
+        var model = outcome.Model;
+        var csv = File.ReadAllLines(TestData.Dataset("iris.csv"));
+        var header = csv[0].Split(',');
+        var rows = csv.Skip(1).Select(l => l.Split(',')).Select(v => (IReadOnlyDictionary<string, object?>)header[..^1]
+            .Select((h, i) => (h, v: (object?)double.Parse(v[i], System.Globalization.CultureInfo.InvariantCulture))).ToDictionary(x => x.h, x => x.v)).ToList();
+        var alone = rows.Select(r => model.Predict([r]).Single()).ToList();
+        var batched = model.Predict(rows);
+        var threaded = new Prediction[rows.Count];
+        Parallel.For(0, rows.Count, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i => threaded[i] = model.Predict([rows[i]]).Single());
+        for (var i = 0; i < rows.Count; i++)
+        {
+            foreach (var answer in new[] { batched[i], threaded[i] })
+            {
+                Assert.Equal(alone[i].Label, answer.Label);
+                foreach (var (label, p) in alone[i].Probabilities!)
+                {
+                    Assert.True(double.IsFinite(answer.Probabilities![label]), $"row {i}: {label} is {answer.Probabilities[label]}");
+                    Assert.Equal(p, answer.Probabilities[label], 5);
+                }
+            }
+        }
+    }
+
     [Fact]
     public async Task Diamonds_regression_with_manual_trainer_reports_residuals()
     {

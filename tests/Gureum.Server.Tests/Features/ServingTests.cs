@@ -659,6 +659,40 @@ public sealed class ServingTests(ServingTests.App app) : IClassFixture<ServingTe
         Assert.True(infer.StatusCode == HttpStatusCode.OK, inferred.ToString());
         var label = inferred.GetProperty("outputs").EnumerateArray().Single(o => o.GetProperty("name").GetString() == "label");
         Assert.Equal(values[^1].Trim('"'), label.GetProperty("data")[0].GetString());
+
+        // Concurrent requests ride in shared pipeline runs; each gets the answer it gets alone, explained or not.
+        await DeployAsync(project, new
+        {
+            name = "iris-batched", deployments = new[] { new { model = "iris", version = 1 } },
+            batching = new { maxBatchSize = 64, maxDelayMs = 20, maxQueue = 4096, workers = 1 },
+        });
+        await DeployAsync(project, new { name = "iris-alone", deployments = new[] { new { model = "iris", version = 1 } }, batching = new { maxBatchSize = 1 } });
+        var records = csv.Skip(1).Select(line => line.Split(',')).Select(v => header[..^1]
+            .Select((h, i) => (h, v: double.Parse(v[i], System.Globalization.CultureInfo.InvariantCulture))).ToDictionary(x => x.h, x => (object)x.v)).ToList();
+        async Task<JsonElement> OneAsync(string endpoint, Dictionary<string, object> row, bool explained)
+        {
+            using var response = await app.Admin().PostAsync($"/v1/projects/{project}/endpoints/{endpoint}/predict{(explained ? "?explain=true" : "")}",
+                new StringContent(JsonSerializer.Serialize(new { records = new[] { row } }), Encoding.UTF8, "application/json"));
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, body.ToString());
+            return body.GetProperty("predictions")[0];
+        }
+        var batched = await Task.WhenAll(records.Select((row, i) => OneAsync("iris-batched", row, i % 10 == 0)));
+        var alone = new List<JsonElement>();
+        foreach (var row in records) alone.Add(await OneAsync("iris-alone", row, false));
+        for (var i = 0; i < records.Count; i++)
+        {
+            Assert.True(alone[i].GetProperty("label").GetString() == batched[i].GetProperty("label").GetString(), $"row {i}: alone {alone[i]}, batched {batched[i]}");
+            foreach (var p in alone[i].GetProperty("probabilities").EnumerateObject())
+            {
+                var other = batched[i].GetProperty("probabilities").GetProperty(p.Name);
+                Assert.True(p.Value.ValueKind == JsonValueKind.Number && other.ValueKind == JsonValueKind.Number
+                    && Math.Abs(p.Value.GetDouble() - other.GetDouble()) < 1e-5, $"row {i}: alone {alone[i]}, batched {batched[i]}");
+            }
+            Assert.Equal(i % 10 == 0 && explainedAnswer.GetProperty("contributionsSupported").GetBoolean(), batched[i].TryGetProperty("contributions", out var c) && c.ValueKind == JsonValueKind.Object);
+        }
+        var served = await app.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/endpoints/iris-batched");
+        Assert.True(served.GetProperty("serving")[0].GetProperty("meanBatchSize").GetDouble() > 1.5, served.ToString());
     }
 
     [Fact]

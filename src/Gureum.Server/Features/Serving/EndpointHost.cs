@@ -314,6 +314,25 @@ public sealed partial class EndpointHost(
         return (chosen.Any(n => n.Name == node.Name) ? null : [.. chosen.Where(n => n.Url is not null).Select(n => n.Url!)], Math.Max(1, chosen.Count));
     }
 
+    /// <summary>Concurrent requests' records predicted in one call, split back per request (explained ones only with each other).</summary>
+    private static DynamicBatcher<RecordsRequest, IReadOnlyList<Prediction>> BatchRecords(TrainedModel model, BatchSettings settings) => new(
+        settings,
+        rows: r => r.Rows.Count,
+        stacks: (a, b) => a.Explain == b.Explain,
+        runMany: (batch, _) =>
+        {
+            var all = model.Predict([.. batch.SelectMany(r => r.Rows)], batch[0].Explain);
+            var answers = new IReadOnlyList<Prediction>[batch.Count];
+            var start = 0;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                answers[i] = [.. Enumerable.Range(start, batch[i].Rows.Count).Select(j => all[j])];
+                start += batch[i].Rows.Count;
+            }
+            return answers;
+        },
+        runOne: r => model.Predict(r.Rows, r.Explain));
+
     private static ulong Rank(string endpointId, string nodeName) =>
         BitConverter.ToUInt64(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(endpointId + "/" + nodeName)), 0);
 
@@ -373,7 +392,7 @@ public sealed partial class EndpointHost(
 
     /// <summary>The same version loaded with the same runtime and batching settings can be reused across a change.</summary>
     private static string LoadKeyOf(ModelVersion v, EndpointSpec spec) =>
-        v.Format == "onnx" ? $"{v.Id}|{spec.RuntimeSettings}|{spec.BatchSettings}|{spec.TimeoutMs}" : v.Id;
+        v.Format == "onnx" ? $"{v.Id}|{spec.RuntimeSettings}|{spec.BatchSettings}|{spec.TimeoutMs}" : $"{v.Id}|{spec.BatchSettings}";
 
     private async Task<ServedVersion> LoadVersionAsync(ResolvedDeployment r, EndpointSpec spec, string key, CancellationToken ct)
     {
@@ -389,7 +408,8 @@ public sealed partial class EndpointHost(
             var before = MemoryInUse();
             var timeout = TimeSpan.FromMilliseconds(spec.TimeoutMs);
             OnnxRunner? onnx = null;
-            DynamicBatcher? batcher = null;
+            DynamicBatcher<Tensor[], Tensor[]>? batcher = null;
+            DynamicBatcher<RecordsRequest, IReadOnlyList<Prediction>>? records = null;
             TrainedModel? automl = null;
             if (r.Version.Format == "onnx")
             {
@@ -407,7 +427,7 @@ public sealed partial class EndpointHost(
                 if (spec.BatchingOrDefault.MaxBatchSize > 1 && onnx.Batchable)
                 {
                     var runner = onnx;
-                    batcher = new DynamicBatcher(inputs => runner.Run(inputs, timeout), spec.BatchSettings);
+                    batcher = DynamicBatcher.ForTensors(inputs => runner.Run(inputs, timeout), spec.BatchSettings);
                 }
             }
             else
@@ -416,12 +436,15 @@ public sealed partial class EndpointHost(
                 bytes.Position = 0;
                 automl = TrainedModel.Load(bytes);
                 automl.Predict([new Dictionary<string, object?>()]);
+                // Always through the record queue: with batching off each request is its own run, still on the queue's
+                // worker threads, so a burst waits without holding request threads (ML.NET runs block the thread they are on).
+                records = BatchRecords(automl, spec.BatchSettings);
             }
             var memory = Math.Max(MemoryInUse() - before, r.Version.SizeBytes);
             return new ServedVersion
             {
                 Model = r.Model.Name, Version = r.Version.Version, Format = r.Version.Format,
-                LoadKey = key, Onnx = onnx, Batcher = batcher, AutoMl = automl, Signature = signature, MemoryBytes = memory, LoadedAt = clock.GetUtcNow(),
+                LoadKey = key, Onnx = onnx, Batcher = batcher, AutoMl = automl, RecordBatcher = records, Batched = batcher is not null || (records is not null && spec.BatchingOrDefault.MaxBatchSize > 1), Signature = signature, MemoryBytes = memory, LoadedAt = clock.GetUtcNow(),
             };
         }
         finally

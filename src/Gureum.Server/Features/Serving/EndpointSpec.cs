@@ -12,7 +12,7 @@ namespace Gureum.Server.Features.Serving;
 /// </summary>
 public sealed record DeploymentSpec(string Model, int? Version = null, string? Alias = null, double? Weight = null, bool Shadow = false);
 
-/// <summary>Dynamic batching (ONNX): rows per run, how long a request waits for company, the queue bound. maxBatchSize 1 turns it off.</summary>
+/// <summary>Dynamic batching (ONNX tensors and AutoML records): rows per run, how long a request waits for company, the queue bound. maxBatchSize 1 turns it off.</summary>
 public sealed record BatchingSpec(int MaxBatchSize = 32, double MaxDelayMs = 1, int MaxQueue = 1024, int? Workers = null);
 
 /// <summary>ONNX Runtime session settings.</summary>

@@ -295,7 +295,8 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
         {
             if (version.AutoMl is { } model)
             {
-                return Bounded(version, spec, () => new Answer(null, model.Predict(input.Rows!, explain && model.SupportsContributions), model.SupportsContributions));
+                if (!version.RecordBatcher!.TryEnqueue(new RecordsRequest(input.Rows!, explain && model.SupportsContributions), out var predicted)) throw Busy(version);
+                return new Answer(null, await predicted, model.SupportsContributions);
             }
             if (version.Batcher is { } batcher)
             {

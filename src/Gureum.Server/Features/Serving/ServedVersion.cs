@@ -104,8 +104,15 @@ public sealed class ServedVersion : IAsyncDisposable
     /// <summary>What a reload must match to reuse this instance: the version and the settings it was loaded with.</summary>
     public required string LoadKey { get; init; }
     public OnnxRunner? Onnx { get; init; }
-    public DynamicBatcher? Batcher { get; init; }
+    public DynamicBatcher<Tensor[], Tensor[]>? Batcher { get; init; }
     public TrainedModel? AutoMl { get; init; }
+    /// <summary>AutoML models' request queue: one ML.NET pipeline run costs about the same for 1 row as for dozens, so records batch.</summary>
+    public DynamicBatcher<RecordsRequest, IReadOnlyList<Prediction>>? RecordBatcher { get; init; }
+
+    /// <summary>Whether concurrent requests may share a model run (batching on, and an ONNX model with a batch dimension).</summary>
+    public bool Batched { get; init; }
+    /// <summary>Whichever batcher it has (ONNX tensors or AutoML records); null when requests run one by one.</summary>
+    public IDynamicBatcher? AnyBatcher => (IDynamicBatcher?)Batcher ?? RecordBatcher;
     public required ModelFileSignature Signature { get; init; }
     public long MemoryBytes { get; init; }
     public DateTimeOffset LoadedAt { get; init; }
@@ -121,8 +128,8 @@ public sealed class ServedVersion : IAsyncDisposable
     /// <summary>Batches run (and their rows) since the last call; only the usage flush calls it.</summary>
     public (long Batches, long Rows) TakeBatchDelta()
     {
-        if (Batcher is null) return (0, 0);
-        var (batches, rows) = Batcher.Counts;
+        if (AnyBatcher is not { } batcher) return (0, 0);
+        var (batches, rows) = batcher.Counts;
         var delta = (batches - _flushedBatches, rows - _flushedBatchedRows);
         (_flushedBatches, _flushedBatchedRows) = (batches, rows);
         return delta;
@@ -162,12 +169,15 @@ public sealed class ServedVersion : IAsyncDisposable
             if (_leases == 0) _drained.TrySetResult();
         }
         await Task.WhenAny(_drained.Task, Task.Delay(grace)).ConfigureAwait(false);
-        if (Batcher is not null) await Batcher.DisposeAsync().ConfigureAwait(false);
+        if (AnyBatcher is { } batcher) await batcher.DisposeAsync().ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (Batcher is not null) await Batcher.DisposeAsync().ConfigureAwait(false);
+        if (AnyBatcher is { } batcher) await batcher.DisposeAsync().ConfigureAwait(false);
         Onnx?.Dispose();
     }
 }
+
+/// <summary>One request's records for an AutoML model, and whether it asked for contributions.</summary>
+public sealed record RecordsRequest(IReadOnlyList<IReadOnlyDictionary<string, object?>> Rows, bool Explain);

@@ -171,8 +171,8 @@ public static class ServingEndpoints
             var v = r.Version;
             var stats = r.Shadow ? v.ShadowStats : v.Stats;
             var histogram = stats.Total.Snapshot();
-            var (batches, rows) = v.Batcher?.Counts ?? (0, 0);
-            return new ServedVersionResponse(v.Model, v.Version, v.Format, r.Weight, r.Shadow, r.Alias, v.Device, v.Batcher is not null, v.MemoryBytes,
+            var (batches, rows) = v.AnyBatcher?.Counts ?? (0, 0);
+            return new ServedVersionResponse(v.Model, v.Version, v.Format, r.Weight, r.Shadow, r.Alias, v.Device, v.Batched, v.MemoryBytes,
                 stats.Requests, stats.Errors, LatencyHistogram.Quantile(histogram, 0.5), LatencyHistogram.Quantile(histogram, 0.99),
                 batches == 0 ? null : Math.Round((double)rows / batches, 2), v.LoadedAt);
         }).ToList() ?? [];
