@@ -23,6 +23,7 @@ SIDE_LABEL = {
     "limit-b32": "limit, ideal batching ≤ 32",
     "limit-b1": "limit, no batching",
     "v2": "Gureum `/v2/.../infer`, batching",
+    "v2-binary": "Gureum `/v2/.../infer`, binary tensor data, batching",
     "v1": "Gureum `/v1/.../predict`, batching",
     "v1-nobatch": "Gureum `/v1/.../predict`, no batching",
     "peer": "peer",
@@ -112,7 +113,9 @@ def main():
         out.append(f"- Gureum: `src/Gureum.Server` (Release, SQLite, `ASPNETCORE_ENVIRONMENT=Production`), a project key with `predict`; "
                    f"endpoint `NAME` with batching `{{\"maxBatchSize\":{meta['maxBatch']},\"maxDelayMs\":{meta['maxDelayMs']},\"maxQueue\":4096}}`, "
                    f"endpoint `NAME-nobatch` with `\"batching\":null`, each one deployment of version 1 at weight 100{adult}. "
-                   "`v2`: `POST /v2/models/NAME/infer` (KServe V2 tensor JSON); `v1`: `POST /v1/projects/{p}/endpoints/NAME/predict`")
+                   "`v2`: `POST /v2/models/NAME/infer` (KServe V2 tensor JSON); `v2-binary`: the same with the protocol's binary tensor data extension "
+                   "(the JSON part, then the float32 values little-endian; `Inference-Header-Content-Length`), as Triton and KServe clients send large tensors; "
+                   "`v1`: `POST /v1/projects/{p}/endpoints/NAME/predict`")
     if "peer" in sides_on:
         out.append(f"- Peer: `bench/serving/peer.py`, Flask {meta['flask']} under {meta['peerServer']}, `POST /invocations` as MLflow's pyfunc "
                    f"server takes it; MLP and CNN: the same model as TorchScript (`.pt`), PyTorch {meta['torch']} (Debian), "
@@ -133,7 +136,7 @@ def main():
     goals = []
     if "gureum" in sides_on:
         for m in models:
-            paths = ["v2", "v1"] if m != "adult" else ["v1"]
+            paths = ["v2", "v2-binary", "v1"] if m != "adult" else ["v1"]
             for path in paths:
                 g = med(m, path, max_c, "rps")
                 if "limit" in sides_on:
@@ -173,7 +176,7 @@ def main():
         out.append("")
         out.append("| C | side | req/s | p50 (ms) | p99 (ms) | req/s per round | other CPU (max) | notes |")
         out.append("| ---: | --- | ---: | ---: | ---: | --- | ---: | --- |")
-        sides = [s for s in ["limit-b32", "limit-b1", "v2", "v1", "v1-nobatch", "peer"] if any(k[0] == m and k[1] == s for k in runs)]
+        sides = [s for s in ["limit-b32", "limit-b1", "v2", "v2-binary", "v1", "v1-nobatch", "peer"] if any(k[0] == m and k[1] == s for k in runs)]
         for c in levels:
             for s in sides:
                 rs = sorted(runs.get((m, s, c), []), key=lambda r: r["round"])
@@ -187,7 +190,8 @@ def main():
                            f"**{fmt_ms(med(m, s, c, 'p99'))}** | {', '.join(fmt_rps(r['rps']) for r in rs)} | "
                            f"{max(r['other'] for r in rs):.1f}% | {notes} |")
             ratios = []
-            for num, den, name in [("v2", "limit-b32", "v2 / limit (batching)"), ("v1", "limit-b32", "v1 / limit (batching)"),
+            for num, den, name in [("v2", "limit-b32", "v2 / limit (batching)"), ("v2-binary", "limit-b32", "v2 binary / limit (batching)"),
+                                   ("v1", "limit-b32", "v1 / limit (batching)"), ("v2-binary", "peer", "v2 binary / peer"),
                                    ("v1-nobatch", "limit-b1", "v1 no batching / limit no batching"),
                                    ("v2", "peer", "v2 / peer"), ("v1", "peer", "v1 / peer"), ("limit-b32", "peer", "limit / peer")]:
                 r = fmt_ratio(med(m, num, c, "rps"), med(m, den, c, "rps"))

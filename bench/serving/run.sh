@@ -4,7 +4,8 @@
 # model of adult (trained by Gureum on adult-train.csv). One row per request, at fixed concurrency levels, for:
 #   limit   bench/ServingLimit: ONNX Runtime (or the Gureum AutoML model) called in-process by closed-loop clients,
 #           with no batching (limit-b1) and with ideal dynamic batching up to 32 rows (limit-b32); no HTTP
-#   Gureum  the server's POST /v2/models/{m}/infer (ONNX models) and POST /v1/projects/{p}/endpoints/{e}/predict,
+#   Gureum  the server's POST /v2/models/{m}/infer (ONNX models; JSON tensors, and v2-binary: the protocol's binary
+#           tensor data extension, raw float32 after the JSON part) and POST /v1/projects/{p}/endpoints/{e}/predict,
 #           on an endpoint with batching (maxBatchSize 32, maxDelayMs 1) and on one without (v1-nobatch)
 #   peer    bench/serving/peer.py: the same model as TorchScript (.pt) in PyTorch, served by Flask under gunicorn
 #           (sync workers, POST /invocations) the way MLflow's pyfunc server serves models; for adult a
@@ -406,6 +407,10 @@ for m in $MODELS; do
         [[ "$s" == 404 || "$s" == 405 ]] && STATUS="$s" && cp "$WORK/check-$m-v2.json" "$WORK/last.json" && no_serving "POST /v2/models/$m/infer"
         [[ "$s" == 200 ]] || die "v2 infer on $m answered $s: $(head -c 600 "$WORK/check-$m-v2.json")"
         check_ok "$m v2" "$PY" "$HERE/tool.py" check-tensor "$WORK/check-$m-v2.json" v2 "$ref"
+        s="$(curl -s -o "$WORK/check-$m-v2bin.json" -w '%{http_code}' -H "Authorization: Bearer $PROJECT_KEY" -H 'content-type: application/octet-stream' \
+            -H "Inference-Header-Content-Length: $(cat "$BODIES/$m-v2bin.len")" --data-binary "@$BODIES/$m-v2bin.bin" "$(v2_url "$m")" || true)"
+        [[ "$s" == 200 ]] || die "v2 binary infer on $m answered $s: $(head -c 600 "$WORK/check-$m-v2bin.json")"
+        check_ok "$m v2 binary" "$PY" "$HERE/tool.py" check-tensor "$WORK/check-$m-v2bin.json" v2 "$ref"
         for e in "$m" "$m-nobatch"; do
             s="$(post "$(v1_url "$e")" "$BODIES/$m-v1.json" "$WORK/check-$e-v1.json" "$PROJECT_KEY")"
             [[ "$s" == 200 ]] || die "v1 predict on $e answered $s: $(head -c 600 "$WORK/check-$e-v1.json")"
@@ -486,7 +491,7 @@ run_wrk() {
     local out="$WORK/wrk-$tag.txt" threads rps p50 p99 non2xx errors other
     threads=$(( conns < 2 ? 1 : 2 ))
     cpu_begin
-    BODY_FILE="$body" AUTH_KEY="$key" DELAY_MS="$delay" wrk "-t$threads" "-c$conns" "-d$duration" --timeout 30s --latency \
+    BODY_FILE="$body" AUTH_KEY="$key" DELAY_MS="$delay" BINARY_HEADER_LENGTH="${BINARY_HEADER_LENGTH:-}" wrk "-t$threads" "-c$conns" "-d$duration" --timeout 30s --latency \
         -s "$script" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed ($tag)"; }
     read_children_ticks
     other="$(cpu_other "$CHILD_TICKS")"
@@ -526,7 +531,7 @@ sides_of() { # the measured sides of a model, in the order they alternate
     local s=()
     if has_side limit; then s+=(limit-b32 limit-b1); fi
     if has_side gureum; then
-        [[ "$1" != adult ]] && s+=(v2)
+        [[ "$1" != adult ]] && s+=(v2 v2-binary)
         s+=(v1 v1-nobatch)
     fi
     if has_side peer; then s+=(peer); fi
@@ -540,6 +545,7 @@ measure() {
         limit-b32) run_limit "$tag" "$m" "$c" "$MAX_BATCH" ;;
         limit-b1) run_limit "$tag" "$m" "$c" 1 ;;
         v2) run_wrk "$tag" "$duration" "$c" "$HERE/post.lua" "$(v2_url "$m")" "$BODIES/$m-v2.json" "$PROJECT_KEY" ;;
+        v2-binary) BINARY_HEADER_LENGTH="$(cat "$BODIES/$m-v2bin.len")" run_wrk "$tag" "$duration" "$c" "$HERE/post.lua" "$(v2_url "$m")" "$BODIES/$m-v2bin.bin" "$PROJECT_KEY" ;;
         v1) run_wrk "$tag" "$duration" "$c" "$HERE/post.lua" "$(v1_url "$m")" "$BODIES/$m-v1.json" "$PROJECT_KEY" ;;
         v1-nobatch) run_wrk "$tag" "$duration" "$c" "$HERE/post.lua" "$(v1_url "$m-nobatch")" "$BODIES/$m-v1.json" "$PROJECT_KEY" ;;
         peer)

@@ -20,6 +20,7 @@ Every check prints one line and exits 1 when it fails.
 import csv
 import json
 import os
+import struct
 import sys
 
 
@@ -40,6 +41,22 @@ def tensor_bodies(reference_path, name):
     v2 = {"inputs": [{"name": ref["input_name"], "shape": row_shape, "datatype": "FP32", "data": row}]}
     v1 = {"inputs": {ref["input_name"]: nest(row, row_shape)}}
     return {f"{name}-v2.json": v2, f"{name}-v1.json": v1}
+
+
+def binary_body(reference_path, name, out_dir):
+    """The V2 binary tensor data extension: the JSON part, then the row's float32 values little-endian. Writes
+    NAME-v2bin.bin and NAME-v2bin.len (the JSON part's length, for the Inference-Header-Content-Length header)."""
+    with open(reference_path) as f:
+        ref = json.load(f)
+    shape = ref["input_shape"]
+    row = ref["input"][:len(ref["input"]) // shape[0]]
+    header = json.dumps({"inputs": [{"name": ref["input_name"], "shape": [1] + shape[1:], "datatype": "FP32",
+                                     "parameters": {"binary_data_size": 4 * len(row)}}]}, separators=(",", ":")).encode()
+    with open(os.path.join(out_dir, f"{name}-v2bin.bin"), "wb") as f:
+        f.write(header + struct.pack(f"<{len(row)}f", *row))
+    with open(os.path.join(out_dir, f"{name}-v2bin.len"), "w") as f:
+        f.write(str(len(header)))
+    return f"{name}-v2bin.bin"
 
 
 def adult_bodies(csv_path):
@@ -64,7 +81,10 @@ def bodies(models_dir, adult_csv, out_dir):
     for name, body in files.items():
         with open(os.path.join(out_dir, name), "w") as f:
             json.dump(body, f, separators=(",", ":"))
-    print(" ".join(f"{n}:{os.path.getsize(os.path.join(out_dir, n))}B" for n in sorted(files)))
+    names = list(files)
+    names.append(binary_body(os.path.join(models_dir, "mlp.reference.json"), "mlp", out_dir))
+    names.append(binary_body(os.path.join(models_dir, "mobilenet_v3_small.reference.json"), "cnn", out_dir))
+    print(" ".join(f"{n}:{os.path.getsize(os.path.join(out_dir, n))}B" for n in sorted(names)))
 
 
 def flatten(value):

@@ -54,6 +54,16 @@ public static class TensorTypes
         _ => new string[count],
     };
 
+    /// <summary>Bytes per value in raw (binary) tensor data; 0 for strings, which have no fixed size.</summary>
+    public static int Size(TensorType type) => type switch
+    {
+        TensorType.Float64 or TensorType.Int64 => 8,
+        TensorType.Float32 or TensorType.Int32 => 4,
+        TensorType.Int16 => 2,
+        TensorType.Int8 or TensorType.UInt8 or TensorType.Bool => 1,
+        _ => 0,
+    };
+
     private static bool TryFind(Func<(TensorType Type, string Onnx, string V2), bool> match, out TensorType type)
     {
         foreach (var n in Names)

@@ -14,8 +14,12 @@ namespace Gureum.ML.Serving;
 public static class TensorJson
 {
     /// <summary>Reads one V2 input object (<c>inputs[i]</c>) for the model input it names.</summary>
-    /// <remarks><paramref name="maxElements"/> bounds what a claimed shape may allocate before its data is counted.</remarks>
-    public static Tensor ReadV2(JsonElement input, string path, IReadOnlyDictionary<string, ModelField> expected, long maxElements)
+    /// <remarks>
+    /// <paramref name="maxElements"/> bounds what a claimed shape may allocate before its data is counted. With the
+    /// binary tensor data extension (<paramref name="binary"/> not null) an input may give
+    /// <c>"parameters": {"binary_data_size": N}</c> instead of <c>data</c> and take its N bytes from the binary part.
+    /// </remarks>
+    public static Tensor ReadV2(JsonElement input, string path, IReadOnlyDictionary<string, ModelField> expected, long maxElements, BinaryTensorData? binary = null)
     {
         if (input.ValueKind != JsonValueKind.Object)
         {
@@ -51,6 +55,11 @@ public static class TensorJson
             d++;
         }
         CheckShape(shape, field, path + ".shape");
+        if (input.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object
+            && parameters.TryGetProperty("binary_data_size", out var size))
+        {
+            return ReadBinary(name, type, shape, size, input, path, binary);
+        }
         if (!input.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
         {
             throw new ModelInputException(path + ".data", $"{path}.data is required: the values in row-major order (flat or nested).");
@@ -68,6 +77,61 @@ public static class TensorJson
             throw new ModelInputException(path + ".data", $"{path}.data has {filled} values; shape {Shape(shape)} needs {count}.");
         }
         return new Tensor(name, type, shape, values);
+    }
+
+    /// <summary>An input's raw little-endian values from the binary part, checked like JSON values (finite floats, 0/1 booleans).</summary>
+    private static Tensor ReadBinary(string name, TensorType type, long[] shape, JsonElement size, JsonElement input, string path, BinaryTensorData? binary)
+    {
+        var field = path + ".parameters.binary_data_size";
+        if (binary is null)
+        {
+            throw new ModelInputException(field, "binary_data_size needs the binary tensor data extension: send the JSON part's length in the 'Inference-Header-Content-Length' header and the tensors' bytes after it.");
+        }
+        if (input.TryGetProperty("data", out _)) throw new ModelInputException(path + ".data", $"{path} gives both data and binary_data_size; give one.");
+        if (size.ValueKind != JsonValueKind.Number || !size.TryGetInt32(out var bytes) || bytes < 0) throw new ModelInputException(field, $"{field} must be a whole number of bytes ≥ 0.");
+        var width = TensorTypes.Size(type);
+        if (width == 0) throw new ModelInputException(path + ".datatype", $"{TensorTypes.V2(type)} tensors are not read from binary data; send them in 'data'.");
+        var count = Tensor.Count(shape);
+        if (bytes != count * width)
+        {
+            throw new ModelInputException(field, $"{field} is {bytes} bytes; shape {Shape(shape)} of {TensorTypes.V2(type)} is {count * width} bytes ({width} per value).");
+        }
+        var values = TensorTypes.Allocate(type, (int)count);
+        // The extension's bytes are little-endian, as this process is (x64, arm64): a straight copy.
+        binary.Take(bytes, field).CopyTo(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(
+            ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(values), bytes));
+        var bad = values switch
+        {
+            float[] f => IndexOfNonFinite(f),
+            double[] d => IndexOfNonFinite(d),
+            _ => -1,
+        };
+        if (bad >= 0) throw new ModelInputException(path, $"{path} value {bad} is not a finite number; NaN and Infinity are not allowed.");
+        if (type == TensorType.Bool)
+        {
+            var raw = binary.Last(bytes);
+            var index = raw.IndexOfAnyExcept((byte)0, (byte)1);
+            if (index >= 0) throw new ModelInputException(path, $"{path} value {index} is the byte {raw[index]}; BOOL values are 0 or 1.");
+        }
+        return new Tensor(name, type, shape, values);
+    }
+
+    private static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i])) return i;
+        }
+        return -1;
+    }
+
+    private static int IndexOfNonFinite(ReadOnlySpan<double> values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!double.IsFinite(values[i])) return i;
+        }
+        return -1;
     }
 
     /// <summary>Reads a nested-array tensor (<c>"features": [[...], [...]]</c>): its shape is the nesting, its type the model's.</summary>
@@ -298,4 +362,26 @@ public static class TensorJson
             : throw new ModelInputException($"{path}.{property}", $"{path}.{property} is required (a string).");
 
     private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
+}
+
+/// <summary>
+/// The binary part of a request under the Open Inference Protocol's binary tensor data extension: inputs with
+/// <c>binary_data_size</c> take their bytes from it in order; all of it must be taken.
+/// </summary>
+public sealed class BinaryTensorData(ReadOnlyMemory<byte> bytes)
+{
+    private int _offset;
+
+    public int Left => bytes.Length - _offset;
+
+    public ReadOnlySpan<byte> Take(int size, string field)
+    {
+        if (size > Left) throw new ModelInputException(field, $"{field} claims {size} bytes; the binary data has {Left} left.");
+        var taken = bytes.Span.Slice(_offset, size);
+        _offset += size;
+        return taken;
+    }
+
+    /// <summary>The last <paramref name="size"/> bytes taken.</summary>
+    public ReadOnlySpan<byte> Last(int size) => bytes.Span.Slice(_offset - size, size);
 }

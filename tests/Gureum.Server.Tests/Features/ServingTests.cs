@@ -239,6 +239,52 @@ public sealed class ServingTests(ServingTests.App app) : IClassFixture<ServingTe
         Assert.Equal(HttpStatusCode.OK, (await app.Admin().SendAsync(named)).StatusCode);
     }
 
+    /// <summary>KServe/Triton clients send large tensors as raw bytes after the JSON (the binary tensor data extension).</summary>
+    [Fact]
+    public async Task V2BinaryTensorData_IsReadLikeJsonData_AndBadBinaryIsRefusedNamingTheField()
+    {
+        var project = await ProjectWithVersionsAsync("golden", "linear.onnx");
+        await DeployAsync(project, new { name = "golden", deployments = new[] { new { model = "golden", version = 1 } } });
+        var (_, key) = await app.CreateKeyAsync(project, "predict");
+        var v2 = app.Client(key);
+        async Task<(HttpStatusCode Status, string Body)> InferAsync(string json, byte[] binary, string? header = null, string contentType = "application/octet-stream")
+        {
+            var jsonBytes = Encoding.UTF8.GetBytes(json);
+            using var content = new ByteArrayContent([.. jsonBytes, .. binary]);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/golden/infer") { Content = content };
+            request.Headers.Add("Inference-Header-Content-Length", header ?? jsonBytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var response = await v2.SendAsync(request);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+        static byte[] Floats(params float[] values) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+        static string Input(int bytes) => JsonSerializer.Serialize(new { inputs = new[] { new { name = "x", shape = new[] { 2, 4 }, datatype = "FP32", parameters = new { binary_data_size = bytes } } } });
+
+        var (status, body) = await InferAsync(Input(32), Floats(1, 2, 3, 4, 0, 0, 0, 0));
+        Assert.True(status == HttpStatusCode.OK, body);
+        var output = JsonDocument.Parse(body).RootElement.GetProperty("outputs")[0];
+        Assert.Equal([4f, 5f, 1f, -1f], output.GetProperty("data").EnumerateArray().Select(v => v.GetSingle()), new FloatTolerance());
+
+        async Task RefusedAsync(Task<(HttpStatusCode Status, string Body)> call, HttpStatusCode expected, string mentions)
+        {
+            var (code, text) = await call;
+            Assert.True(code == expected, $"{code}: {text}");
+            Assert.Contains(mentions, JsonDocument.Parse(text).RootElement.TryGetProperty("error", out var error) ? error.GetString() : text);
+        }
+        await RefusedAsync(InferAsync(Input(28), Floats(1, 2, 3, 4, 0, 0, 0)), HttpStatusCode.BadRequest, "inputs[0].parameters.binary_data_size");
+        await RefusedAsync(InferAsync(Input(32), Floats(1, 2, 3, 4)), HttpStatusCode.BadRequest, "the binary data has 16 left");
+        await RefusedAsync(InferAsync(Input(32), Floats(1, 2, 3, 4, 0, 0, 0, 0, 9)), HttpStatusCode.BadRequest, "4 bytes of binary data");
+        await RefusedAsync(InferAsync(Input(32), Floats(1, float.NaN, 3, 4, 0, 0, 0, 0)), HttpStatusCode.BadRequest, "inputs[0] value 1 is not a finite number");
+        await RefusedAsync(InferAsync(Input(32), Floats(1, 2, 3, 4, 0, 0, 0, 0), header: "99999"), HttpStatusCode.BadRequest, "Inference-Header-Content-Length");
+        await RefusedAsync(InferAsync(Input(32), Floats(1, 2, 3, 4, 0, 0, 0, 0), header: "ten"), HttpStatusCode.BadRequest, "Inference-Header-Content-Length");
+        await RefusedAsync(InferAsync(Input(32), Floats(1, 2, 3, 4, 0, 0, 0, 0), contentType: "text/plain"), HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+        // binary_data_size without the header's split: refused, saying what the extension needs.
+        using var plain = await v2.PostAsync("/v2/models/golden/infer", new StringContent(Input(32), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, plain.StatusCode);
+        Assert.Contains("Inference-Header-Content-Length", await plain.Content.ReadAsStringAsync());
+        Assert.Contains("binary_tensor_data", await app.Client().GetStringAsync("/v2"));
+    }
+
     private sealed class FloatTolerance : IEqualityComparer<float>
     {
         public bool Equals(float a, float b) => Math.Abs(a - b) < 1e-4;

@@ -37,7 +37,7 @@ public static class OpenInferenceEndpoints
     public static IEndpointRouteBuilder MapOpenInference(this IEndpointRouteBuilder app)
     {
         var v2 = app.MapGroup("/v2").WithTags("Open Inference Protocol (V2)");
-        v2.MapGet("/", () => TypedResults.Ok(new V2ServerMetadata("gureum", typeof(OpenInferenceEndpoints).Assembly.GetName().Version?.ToString() ?? "0", [])))
+        v2.MapGet("/", () => TypedResults.Ok(new V2ServerMetadata("gureum", typeof(OpenInferenceEndpoints).Assembly.GetName().Version?.ToString() ?? "0", ["binary_tensor_data"])))
             .AllowAnonymous().WithSummary("Server metadata");
         v2.MapGet("/health/live", () => TypedResults.Ok(new { live = true })).AllowAnonymous().WithSummary("The server is up");
         v2.MapGet("/health/ready", Ready).AllowAnonymous().WithSummary("The server can serve (database and storage reachable)");
@@ -51,9 +51,10 @@ public static class OpenInferenceEndpoints
         models.MapGet("/{name}/versions/{version}/ready", (string name, string version, HttpContext http, Predictor predictor, CancellationToken ct) => ModelReady(name, version, http, predictor, ct))
             .WithSummary("200 when this version can answer");
         models.MapPost("/{name}/infer", (string name, HttpContext http, Predictor predictor, CancellationToken ct) => Infer(name, null, http, predictor, ct))
-            .Accepts<object>("application/json").Produces(200, contentType: "application/json").WithSummary("Inference with the protocol's JSON tensors (traffic split applies)");
+            .Accepts<object>("application/json", "application/octet-stream").Produces(200, contentType: "application/json")
+            .WithSummary("Inference with the protocol's JSON tensors, or binary tensor data after the JSON (Inference-Header-Content-Length); traffic split applies");
         models.MapPost("/{name}/versions/{version}/infer", (string name, string version, HttpContext http, Predictor predictor, CancellationToken ct) => Infer(name, version, http, predictor, ct))
-            .Accepts<object>("application/json").Produces(200, contentType: "application/json").WithSummary("Inference on one served version");
+            .Accepts<object>("application/json", "application/octet-stream").Produces(200, contentType: "application/json").WithSummary("Inference on one served version");
         return app;
     }
 

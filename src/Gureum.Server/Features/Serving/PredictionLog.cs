@@ -24,7 +24,7 @@ public sealed partial class PredictionLog(GureumDbFactory dbFactory, EndpointHos
     private readonly Channel<ShadowWork> _shadows = Channel.CreateBounded<ShadowWork>(
         new BoundedChannelOptions(1_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
-    private sealed record ShadowWork(LiveEndpoint Live, ServedVersion Version, EndpointSpec Spec, Protocol Protocol, byte[] Body, string RequestId);
+    private sealed record ShadowWork(LiveEndpoint Live, ServedVersion Version, EndpointSpec Spec, Protocol Protocol, InferenceBody Body, string RequestId);
 
     public void Sample(LiveEndpoint live, ServedVersion version, bool shadow, string requestId, int status, double ms, byte[] input, byte[]? output)
     {
@@ -38,7 +38,7 @@ public sealed partial class PredictionLog(GureumDbFactory dbFactory, EndpointHos
     }
 
     /// <summary>Queues a copy of a request for a shadow version; its answer is logged with the live request's id.</summary>
-    public void Shadow(LiveEndpoint live, ServedVersion version, EndpointSpec spec, Protocol protocol, byte[] body, string requestId)
+    public void Shadow(LiveEndpoint live, ServedVersion version, EndpointSpec spec, Protocol protocol, InferenceBody body, string requestId)
     {
         if (!_shadows.Writer.TryWrite(new ShadowWork(live, version, spec, protocol, body, requestId))) Interlocked.Increment(ref live.DroppedSamples);
     }
@@ -69,8 +69,8 @@ public sealed partial class PredictionLog(GureumDbFactory dbFactory, EndpointHos
         if (!work.Version.TryAcquire()) return;
         try
         {
-            using var document = Predictor.ParseJson(work.Body);
-            var input = Predictor.Parse(work.Version, document.RootElement, work.Protocol, work.Spec.MaxRowsPerRequest, work.Body.Length / 2 + 1);
+            using var document = Predictor.ParseJson(work.Body.Json);
+            var input = Predictor.Parse(work.Version, document.RootElement, work.Protocol, work.Spec.MaxRowsPerRequest, work.Body.JsonLength / 2 + 1, work.Body.Binary());
             rows = input.RowCount;
             var answer = await Predictor.RunAsync(work.Version, work.Spec, input, explain: false);
             var buffer = new ArrayBufferWriter<byte>(1024);
@@ -96,7 +96,7 @@ public sealed partial class PredictionLog(GureumDbFactory dbFactory, EndpointHos
         }
         var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         work.Version.ShadowStats.Record(ms, rows, status);
-        Sample(work.Live, work.Version, shadow: true, work.RequestId, status, ms, work.Body, output);
+        Sample(work.Live, work.Version, shadow: true, work.RequestId, status, ms, work.Body.JsonBytes(), output);
     }
 
     private async Task WriteSamplesAsync(CancellationToken ct)

@@ -61,12 +61,21 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
             : new GureumException(ProblemCode.NotReady, $"Endpoint '{name}' is still loading its model; retry in a moment.");
     }
 
-    /// <summary>Reads the whole body, refusing one over the endpoint's <c>maxBodyBytes</c> before and while reading.</summary>
-    public static async Task<byte[]> ReadBodyAsync(HttpContext http, long maxBytes, CancellationToken ct)
+    /// <summary>The Open Inference Protocol's binary tensor data extension: the JSON part's length; tensor bytes follow it.</summary>
+    public const string BinaryHeader = "Inference-Header-Content-Length";
+
+    /// <summary>
+    /// Reads the whole body, refusing one over the endpoint's <c>maxBodyBytes</c> before and while reading. On V2 a
+    /// <see cref="BinaryHeader"/> splits it into JSON and binary tensor data (then <c>application/octet-stream</c> is
+    /// accepted too: the header itself makes a browser ask first).
+    /// </summary>
+    public static async Task<InferenceBody> ReadBodyAsync(HttpContext http, long maxBytes, Protocol protocol, CancellationToken ct)
     {
+        var binary = protocol == Protocol.V2 && http.Request.Headers.ContainsKey(BinaryHeader);
         // JSON only: a browser can send text/plain or a form across origins without asking first.
         if (http.Request.ContentType is not { } type || !(type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
-            || (type.Split(';')[0].EndsWith("+json", StringComparison.OrdinalIgnoreCase))))
+            || type.Split(';')[0].EndsWith("+json", StringComparison.OrdinalIgnoreCase)
+            || (binary && type.StartsWith("application/octet-stream", StringComparison.OrdinalIgnoreCase))))
         {
             throw new GureumException(ProblemCode.UnsupportedMediaType, "Send the body as JSON with 'Content-Type: application/json'.");
         }
@@ -75,13 +84,19 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
         {
             throw GureumException.Invalid("body", "The body is empty; send JSON with the model's inputs (see GET on the endpoint for its signature).");
         }
-        return body;
+        if (!binary) return new InferenceBody(body, body.Length);
+        var header = http.Request.Headers[BinaryHeader].ToString();
+        if (!int.TryParse(header, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var json) || json < 2 || json > body.Length)
+        {
+            throw GureumException.Invalid(BinaryHeader, $"{BinaryHeader} is '{header}'; it must be the JSON part's length in bytes, between 2 and the body's {body.Length}.");
+        }
+        return new InferenceBody(body, json);
     }
 
     private static GureumException TooLarge(long size, long max) => new(ProblemCode.PayloadTooLarge,
         $"The body is {(size > max + 1 ? size + " bytes" : "over the limit")}; this endpoint takes at most {max} bytes (its 'maxBodyBytes'). Split the batch into smaller requests.");
 
-    public static JsonDocument ParseJson(byte[] body)
+    public static JsonDocument ParseJson(ReadOnlyMemory<byte> body)
     {
         try
         {
@@ -94,18 +109,27 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
     }
 
     /// <summary>Reads the request for <paramref name="version"/>'s signature; every refusal names the field and what was expected.</summary>
-    public static ParsedInput Parse(ServedVersion version, JsonElement root, Protocol protocol, int maxRows, long maxElements)
+    public static ParsedInput Parse(ServedVersion version, JsonElement root, Protocol protocol, int maxRows, long maxElements, BinaryTensorData? binary = null)
     {
         if (root.ValueKind != JsonValueKind.Object) throw GureumException.Invalid("body", "The body must be a JSON object.");
         try
         {
-            return (protocol, version.AutoMl) switch
+            if (binary is not null && version.AutoMl is not null)
+            {
+                throw new ModelInputException(BinaryHeader, "Binary tensor data is read for ONNX models; an AutoML model's columns go in each input's 'data'.");
+            }
+            var input = (protocol, version.AutoMl) switch
             {
                 (Protocol.Gureum, null) => ParseGureumTensors(version.Onnx!, root, maxRows),
                 (Protocol.Gureum, { } model) => ParseRecords(model, root, maxRows),
                 (_, { } model) => ParseV2Columns(model, version.Signature, root, maxRows),
-                _ => ParseV2Tensors(version.Onnx!, root, maxRows, maxElements),
+                _ => ParseV2Tensors(version.Onnx!, root, maxRows, maxElements, binary),
             };
+            if (binary is { Left: > 0 } left)
+            {
+                throw new ModelInputException(BinaryHeader, $"{left.Left} bytes of binary data follow the JSON part that no input claims with binary_data_size.");
+            }
+            return input;
         }
         catch (ModelInputException e)
         {
@@ -141,7 +165,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
         return new ParsedInput(Ordered(onnx, byName, "inputs"), null, RowsOf(onnx, byName, maxRows), RequestedOutputs(root, "outputs", onnx));
     }
 
-    private static ParsedInput ParseV2Tensors(OnnxRunner onnx, JsonElement root, int maxRows, long maxElements)
+    private static ParsedInput ParseV2Tensors(OnnxRunner onnx, JsonElement root, int maxRows, long maxElements, BinaryTensorData? binary)
     {
         if (!root.TryGetProperty("inputs", out var inputs) || inputs.ValueKind != JsonValueKind.Array)
         {
@@ -152,7 +176,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
         foreach (var input in inputs.EnumerateArray())
         {
             // A JSON value takes at least two bytes ("0,"), so more elements than that cannot be in the body.
-            var tensor = TensorJson.ReadV2(input, $"inputs[{i}]", onnx.InputsByName, maxElements);
+            var tensor = TensorJson.ReadV2(input, $"inputs[{i}]", onnx.InputsByName, maxElements, binary);
             if (!byName.TryAdd(tensor.Name, tensor)) throw new ModelInputException($"inputs[{i}].name", $"Input '{tensor.Name}' is given twice.");
             i++;
         }
@@ -350,7 +374,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
         var service = "predict:" + live.Name;
         await metering.CheckRateAsync(live.ProjectId, keyId, service, ct, live.ServingNodes > 0 ? live.ServingNodes : null);
         using var slot = live.EnterRequest(spec.MaxConcurrency);
-        var body = await ReadBodyAsync(http, spec.MaxBodyBytes, ct);
+        var body = await ReadBodyAsync(http, spec.MaxBodyBytes, protocol, ct);
         Route route;
         if (only is { } pinned)
         {
@@ -375,8 +399,8 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
         byte[]? response = null;
         try
         {
-            using var document = ParseJson(body);
-            var input = Parse(version, document.RootElement, protocol, spec.MaxRowsPerRequest, body.Length / 2 + 1);
+            using var document = ParseJson(body.Json);
+            var input = Parse(version, document.RootElement, protocol, spec.MaxRowsPerRequest, body.JsonLength / 2 + 1, body.Binary());
             rows = input.RowCount;
             await using var charge = await metering.ReserveAsync(live.ProjectId, keyId, service, "predictions", rows, requestId, ct, coalesce: true);
             var answer = await RunAsync(version, spec, input, explain);
@@ -407,7 +431,7 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
             version.Stats.Record(ms, rows, status);
             if (spec.SampleRate > 0 && Random.Shared.NextDouble() < spec.SampleRate)
             {
-                log.Sample(live, version, shadow: false, requestId, status, ms, body, response);
+                log.Sample(live, version, shadow: false, requestId, status, ms, body.JsonBytes(), response);
             }
             if (status == 200 && routes.Shadows.Length > 0)
             {
@@ -491,4 +515,16 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
 
     public static string Text(byte[]? bytes, int max) =>
         bytes is null ? "" : bytes.Length <= max ? Encoding.UTF8.GetString(bytes) : Encoding.UTF8.GetString(bytes, 0, max) + "…";
+}
+
+/// <summary>A prediction request's bytes: the JSON part, and after it (V2's binary extension) raw tensor data.</summary>
+public sealed record InferenceBody(byte[] Bytes, int JsonLength)
+{
+    public ReadOnlyMemory<byte> Json => Bytes.AsMemory(0, JsonLength);
+
+    /// <summary>A fresh reader of the binary part (null without one): each parse takes its bytes from the start.</summary>
+    public BinaryTensorData? Binary() => JsonLength < Bytes.Length ? new BinaryTensorData(Bytes.AsMemory(JsonLength)) : null;
+
+    /// <summary>The JSON part alone (what samples keep: tensors' raw bytes are not logged).</summary>
+    public byte[] JsonBytes() => JsonLength == Bytes.Length ? Bytes : Bytes[..JsonLength];
 }
