@@ -103,7 +103,9 @@ internal static class Trainers
     // The option classes of each family share no settable base, so each task's options are filled alike by hand.
     private static IEstimator<ITransformer> LightGbm(MLContext ml, TrainingTask task, IReadOnlyDictionary<string, double> h, TrainerRun run)
     {
-        var (seed, weight, threads) = (run.Seed, run.WeightColumn, run.Threads);
+        // One fit at a time in the process (see OneFitAtATime), so each may use every core; a single thread count for
+        // every fit also keeps LightGBM's process-wide OpenMP setting from changing under a fit.
+        var (seed, weight, threads) = (run.Seed, run.WeightColumn, Environment.ProcessorCount);
         GradientBooster.Options Booster() => new()
         {
             FeatureFraction = h["featureFraction"],
@@ -112,7 +114,7 @@ internal static class Trainers
             L2Regularization = h["l2Regularization"],
         };
         var (leaves, minLeaf, rate, iterations) = (I(h, "numberOfLeaves"), I(h, "minimumExampleCountPerLeaf"), h["learningRate"], I(h, "numberOfIterations"));
-        return task switch
+        return new OneFitAtATime(task switch
         {
             TrainingTask.Binary => ml.BinaryClassification.Trainers.LightGbm(new LightGbmBinaryTrainer.Options
             {
@@ -129,7 +131,25 @@ internal static class Trainers
                 NumberOfLeaves = leaves, MinimumExampleCountPerLeaf = minLeaf, LearningRate = rate, NumberOfIterations = iterations,
                 Booster = Booster(), Seed = seed, Deterministic = true, NumberOfThreads = threads, Silent = true,
             }),
-        };
+        });
+    }
+
+    /// <summary>
+    /// Fits one LightGBM model at a time in the process: native lib_lightgbm crashed the process (SIGSEGV on a
+    /// thread-pool worker, twice in one day of test runs) when fits with different thread counts ran at once — it sets
+    /// OpenMP's thread count process-wide. Its models predict in managed code (ML.NET converts the trees), so only
+    /// fitting waits.
+    /// </summary>
+    private sealed class OneFitAtATime(IEstimator<ITransformer> inner) : IEstimator<ITransformer>
+    {
+        private static readonly Lock Gate = new();
+
+        public ITransformer Fit(IDataView input)
+        {
+            lock (Gate) return inner.Fit(input);
+        }
+
+        public SchemaShape GetOutputSchema(SchemaShape inputSchema) => inner.GetOutputSchema(inputSchema);
     }
 
     private static IEstimator<ITransformer> FastTree(MLContext ml, TrainingTask task, IReadOnlyDictionary<string, double> h, TrainerRun run)
