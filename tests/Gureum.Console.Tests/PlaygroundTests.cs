@@ -103,13 +103,26 @@ public sealed class PlaygroundTests(ConsoleApp app) : BrowserTest(app)
     public async Task Ocr_AnImageTheApiCannotRead_ShowsTheApisProblem()
     {
         await OpenPlaygroundAsync("play-ocr-bad");
-        await Page.Locator("#ocr-upload input[type=file]").SetInputFilesAsync(new FilePayload
+        await Expect(Page.Locator("#ocr-limits")).ToBeVisibleAsync();
+        // Under a loaded machine a file chosen in the page's first moments was twice not taken (the panel re-rendered):
+        // choose it again if no answer shows; noted as an open console issue.
+        for (var attempt = 1; ; attempt++)
         {
-            Name = "broken.png",
-            MimeType = "image/png",
-            Buffer = "this is not a PNG at all"u8.ToArray(),
-        });
-        await Expect(Page.Locator("#ocr-error")).ToBeVisibleAsync();
+            await Page.Locator("#ocr-upload input[type=file]").SetInputFilesAsync(new FilePayload
+            {
+                Name = "broken.png",
+                MimeType = "image/png",
+                Buffer = "this is not a PNG at all"u8.ToArray(),
+            });
+            try
+            {
+                await Expect(Page.Locator("#ocr-error")).ToBeVisibleAsync(new() { Timeout = 15_000 });
+                break;
+            }
+            catch (PlaywrightException) when (attempt < 3)
+            {
+            }
+        }
         await Expect(Page.Locator("#ocr-error")).ToContainTextAsync(new Regex("image|PNG|file", RegexOptions.IgnoreCase));
         await Expect(Page.Locator("#ocr-image")).ToHaveCountAsync(0);
         AssertNoBrowserErrors();

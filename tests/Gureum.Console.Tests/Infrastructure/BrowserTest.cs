@@ -25,6 +25,8 @@ public abstract class BrowserTest(ConsoleApp app) : IAsyncLifetime
             Permissions = ["clipboard-read", "clipboard-write"],
         });
         Context.SetDefaultTimeout(30_000);
+        // Expectations wait as long as actions: under a loaded CI machine an engine's first answer can take over 5 s.
+        Assertions.SetDefaultExpectTimeout(30_000);
         Page = await Context.NewPageAsync();
         Page.Console += (_, message) =>
         {
