@@ -78,7 +78,7 @@ public sealed class DurabilityTests : IAsyncLifetime
                 upload.EnsureSuccessStatusCode();
             }
             using var submitted = await admin.PostAsJsonAsync($"/v1/projects/{project}/training-jobs",
-                new { dataset = "titanic", target = "survived", budgetSeconds = 15, ignoreColumns = new[] { "alive" } });
+                new { dataset = "titanic", target = "survived", budgetSeconds = 30, ignoreColumns = new[] { "alive" } });
             id = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
             var deadline = DateTime.UtcNow.AddSeconds(60);
             while ((trialsBefore = (await admin.GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/training-jobs/{id}/trials"))
