@@ -32,7 +32,7 @@ public static class DynamicBatcher
     /// </summary>
     public static DynamicBatcher<Tensor[], Tensor[]> ForTensors(Func<IReadOnlyList<Tensor>, Tensor[]> run, BatchSettings settings) => new(
         settings,
-        rows: inputs => inputs.Length == 0 ? 1 : inputs[0].Rows,
+        rows: RowsOf,
         stacks: Stack,
         runMany: (batch, rows) =>
         {
@@ -45,13 +45,15 @@ public static class DynamicBatcher
             long start = 0;
             for (var b = 0; b < batch.Count; b++)
             {
-                var count = batch[b].Length == 0 ? 1 : batch[b][0].Rows;
+                var count = RowsOf(batch[b]);
                 answers[b] = [.. outputs.Select(o => o.Slice(start, count))];
                 start += count;
             }
             return answers;
         },
         runOne: inputs => run(inputs));
+
+    private static long RowsOf(Tensor[] inputs) => inputs.Length == 0 ? 1 : inputs[0].Rows;
 
     private static bool Stack(Tensor[] one, Tensor[] other)
     {

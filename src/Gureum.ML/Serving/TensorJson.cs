@@ -96,40 +96,29 @@ public static class TensorJson
         {
             throw new ModelInputException(field, $"{field} is {bytes} bytes; shape {Shape(shape)} of {TensorTypes.V2(type)} is {count * width} bytes ({width} per value).");
         }
+        var raw = binary.Take(bytes, field);
+        if (type == TensorType.Bool && raw.IndexOfAnyExcept((byte)0, (byte)1) is var notBool and >= 0)
+        {
+            throw new ModelInputException(path, $"{path} value {notBool} is the byte {raw[notBool]}; BOOL values are 0 or 1.");
+        }
         var values = TensorTypes.Allocate(type, (int)count);
         // The extension's bytes are little-endian, as this process is (x64, arm64): a straight copy.
-        binary.Take(bytes, field).CopyTo(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(
-            ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(values), bytes));
+        raw.CopyTo(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(values), bytes));
         var bad = values switch
         {
-            float[] f => IndexOfNonFinite(f),
-            double[] d => IndexOfNonFinite(d),
+            float[] f => IndexOfNonFinite<float>(f),
+            double[] d => IndexOfNonFinite<double>(d),
             _ => -1,
         };
         if (bad >= 0) throw new ModelInputException(path, $"{path} value {bad} is not a finite number; NaN and Infinity are not allowed.");
-        if (type == TensorType.Bool)
-        {
-            var raw = binary.Last(bytes);
-            var index = raw.IndexOfAnyExcept((byte)0, (byte)1);
-            if (index >= 0) throw new ModelInputException(path, $"{path} value {index} is the byte {raw[index]}; BOOL values are 0 or 1.");
-        }
         return new Tensor(name, type, shape, values);
     }
 
-    private static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    private static int IndexOfNonFinite<T>(ReadOnlySpan<T> values) where T : System.Numerics.IFloatingPointIeee754<T>
     {
         for (var i = 0; i < values.Length; i++)
         {
-            if (!float.IsFinite(values[i])) return i;
-        }
-        return -1;
-    }
-
-    private static int IndexOfNonFinite(ReadOnlySpan<double> values)
-    {
-        for (var i = 0; i < values.Length; i++)
-        {
-            if (!double.IsFinite(values[i])) return i;
+            if (!T.IsFinite(values[i])) return i;
         }
         return -1;
     }
@@ -382,6 +371,4 @@ public sealed class BinaryTensorData(ReadOnlyMemory<byte> bytes)
         return taken;
     }
 
-    /// <summary>The last <paramref name="size"/> bytes taken.</summary>
-    public ReadOnlySpan<byte> Last(int size) => bytes.Span.Slice(_offset - size, size);
 }

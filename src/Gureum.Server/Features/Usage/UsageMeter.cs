@@ -59,7 +59,9 @@ public sealed partial class UsageMeter(
     private bool _closed;
     private TaskCompletionSource? _nextSync;
 
-    private string JournalPath => Path.Combine(_directory, "journal.current");
+    private const string CurrentJournal = "journal.current";
+
+    private string JournalPath => Path.Combine(_directory, CurrentJournal);
 
     /// <summary>
     /// Appends one event to the journal; it counts from now on, even if the process dies before answering. With
@@ -188,7 +190,7 @@ public sealed partial class UsageMeter(
         if (_opened) return;
         Directory.CreateDirectory(_directory);
         if (cluster.Value.Enabled) _ownerLock = TakeOwnerLock();
-        if (File.Exists(JournalPath) && new FileInfo(JournalPath).Length > 0) SealCurrent();
+        if (HasJournal(_directory)) SealCurrent();
         OpenJournal();
         _opened = true;
     }
@@ -327,15 +329,11 @@ public sealed partial class UsageMeter(
         foreach (var folder in others)
         {
             if (beating.Contains(Path.GetFileName(folder))) continue;
-            var hasJournal = File.Exists(Path.Combine(folder, "journal.current")) && new FileInfo(Path.Combine(folder, "journal.current")).Length > 0;
+            var hasJournal = HasJournal(folder);
             if (!hasJournal && !Directory.EnumerateFiles(folder, "*.sealed").Any()) continue;
             using var claim = TryLock(folder);
             if (claim is null) continue; // its node still runs (or another node adopts it right now)
-            if (hasJournal)
-            {
-                File.Move(Path.Combine(folder, "journal.current"), Path.Combine(folder, $"journal-{Ids.New()}.sealed"));
-                LocalArtifactStore.FsyncDirectory(folder);
-            }
+            if (hasJournal) Seal(folder);
             await MoveSealedAsync(folder);
             LogAdopted(logger, Path.GetFileName(folder));
         }
@@ -351,10 +349,23 @@ public sealed partial class UsageMeter(
 
     private void SealCurrent()
     {
-        // A ULID names the file: sorts by time, and never repeats (coalesced rows are named after their file).
-        File.Move(JournalPath, Path.Combine(_directory, $"journal-{Ids.New()}.sealed"));
+        Seal(_directory);
         _series.Clear();
-        LocalArtifactStore.FsyncDirectory(_directory);
+    }
+
+    /// <summary>Whether a node's folder holds a journal with anything in it.</summary>
+    private static bool HasJournal(string directory)
+    {
+        var journal = new FileInfo(Path.Combine(directory, CurrentJournal));
+        return journal.Exists && journal.Length > 0;
+    }
+
+    /// <summary>Renames a folder's journal to a sealed file, to be moved into the database.</summary>
+    private static void Seal(string directory)
+    {
+        // A ULID names the file: sorts by time, and never repeats (coalesced rows are named after their file).
+        File.Move(Path.Combine(directory, CurrentJournal), Path.Combine(directory, $"journal-{Ids.New()}.sealed"));
+        LocalArtifactStore.FsyncDirectory(directory);
     }
 
     private void OpenJournal()
