@@ -18,11 +18,12 @@
 # Knobs (environment): ROUNDS=3 DURATION=10s WARMUP=5s CONCURRENCY="1 16 64" MODELS="mlp cnn adult"
 #                      SIDES="limit gureum peer" TRAIN_BUDGET=30 PEER_WORKERS=2 QUIET_WAIT=120
 #                      CACHE_DIR=/tmp/gureum-bench-serving DOC=docs/benchmarks.md
+#                      PERF=1 (perf record of the server under each Gureum side: bench/results/serving/perf-TAG.data)
 set -euo pipefail
 
 # The command as it was typed (knobs that were set included), for the record.
 invocation="bash bench/serving/run.sh"
-for knob in DOC CACHE_DIR QUIET_WAIT PEER_WORKERS TRAIN_BUDGET SIDES MODELS CONCURRENCY WARMUP DURATION ROUNDS; do
+for knob in PERF DOC CACHE_DIR QUIET_WAIT PEER_WORKERS TRAIN_BUDGET SIDES MODELS CONCURRENCY WARMUP DURATION ROUNDS; do
     if [[ -n "${!knob:-}" ]]; then
         invocation="$knob=\"${!knob}\" $invocation"
     fi
@@ -309,7 +310,8 @@ if has_side gureum; then
     GUREUM="http://127.0.0.1:$HTTP_PORT"
     ADMIN_KEY="$(random_key)"
     log "starting Gureum on $GUREUM (silo $SILO_PORT, gateway $GATEWAY_PORT)"
-    GUREUM_BOOTSTRAP_KEY="$ADMIN_KEY" ASPNETCORE_ENVIRONMENT=Production \
+    # PERF=1: the JIT writes /tmp/perf-PID.map so that perf can name managed frames.
+    GUREUM_BOOTSTRAP_KEY="$ADMIN_KEY" ASPNETCORE_ENVIRONMENT=Production DOTNET_PerfMapEnabled="$([[ -n "${PERF:-}" ]] && echo 1 || echo 0)" \
         dotnet "$SERVER_DLL" --data "$WORK/data" --urls "$GUREUM" \
         --Gureum:SiloPort="$SILO_PORT" --Gureum:GatewayPort="$GATEWAY_PORT" \
         >"$WORK/gureum-server.log" 2>&1 &
@@ -491,8 +493,15 @@ run_wrk() {
     local out="$WORK/wrk-$tag.txt" threads rps p50 p99 non2xx errors other
     threads=$(( conns < 2 ? 1 : 2 ))
     cpu_begin
+    local perf_pid=""
+    if [[ -n "${PERF:-}" && -n "$SERVER_PID" && "$url" == "$GUREUM"* && "$tag" != warmup-* ]] && command -v perf >/dev/null; then
+        # PERF=1: a CPU profile of the server under this load, for `perf report -i bench/results/serving/perf-TAG.data`.
+        perf record -q -F 499 -g -p "$SERVER_PID" -o "$RESULTS/perf-$tag.data" -- sleep "$(seconds_of "$duration")" >/dev/null 2>&1 &
+        perf_pid=$!
+    fi
     BODY_FILE="$body" AUTH_KEY="$key" DELAY_MS="$delay" BINARY_HEADER_LENGTH="${BINARY_HEADER_LENGTH:-}" wrk "-t$threads" "-c$conns" "-d$duration" --timeout 30s --latency \
         -s "$script" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed ($tag)"; }
+    [[ -z "$perf_pid" ]] || wait "$perf_pid" || true
     read_children_ticks
     other="$(cpu_other "$CHILD_TICKS")"
     cat "$out" >>"$WORK/wrk-all.txt"

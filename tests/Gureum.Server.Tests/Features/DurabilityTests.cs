@@ -373,17 +373,6 @@ public sealed class DurabilityTests : IAsyncLifetime
         }
     }
 
-    [Fact]
-    public async Task WarmStart_IsReadyWithinTenSeconds()
-    {
-        await using (await ServerProcess.StartAsync(_data, _database))
-        {
-        }
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        await using var warm = await ServerProcess.StartAsync(_data, _database);
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"ready after {started.Elapsed}");
-    }
-
     /// <summary>An asynchronous OCR of a long TIFF is a job: killed mid-document, it runs again after the restart,
     /// every page comes back in order, and the pages are billed once although the work ran twice.</summary>
     [Fact]
