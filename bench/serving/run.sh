@@ -310,8 +310,11 @@ if has_side gureum; then
     GUREUM="http://127.0.0.1:$HTTP_PORT"
     ADMIN_KEY="$(random_key)"
     log "starting Gureum on $GUREUM (silo $SILO_PORT, gateway $GATEWAY_PORT)"
-    # PERF=1: the JIT writes /tmp/perf-PID.map so that perf can name managed frames.
-    GUREUM_BOOTSTRAP_KEY="$ADMIN_KEY" ASPNETCORE_ENVIRONMENT=Production DOTNET_PerfMapEnabled="$([[ -n "${PERF:-}" ]] && echo 1 || echo 0)" \
+    # PERF=1: the JIT writes /tmp/perf-PID.map so that perf can name managed frames (code not double-mapped W^X,
+    # whose frames perf cannot name).
+    perf_env=()
+    [[ -z "${PERF:-}" ]] || perf_env=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
+    env "${perf_env[@]}" GUREUM_BOOTSTRAP_KEY="$ADMIN_KEY" ASPNETCORE_ENVIRONMENT=Production \
         dotnet "$SERVER_DLL" --data "$WORK/data" --urls "$GUREUM" \
         --Gureum:SiloPort="$SILO_PORT" --Gureum:GatewayPort="$GATEWAY_PORT" \
         >"$WORK/gureum-server.log" 2>&1 &

@@ -54,6 +54,23 @@ public static class TensorTypes
         _ => new string[count],
     };
 
+    /// <summary>
+    /// An array for values that are all written before it is read (a copy, a parse that fails unless it fills every
+    /// value): large numeric arrays skip the zeroing, which showed in profiles of image-sized requests.
+    /// </summary>
+    public static Array AllocateToFill(TensorType type, int count) => type switch
+    {
+        TensorType.Float32 => GC.AllocateUninitializedArray<float>(count),
+        TensorType.Float64 => GC.AllocateUninitializedArray<double>(count),
+        TensorType.Int64 => GC.AllocateUninitializedArray<long>(count),
+        TensorType.Int32 => GC.AllocateUninitializedArray<int>(count),
+        TensorType.Int16 => GC.AllocateUninitializedArray<short>(count),
+        TensorType.Int8 => GC.AllocateUninitializedArray<sbyte>(count),
+        TensorType.UInt8 => GC.AllocateUninitializedArray<byte>(count),
+        TensorType.Bool => GC.AllocateUninitializedArray<bool>(count),
+        _ => new string[count],
+    };
+
     /// <summary>Bytes per value in raw (binary) tensor data; 0 for strings, which have no fixed size.</summary>
     public static int Size(TensorType type) => type switch
     {
@@ -110,7 +127,7 @@ public sealed class Tensor(string name, TensorType type, long[] shape, Array dat
         foreach (var p in parts) rows += p.Rows;
         var shape = (long[])first.Shape.Clone();
         shape[0] = rows;
-        var data = TensorTypes.Allocate(first.Type, checked((int)Count(shape)));
+        var data = TensorTypes.AllocateToFill(first.Type, checked((int)Count(shape)));
         var offset = 0;
         foreach (var p in parts)
         {
@@ -127,7 +144,7 @@ public sealed class Tensor(string name, TensorType type, long[] shape, Array dat
         var shape = (long[])Shape.Clone();
         shape[0] = rows;
         var perRow = Rows == 0 ? 0 : Data.Length / Rows;
-        var data = TensorTypes.Allocate(Type, checked((int)(rows * perRow)));
+        var data = TensorTypes.AllocateToFill(Type, checked((int)(rows * perRow)));
         Array.Copy(Data, start * perRow, data, 0, data.Length);
         return new Tensor(Name, Type, shape, data);
     }

@@ -69,7 +69,7 @@ public static class TensorJson
         {
             throw new ModelInputException(path + ".shape", $"{path}.shape {Shape(shape)} has {count:0} elements; a request may carry at most {maxElements}.");
         }
-        var values = TensorTypes.Allocate(type, (int)count);
+        var values = TensorTypes.AllocateToFill(type, (int)count);
         var filled = 0;
         Fill(data, values, ref filled, type, path + ".data", 0);
         if (filled != count)
@@ -101,7 +101,7 @@ public static class TensorJson
         {
             throw new ModelInputException(path, $"{path} value {notBool} is the byte {raw[notBool]}; BOOL values are 0 or 1.");
         }
-        var values = TensorTypes.Allocate(type, (int)count);
+        var values = TensorTypes.AllocateToFill(type, (int)count);
         // The extension's bytes are little-endian, as this process is (x64, arm64): a straight copy.
         raw.CopyTo(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(values), bytes));
         var bad = values switch
@@ -141,7 +141,7 @@ public static class TensorJson
             probe = probe[0];
         }
         CheckShape(shape, field, path);
-        var values = TensorTypes.Allocate(type, checked((int)Tensor.Count(shape)));
+        var values = TensorTypes.AllocateToFill(type, checked((int)Tensor.Count(shape)));
         var filled = 0;
         FillNested(value, shape, 0, values, ref filled, type, path);
         return new Tensor(name, type, shape, values);
