@@ -88,7 +88,12 @@ internal sealed class FeatureView : IDataView
     /// <summary>Per schema column: makes a getter reading at the cursor's current position.</summary>
     private readonly Func<Func<int>, Delegate>[] _columns;
 
-    public FeatureView(FeatureTable table, FeatureState state, int[] rows, bool withLabel, IReadOnlyDictionary<int, int[]>? shuffled = null)
+    /// <param name="schema">
+    /// The schema of an earlier view of the same state and label choice, to be reused: ML.NET row mappers are bound to
+    /// one schema object (see <see cref="TrainedModel.Predict"/>).
+    /// </param>
+    public FeatureView(FeatureTable table, FeatureState state, int[] rows, bool withLabel, IReadOnlyDictionary<int, int[]>? shuffled = null,
+        DataViewSchema? schema = null)
     {
         _table = table;
         _state = state;
@@ -142,7 +147,8 @@ internal sealed class FeatureView : IDataView
                 factories.Add(position => (ValueGetter<float>)((ref float v) => v = weights[(int)_table.Labels[_rows[position()]]]));
             }
         }
-        Schema = builder.ToSchema();
+        Schema = schema ?? builder.ToSchema();
+        if (Schema.Count != factories.Count) throw new ArgumentException("The reused schema is not this view's.", nameof(schema));
         _columns = [.. factories];
     }
 

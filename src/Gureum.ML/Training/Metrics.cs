@@ -40,17 +40,27 @@ internal static class Metrics
     /// </summary>
     public static float[] Extract(IDataView scored, FeatureState state)
     {
+        var column = AnswerColumn(scored.Schema, state);
+        using var cursor = scored.GetRowCursor([column]);
+        return Extract(cursor, cursor.MoveNext, column, state);
+    }
+
+    /// <summary>The column that holds a model's answer: the probability of a calibrated binary model, else the score.</summary>
+    public static DataViewSchema.Column AnswerColumn(DataViewSchema scored, FeatureState state) =>
+        scored[state.Task == TrainingTask.Binary && scored.GetColumnOrNull("Probability") is not null ? "Probability" : "Score"];
+
+    /// <summary>The answers read from <paramref name="cursor"/> (a scored row) as <paramref name="moveNext"/> steps through the rows.</summary>
+    public static float[] Extract(DataViewRow cursor, Func<bool> moveNext, DataViewSchema.Column column, FeatureState state)
+    {
         var values = new List<float>();
         var multiclass = state.Task == TrainingTask.Multiclass;
-        var binaryProbability = state.Task == TrainingTask.Binary && scored.Schema.GetColumnOrNull("Probability") is not null;
-        var column = scored.Schema[binaryProbability ? "Probability" : "Score"];
-        using var cursor = scored.GetRowCursor([column]);
+        var binaryProbability = column.Name == "Probability";
         if (multiclass)
         {
             var getter = cursor.GetGetter<VBuffer<float>>(column);
             VBuffer<float> vector = default;
             var k = state.Classes!.Count;
-            while (cursor.MoveNext())
+            while (moveNext())
             {
                 getter(ref vector);
                 var dense = vector.DenseValues().Take(k).ToArray();
@@ -62,7 +72,7 @@ internal static class Metrics
         {
             var getter = cursor.GetGetter<float>(column);
             float v = 0;
-            while (cursor.MoveNext())
+            while (moveNext())
             {
                 getter(ref v);
                 // A binary model without a calibrator answers a margin: squash it so it can be averaged with probabilities.

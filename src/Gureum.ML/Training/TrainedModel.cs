@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -197,6 +198,14 @@ public sealed class TrainedModel
         return sum!;
     }
 
+    /// <summary>
+    /// The members' pipelines bound once to the prediction schema, as ML.NET's PredictionEngine does. Transform binds a
+    /// pipeline to its input anew on every call, which cost milliseconds per request whatever its rows. A set of
+    /// mappers is used by one call at a time (taken from the bag, given back after); a busy server keeps one per worker.
+    /// </summary>
+    private readonly ConcurrentBag<IRowToRowMapper[]> _mappers = [];
+    private DataViewSchema? _predictionSchema;
+
     /// <summary>Predicts each row (typed values by column name; missing columns are imputed as in training).</summary>
     public IReadOnlyList<Prediction> Predict(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, bool explain = false)
     {
@@ -204,8 +213,8 @@ public sealed class TrainedModel
         var state = _state;
         var table = new FeatureTable(state.Inputs);
         foreach (var row in rows) table.Add(row, targetColumn: null);
-        var view = new FeatureView(table, state, [.. Enumerable.Range(0, rows.Count)], withLabel: false);
-        var answers = Answers(view);
+        var view = new FeatureView(table, state, [.. Enumerable.Range(0, rows.Count)], withLabel: false, schema: _predictionSchema);
+        var answers = _members.All(m => m.Model.IsRowToRowMapper) ? MappedAnswers(view) : Answers(view);
         var contributions = explain && _contributions is not null ? Contributions(view) : null;
         var results = new List<Prediction>(rows.Count);
         var k = state.Classes?.Count ?? 1;
@@ -220,6 +229,32 @@ public sealed class TrainedModel
             results.Add(contributions is null ? prediction : prediction with { Contributions = contributions[i] });
         }
         return results;
+    }
+
+    /// <summary>What <see cref="Answers"/> computes, through the bound mappers.</summary>
+    private float[] MappedAnswers(FeatureView view)
+    {
+        _predictionSchema ??= view.Schema;
+        if (!ReferenceEquals(view.Schema, _predictionSchema)) return Answers(view); // a race on the first calls: bind nothing new
+        if (!_mappers.TryTake(out var mappers)) mappers = [.. _members.Select(m => m.Model.GetRowToRowMapper(_predictionSchema))];
+        try
+        {
+            float[]? sum = null;
+            for (var i = 0; i < _members.Count; i++)
+            {
+                var column = Metrics.AnswerColumn(mappers[i].OutputSchema, _state);
+                using var cursor = view.GetRowCursor(view.Schema);
+                using var row = mappers[i].GetRow(cursor, [column]);
+                var answers = Metrics.Extract(row, cursor.MoveNext, column, _state);
+                sum ??= new float[answers.Length];
+                for (var j = 0; j < answers.Length; j++) sum[j] += (float)(_members[i].Weight * answers[j]);
+            }
+            return sum!;
+        }
+        finally
+        {
+            _mappers.Add(mappers);
+        }
     }
 
     private static Prediction Multiclass(ReadOnlySpan<float> probabilities, IReadOnlyList<string> classes)

@@ -85,6 +85,15 @@ public sealed class AutoMLTests
         var batched = model.Predict(rows);
         var threaded = new Prediction[rows.Count];
         Parallel.For(0, rows.Count, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i => threaded[i] = model.Predict([rows[i]]).Single());
+        // Predict runs the pipelines through row mappers bound once; the answers are those of Transform on the rows.
+        var table = new FeatureTable(model.State.Inputs);
+        foreach (var row in rows) table.Add(row, targetColumn: null);
+        var transformed = model.Answers(new FeatureView(table, model.State, [.. Enumerable.Range(0, rows.Count)], withLabel: false));
+        var classes = model.State.Classes!;
+        for (var i = 0; i < rows.Count; i++)
+        {
+            for (var c = 0; c < classes.Count; c++) Assert.Equal(transformed[i * classes.Count + c], batched[i].Probabilities![classes[c]], 5);
+        }
         for (var i = 0; i < rows.Count; i++)
         {
             foreach (var answer in new[] { batched[i], threaded[i] })
