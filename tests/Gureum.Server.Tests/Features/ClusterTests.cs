@@ -178,10 +178,12 @@ public sealed class ClusterTests : IAsyncLifetime
             upload.EnsureSuccessStatusCode();
         }
         using var submitted = await first.Admin().PostAsJsonAsync($"/v1/projects/{project}/training-jobs",
-            new { dataset = "titanic", target = "survived", budgetSeconds = 15, ignoreColumns = new[] { "alive" } });
+            new { dataset = "titanic", target = "survived", budgetSeconds = 30, ignoreColumns = new[] { "alive" } });
         var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        // Killed after its first trial, so that budget is left for the survivor to go on with (LightGBM fits run one at
+        // a time, ~6 s each on a loaded machine: with two trials first, the resumed attempt had none left and stopped).
         var trialsBefore = (await WaitForAsync(() => second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/training-jobs/{jobId}/trials"),
-            t => t.GetProperty("trials").GetArrayLength() >= 2, 60, "two trials")).GetProperty("trials").GetArrayLength();
+            t => t.GetProperty("trials").GetArrayLength() >= 1, 60, "a first trial")).GetProperty("trials").GetArrayLength();
         var victimName = (await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/jobs/{jobId}")).GetProperty("node").GetString();
         var (victim, survivor) = victimName == "a" ? (first, second) : (second, first);
         await victim.KillAsync();
@@ -308,9 +310,11 @@ public sealed class ClusterTests : IAsyncLifetime
         // journal it left in the shared directory. A request retried after its connection broke may have run twice.
         static double Predictions(JsonElement usage) => usage.GetProperty("rows").EnumerateArray()
             .Where(r => r.GetProperty("service").GetString() == "predict:lin").Sum(r => r.GetProperty("quantity").GetDouble());
+        // The limited key's answered calls above were predictions of this endpoint too.
+        var answered = front.Succeeded + limitedPassed;
         var billed = await WaitForAsync(() => servers[0].Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/usage?groupBy=service"),
-            u => Predictions(u) >= front.Succeeded, 60, $"billing all {front.Succeeded} answered predictions");
-        Assert.InRange(Predictions(billed), front.Succeeded, front.Succeeded + front.Retried);
+            u => Predictions(u) >= answered, 60, $"billing all {answered} answered predictions");
+        Assert.InRange(Predictions(billed), answered, answered + front.Retried);
         Assert.False(File.Exists(Path.Combine(orphan, "journal.current")), "the killed node's journal was not adopted");
         Assert.Empty(Directory.GetFiles(orphan, "*.sealed"));
     }
