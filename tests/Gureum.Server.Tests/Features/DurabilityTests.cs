@@ -6,20 +6,8 @@ using Microsoft.Data.Sqlite;
 namespace Gureum.Server.Tests.Features;
 
 /// <summary>The real server process killed or stopped mid-job, then started again on the same data.</summary>
-public sealed class DurabilityTests : IAsyncLifetime
+public sealed class DurabilityTests : ServerProcessTests
 {
-    private readonly string _data = Directory.CreateTempSubdirectory("gureum-durability-").FullName;
-    private readonly string? _database = TestDatabase.Create();
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public ValueTask DisposeAsync()
-    {
-        TestDatabase.Drop(_database);
-        Directory.Delete(_data, recursive: true);
-        return ValueTask.CompletedTask;
-    }
-
     private static async Task<(string Project, string Job)> SubmitAsync(HttpClient admin, int steps, int stepMilliseconds)
     {
         using var project = await admin.PostAsJsonAsync("/v1/projects", new { name = "durable" });
@@ -47,13 +35,13 @@ public sealed class DurabilityTests : IAsyncLifetime
     public async Task KillDashNine_MidJob_TheJobResumesFromItsCheckpointAfterRestart()
     {
         string project, job;
-        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        await using (var first = await ServerProcess.StartAsync(DataDirectory, Database))
         {
             (project, job) = await SubmitAsync(first.Admin(), steps: 20, stepMilliseconds: 150);
             await WaitForAsync(first.Admin(), project, job, j => j.GetProperty("percent").GetDouble() >= 25, TimeSpan.FromSeconds(30));
             await first.KillAsync();
         }
-        await using var second = await ServerProcess.StartAsync(_data, _database);
+        await using var second = await ServerProcess.StartAsync(DataDirectory, Database);
         var done = await WaitForAsync(second.Admin(), project, job, j => j.GetProperty("status").GetString() is "succeeded" or "failed", TimeSpan.FromSeconds(60));
         Assert.Equal("succeeded", done.GetProperty("status").GetString());
         Assert.Equal(2, done.GetProperty("attempts").GetInt32());
@@ -66,7 +54,7 @@ public sealed class DurabilityTests : IAsyncLifetime
     {
         string project, id;
         int trialsBefore;
-        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        await using (var first = await ServerProcess.StartAsync(DataDirectory, Database))
         {
             var admin = first.Admin();
             using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "durable-training" });
@@ -89,7 +77,7 @@ public sealed class DurabilityTests : IAsyncLifetime
             }
             await first.KillAsync();
         }
-        await using var second = await ServerProcess.StartAsync(_data, _database);
+        await using var second = await ServerProcess.StartAsync(DataDirectory, Database);
         var done = await WaitForAsync(second.Admin(), project, id, j => j.GetProperty("status").GetString() is "succeeded" or "failed", TimeSpan.FromSeconds(120));
         Assert.True(done.GetProperty("status").GetString() == "succeeded", done.ToString());
         Assert.Equal(2, done.GetProperty("attempts").GetInt32());
@@ -108,14 +96,14 @@ public sealed class DurabilityTests : IAsyncLifetime
     public async Task Sigterm_MidJob_ExitsZero_CheckpointsAndResumesWithoutUsingAnAttempt()
     {
         string project, job;
-        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        await using (var first = await ServerProcess.StartAsync(DataDirectory, Database))
         {
             (project, job) = await SubmitAsync(first.Admin(), steps: 40, stepMilliseconds: 150);
             await WaitForAsync(first.Admin(), project, job, j => j.GetProperty("percent").GetDouble() >= 10, TimeSpan.FromSeconds(30));
             var exitCode = await first.TerminateAsync(TimeSpan.FromSeconds(30));
             Assert.Equal(0, exitCode);
         }
-        await using var second = await ServerProcess.StartAsync(_data, _database);
+        await using var second = await ServerProcess.StartAsync(DataDirectory, Database);
         var done = await WaitForAsync(second.Admin(), project, job, j => j.GetProperty("status").GetString() is "succeeded" or "failed", TimeSpan.FromSeconds(60));
         Assert.Equal("succeeded", done.GetProperty("status").GetString());
         Assert.Equal(1, done.GetProperty("attempts").GetInt32());
@@ -126,7 +114,7 @@ public sealed class DurabilityTests : IAsyncLifetime
     [Fact]
     public async Task Logs_NeverContainAKeySecret_EvenWhenRequestsFail()
     {
-        await using var server = await ServerProcess.StartAsync(_data, _database);
+        await using var server = await ServerProcess.StartAsync(DataDirectory, Database);
         var admin = server.Admin();
         using var project = await admin.PostAsJsonAsync("/v1/projects", new { name = "logs" });
         using var created = await admin.PostAsJsonAsync("/v1/projects/logs/keys", new { name = "app", scopes = new[] { "project:read" } });
@@ -149,7 +137,7 @@ public sealed class DurabilityTests : IAsyncLifetime
     public async Task KillDashNine_MidUpload_LeavesNoVersion_AndTheNextUploadWorks()
     {
         string project;
-        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        await using (var first = await ServerProcess.StartAsync(DataDirectory, Database))
         {
             var admin = first.Admin();
             using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "uploads" });
@@ -163,14 +151,14 @@ public sealed class DurabilityTests : IAsyncLifetime
             await first.KillAsync();
             await Assert.ThrowsAnyAsync<Exception>(() => upload);
         }
-        await using var second = await ServerProcess.StartAsync(_data, _database);
+        await using var second = await ServerProcess.StartAsync(DataDirectory, Database);
         var versions = await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/datasets/big/versions");
         Assert.Equal(0, versions.GetArrayLength());
         using var retry = await second.Admin().PostAsync($"/v1/projects/{project}/datasets/big/versions",
             new StringContent("a,b\n1,2\n", System.Text.Encoding.UTF8, "text/csv"));
         Assert.Equal(System.Net.HttpStatusCode.Created, retry.StatusCode);
         // Only the retry's blob exists: the killed upload never got past the temp directory.
-        Assert.Single(Directory.EnumerateFiles(Path.Combine(_data, "artifacts", "sha256"), "*", SearchOption.AllDirectories));
+        Assert.Single(Directory.EnumerateFiles(Path.Combine(DataDirectory, "artifacts", "sha256"), "*", SearchOption.AllDirectories));
         AssertSqliteIntact();
     }
 
@@ -220,7 +208,7 @@ public sealed class DurabilityTests : IAsyncLifetime
         const int writers = 3, pointsPerBatch = 25;
         string project, run;
         var acknowledged = Enumerable.Range(0, writers).Select(_ => new System.Collections.Concurrent.ConcurrentBag<int>()).ToArray();
-        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        await using (var first = await ServerProcess.StartAsync(DataDirectory, Database))
         {
             var admin = first.Admin();
             using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "tracking-durable" });
@@ -251,7 +239,7 @@ public sealed class DurabilityTests : IAsyncLifetime
             await Assert.ThrowsAnyAsync<Exception>(() => Task.WhenAll(loops));
         }
 
-        await using var second = await ServerProcess.StartAsync(_data, _database);
+        await using var second = await ServerProcess.StartAsync(DataDirectory, Database);
         var stored = await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/runs/{run}");
         var storedParams = stored.GetProperty("params").EnumerateObject().Select(p => p.Name).ToHashSet();
         for (var w = 0; w < writers; w++)
@@ -277,7 +265,7 @@ public sealed class DurabilityTests : IAsyncLifetime
     public async Task KillDashNine_MidModelUpload_LeavesNoVersionAndNoBlob_AndTheRetryWorks()
     {
         string project;
-        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        await using (var first = await ServerProcess.StartAsync(DataDirectory, Database))
         {
             var admin = first.Admin();
             using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "models-durable" });
@@ -289,7 +277,7 @@ public sealed class DurabilityTests : IAsyncLifetime
             var upload = admin.PostAsync($"/v1/projects/{project}/models/big/versions", form);
             await halfSent.Task.WaitAsync(TimeSpan.FromSeconds(30));
             // Kill only once the server is writing the file (the first 2 MB may still sit in socket buffers).
-            var scratch = Path.Combine(_data, "artifacts", "tmp");
+            var scratch = Path.Combine(DataDirectory, "artifacts", "tmp");
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (!Directory.EnumerateFiles(scratch, "model", SearchOption.AllDirectories).Any(f => new FileInfo(f).Length > 0))
             {
@@ -299,18 +287,18 @@ public sealed class DurabilityTests : IAsyncLifetime
             await first.KillAsync();
             await Assert.ThrowsAnyAsync<Exception>(() => upload);
         }
-        await using var second = await ServerProcess.StartAsync(_data, _database);
+        await using var second = await ServerProcess.StartAsync(DataDirectory, Database);
         var versions = await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/models/big/versions");
         Assert.Equal(0, versions.GetArrayLength());
-        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_data, "artifacts", "sha256"), "*", SearchOption.AllDirectories));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(DataDirectory, "artifacts", "sha256"), "*", SearchOption.AllDirectories));
         // The half-written file stayed in the store's scratch space (swept once it is an hour old), not in the system temp.
-        Assert.NotEmpty(Directory.EnumerateDirectories(Path.Combine(_data, "artifacts", "tmp"), "scratch-*"));
+        Assert.NotEmpty(Directory.EnumerateDirectories(Path.Combine(DataDirectory, "artifacts", "tmp"), "scratch-*"));
 
         using var retryForm = new System.Net.Http.MultipartFormDataContent();
         retryForm.Add(new System.Net.Http.ByteArrayContent(File.ReadAllBytes(Path.Combine(Repository.Models, "linear.onnx"))), "file", "linear.onnx");
         using var retry = await second.Admin().PostAsync($"/v1/projects/{project}/models/big/versions", retryForm);
         Assert.Equal(System.Net.HttpStatusCode.Created, retry.StatusCode);
-        Assert.Single(Directory.EnumerateFiles(Path.Combine(_data, "artifacts", "sha256"), "*", SearchOption.AllDirectories));
+        Assert.Single(Directory.EnumerateFiles(Path.Combine(DataDirectory, "artifacts", "sha256"), "*", SearchOption.AllDirectories));
         AssertSqliteIntact();
     }
 
@@ -319,7 +307,7 @@ public sealed class DurabilityTests : IAsyncLifetime
     {
         string project;
         var body = new System.Net.Http.StringContent("""{"inputs": {"x": [[1, 2, 3, 4]]}}""", System.Text.Encoding.UTF8, "application/json");
-        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        await using (var first = await ServerProcess.StartAsync(DataDirectory, Database))
         {
             var admin = first.Admin();
             using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "serving-durable" });
@@ -346,7 +334,7 @@ public sealed class DurabilityTests : IAsyncLifetime
             await first.KillAsync();
             await Task.WhenAll(load);
         }
-        await using var second = await ServerProcess.StartAsync(_data, _database);
+        await using var second = await ServerProcess.StartAsync(DataDirectory, Database);
         // The restarted node loads what the database says: the acknowledged change, not the old version.
         await WaitServedAsync(second.Admin(), project, 2);
         using var answer = await second.Admin().PostAsync($"/v1/projects/{project}/endpoints/golden/predict",
@@ -382,7 +370,7 @@ public sealed class DurabilityTests : IAsyncLifetime
         const int pages = 40;
         var tiff = AiTests.MultiPageTiff([.. Enumerable.Range(1, pages).Select(i => AiTests.RenderText($"PAGE NUMBER {i}", "THE QUICK BROWN FOX JUMPS"))]);
         string project, location;
-        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        await using (var first = await ServerProcess.StartAsync(DataDirectory, Database))
         {
             var admin = first.Admin();
             using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "ocr-durable" });
@@ -402,7 +390,7 @@ public sealed class DurabilityTests : IAsyncLifetime
             await first.KillAsync();
             Assert.True(seen.GetProperty("percentDone").GetDouble() < 50, "killed too late to test a resume: " + seen);
         }
-        await using var second = await ServerProcess.StartAsync(_data, _database);
+        await using var second = await ServerProcess.StartAsync(DataDirectory, Database);
         var end = DateTime.UtcNow.AddSeconds(120);
         JsonElement operation;
         while ((operation = await second.Admin().GetFromJsonAsync<JsonElement>(location)).GetProperty("status").GetString() is "notStarted" or "running")
@@ -435,7 +423,7 @@ public sealed class DurabilityTests : IAsyncLifetime
         string project;
         var answered = 0;
         var sent = 0;
-        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        await using (var first = await ServerProcess.StartAsync(DataDirectory, Database))
         {
             var admin = first.Admin();
             using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "metered" });
@@ -470,7 +458,7 @@ public sealed class DurabilityTests : IAsyncLifetime
             await stop.CancelAsync();
             await Task.WhenAll(callers);
         }
-        await using var second = await ServerProcess.StartAsync(_data, _database);
+        await using var second = await ServerProcess.StartAsync(DataDirectory, Database);
         // The report first: it waits until the journal the killed process left is in the database.
         var report = await second.Admin().GetFromJsonAsync<JsonElement>($"/v1/projects/{project}/usage?groupBy=service");
         var events = await UsageAsync(project);
@@ -486,9 +474,9 @@ public sealed class DurabilityTests : IAsyncLifetime
     private async Task<List<(string Service, string Meter, double Quantity)>> UsageAsync(string project)
     {
         const string sql = "SELECT \"Service\", \"Meter\", \"Quantity\" FROM usage_events WHERE \"ProjectId\" = @p ORDER BY \"Id\"";
-        System.Data.Common.DbConnection connection = _database is null
-            ? new SqliteConnection($"Data Source={Path.Combine(_data, "gureum.db")};Pooling=False")
-            : new Npgsql.NpgsqlConnection(_database);
+        System.Data.Common.DbConnection connection = Database is null
+            ? new SqliteConnection($"Data Source={Path.Combine(DataDirectory, "gureum.db")};Pooling=False")
+            : new Npgsql.NpgsqlConnection(Database);
         await using (connection)
         {
             await connection.OpenAsync();
@@ -509,7 +497,7 @@ public sealed class DurabilityTests : IAsyncLifetime
     public async Task KillDashNine_MidRetraining_TheRunResumesWithItsOneChallenger_AndTheTriggerIsNeverRunTwice()
     {
         string project, runId;
-        await using (var first = await ServerProcess.StartAsync(_data, _database))
+        await using (var first = await ServerProcess.StartAsync(DataDirectory, Database))
         {
             var admin = first.Admin();
             using var created = await admin.PostAsJsonAsync("/v1/projects", new { name = "durable-retraining" });
@@ -552,7 +540,7 @@ public sealed class DurabilityTests : IAsyncLifetime
             }
             await first.KillAsync();
         }
-        await using var second = await ServerProcess.StartAsync(_data, _database);
+        await using var second = await ServerProcess.StartAsync(DataDirectory, Database);
         var again = second.Admin();
         var finished = DateTime.UtcNow.AddSeconds(150);
         JsonElement done;
@@ -583,11 +571,11 @@ public sealed class DurabilityTests : IAsyncLifetime
 
     private void AssertSqliteIntact()
     {
-        if (_database is not null)
+        if (Database is not null)
         {
             return;
         }
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(_data, "gureum.db")};Pooling=False");
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(DataDirectory, "gureum.db")};Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA integrity_check;";

@@ -8,28 +8,16 @@ namespace Gureum.Server.Tests.Features;
 public sealed class AloneCollection;
 
 [Collection(nameof(WarmStartTests))]
-public sealed class WarmStartTests : IAsyncLifetime
+public sealed class WarmStartTests : ServerProcessTests
 {
-    private readonly string _data = Directory.CreateTempSubdirectory("gureum-warm-start-").FullName;
-    private readonly string? _database = TestDatabase.Create();
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public ValueTask DisposeAsync()
-    {
-        TestDatabase.Drop(_database);
-        Directory.Delete(_data, recursive: true);
-        return ValueTask.CompletedTask;
-    }
-
     [Fact]
     public async Task WarmStart_IsReadyWithinTenSeconds()
     {
-        await using (await ServerProcess.StartAsync(_data, _database))
+        await using (await ServerProcess.StartAsync(DataDirectory, Database))
         {
         }
         var started = System.Diagnostics.Stopwatch.StartNew();
-        await using var warm = await ServerProcess.StartAsync(_data, _database);
+        await using var warm = await ServerProcess.StartAsync(DataDirectory, Database);
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"ready after {started.Elapsed}");
     }
 }
