@@ -70,6 +70,8 @@ public sealed class TrainedModel
         _testMetrics = testMetrics ?? new Dictionary<string, double>();
         var lead = _members[0];
         var empty = EmptyView(state);
+        _predictionSchema = empty.Schema;
+        _rowMappable = _members.All(m => m.Model.IsRowToRowMapper);
         _slotInputs = Featurizer.SlotInputs(state, lead.Model.GetOutputSchema(empty.Schema));
         // Contributions come from the member with the largest weight: members' scores are on different scales.
         if (state.Task != TrainingTask.Multiclass
@@ -204,7 +206,10 @@ public sealed class TrainedModel
     /// mappers is used by one call at a time (taken from the bag, given back after); a busy server keeps one per worker.
     /// </summary>
     private readonly ConcurrentBag<IRowToRowMapper[]> _mappers = [];
-    private DataViewSchema? _predictionSchema;
+    /// <summary>The schema of every prediction view (that of the empty view built at load): mappers are bound to it.</summary>
+    private readonly DataViewSchema _predictionSchema;
+    /// <summary>Whether every member's pipeline can be bound as a row mapper (else Transform per call).</summary>
+    private readonly bool _rowMappable;
 
     /// <summary>Predicts each row (typed values by column name; missing columns are imputed as in training).</summary>
     public IReadOnlyList<Prediction> Predict(IReadOnlyList<IReadOnlyDictionary<string, object?>> rows, bool explain = false)
@@ -214,7 +219,7 @@ public sealed class TrainedModel
         var table = new FeatureTable(state.Inputs);
         foreach (var row in rows) table.Add(row, targetColumn: null);
         var view = new FeatureView(table, state, [.. Enumerable.Range(0, rows.Count)], withLabel: false, schema: _predictionSchema);
-        var answers = _members.All(m => m.Model.IsRowToRowMapper) ? MappedAnswers(view) : Answers(view);
+        var answers = _rowMappable ? MappedAnswers(view) : Answers(view);
         var contributions = explain && _contributions is not null ? Contributions(view) : null;
         var results = new List<Prediction>(rows.Count);
         var k = state.Classes?.Count ?? 1;
@@ -234,8 +239,6 @@ public sealed class TrainedModel
     /// <summary>What <see cref="Answers"/> computes, through the bound mappers.</summary>
     private float[] MappedAnswers(FeatureView view)
     {
-        _predictionSchema ??= view.Schema;
-        if (!ReferenceEquals(view.Schema, _predictionSchema)) return Answers(view); // a race on the first calls: bind nothing new
         if (!_mappers.TryTake(out var mappers)) mappers = [.. _members.Select(m => m.Model.GetRowToRowMapper(_predictionSchema))];
         try
         {
