@@ -1,6 +1,6 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
@@ -15,11 +15,17 @@ namespace Gureum.ML.Data.Internal;
 internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultExactLimit)
 {
     internal const int DefaultExactLimit = 100_000;
-    private const int K = 4096;
+    internal const int K = 4096;
     private ULongSet? _exact = new();
-    private SortedSet<ulong>? _kmv;
-    /// <summary>The largest kept hash, once <see cref="K"/> are kept (SortedSet.Max walks the tree).</summary>
+    /// <summary>The smallest hashes seen (sorted, distinct, at most <see cref="K"/>), once counting is no longer exact.</summary>
+    private ulong[] _kmv = [];
+    private int _kmvCount;
+    /// <summary>Hashes below <see cref="_kmvMax"/> not yet merged into <see cref="_kmv"/> (merged K at a time).</summary>
+    private ulong[] _candidates = [];
+    private int _candidateCount;
+    /// <summary>The largest kept hash, once <see cref="K"/> are kept.</summary>
     private ulong _kmvMax;
+    private bool _kmvFull;
 
     public bool IsEstimate => _exact is null;
 
@@ -32,45 +38,65 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
     /// Adds the hashes of many values (the same count as adding them one by one). In a tight loop the CPU overlaps
     /// the table lookups, which miss the cache for a large exact set.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AddHashes(ReadOnlySpan<ulong> hashes)
     {
         foreach (var h in hashes) AddHash(h);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void AddHash(ulong h)
+    public void AddHash(ulong h)
     {
         if (_exact is not null)
         {
-            if (_exact.Add(h) && _exact.Count > exactLimit)
-            {
-                // The K smallest hashes, as adding them one by one would keep (sorted once instead).
-                var all = _exact.ToArray();
-                Array.Sort(all);
-                _kmv = new SortedSet<ulong>(all.Take(K));
-                if (_kmv.Count == K) _kmvMax = _kmv.Max;
-                _exact = null;
-            }
+            if (_exact.Add(h) && _exact.Count > exactLimit) StartSketch();
             return;
         }
         // Once K hashes are kept, most values are above the largest one: no call for them.
-        if (_kmvMax != 0 && h >= _kmvMax) return;
-        AddSketch(h);
+        if (_kmvFull && h >= _kmvMax) return;
+        AddCandidate(h);
     }
 
-    private void AddSketch(ulong h)
+    /// <summary>The K smallest hashes of the exact set, as adding them one by one would keep (sorted once instead).</summary>
+    private void StartSketch()
     {
-        var kmv = _kmv!;
-        if (kmv.Count < K)
+        var all = _exact!.ToArray();
+        Array.Sort(all);
+        _kmv = new ulong[K];
+        _candidates = new ulong[K];
+        _exact = null;
+        Merge(all);
+    }
+
+    private void AddCandidate(ulong h)
+    {
+        _candidates[_candidateCount++] = h;
+        if (_candidateCount == K) MergeCandidates();
+    }
+
+    private void MergeCandidates()
+    {
+        if (_candidateCount == 0) return;
+        var candidates = _candidates.AsSpan(0, _candidateCount);
+        candidates.Sort();
+        Merge(candidates);
+        _candidateCount = 0;
+    }
+
+    /// <summary>Keeps the K smallest distinct hashes of the kept ones and <paramref name="sorted"/>.</summary>
+    private void Merge(ReadOnlySpan<ulong> sorted)
+    {
+        var merged = new ulong[Math.Min(K, _kmvCount + sorted.Length)];
+        int a = 0, b = 0, n = 0;
+        while (n < merged.Length && (a < _kmvCount || b < sorted.Length))
         {
-            kmv.Add(h);
-            if (kmv.Count == K) _kmvMax = kmv.Max;
-            return;
+            var next = b == sorted.Length || (a < _kmvCount && _kmv[a] <= sorted[b]) ? _kmv[a++] : sorted[b++];
+            if (n == 0 || merged[n - 1] != next) merged[n++] = next;
         }
-        if (h >= _kmvMax || kmv.Contains(h)) return;
-        kmv.Add(h);
-        kmv.Remove(_kmvMax);
-        _kmvMax = kmv.Max;
+        merged.AsSpan(0, n).CopyTo(_kmv);
+        _kmvCount = n;
+        _kmvFull = n == K;
+        if (_kmvFull) _kmvMax = _kmv[K - 1];
     }
 
     public long Count
@@ -78,48 +104,31 @@ internal sealed class DistinctCounter(int exactLimit = DistinctCounter.DefaultEx
         get
         {
             if (_exact is not null) return _exact.Count;
-            var kmv = _kmv!;
-            if (kmv.Count < K) return kmv.Count;
-            return (long)((K - 1) / (kmv.Max / (double)ulong.MaxValue));
+            MergeCandidates();
+            if (!_kmvFull) return _kmvCount;
+            return (long)((K - 1) / (_kmvMax / (double)ulong.MaxValue));
         }
     }
 
     internal static ulong Hash(string s) => Hash(s.AsSpan());
 
-    /// <summary>
-    /// A 64-bit hash of the UTF-16 code units, 8 bytes per step (multiply and xor-shift, both invertible, so two
-    /// values of one length that differ in one step never collide), then the SplitMix64 finaliser. Fixed, not
-    /// randomised: the same file gives the same profile.
-    /// </summary>
-    internal static ulong Hash(ReadOnlySpan<char> s)
+    /// <summary>A number's hash, by value (0 and -0 are one).</summary>
+    internal static ulong HashNumber(double d) => HashBits(d == 0 ? 0UL : (ulong)BitConverter.DoubleToInt64Bits(d));
+
+    /// <summary>64 bits mixed by the SplitMix64 finaliser (a bijection: distinct bits, distinct hashes).</summary>
+    internal static ulong HashBits(ulong bits)
     {
-        var bytes = MemoryMarshal.AsBytes(s);
-        var h = 0x9E3779B97F4A7C15UL ^ (ulong)bytes.Length;
-        while (bytes.Length >= 8)
-        {
-            h = (h ^ BinaryPrimitives.ReadUInt64LittleEndian(bytes)) * 0xbf58476d1ce4e5b9UL;
-            h ^= h >> 29;
-            bytes = bytes[8..];
-        }
-        if (bytes.Length > 0)
-        {
-            // The last 2, 4 or 6 bytes, little-endian (two overlapping reads for 6: the shared bytes are equal).
-            var tail = bytes.Length switch
-            {
-                2 => BinaryPrimitives.ReadUInt16LittleEndian(bytes),
-                4 => BinaryPrimitives.ReadUInt32LittleEndian(bytes),
-                _ => BinaryPrimitives.ReadUInt32LittleEndian(bytes) | (ulong)BinaryPrimitives.ReadUInt32LittleEndian(bytes[2..]) << 16,
-            };
-            h = (h ^ tail) * 0xbf58476d1ce4e5b9UL;
-            h ^= h >> 29;
-        }
-        h ^= h >> 30;
-        h *= 0xbf58476d1ce4e5b9UL;
-        h ^= h >> 27;
-        h *= 0x94d049bb133111ebUL;
-        h ^= h >> 31;
-        return h;
+        var z = bits + 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
     }
+
+    /// <summary>
+    /// A 64-bit hash of the UTF-16 code units (XXH3: 16 bytes per independent step, so long values hash quickly).
+    /// Fixed, not randomised: the same file gives the same profile.
+    /// </summary>
+    internal static ulong Hash(ReadOnlySpan<char> s) => XxHash3.HashToUInt64(MemoryMarshal.AsBytes(s));
 }
 
 /// <summary>
@@ -290,11 +299,19 @@ internal sealed class NumericTopCounter(int exactLimit)
     public int Size => _counts?.Count ?? 0;
 }
 
-/// <summary>Welford mean/variance, exact min/max, and a reservoir sample for quantiles and the histogram.</summary>
+/// <summary>
+/// Mean and variance (exact, merged batch by batch with Chan's formula: no division per value), exact min/max, and a
+/// uniform reservoir sample for quantiles and the histogram, drawn with Li's Algorithm L (a random number per value
+/// taken, not per value seen).
+/// </summary>
 internal sealed class NumericStats
 {
     internal const int ReservoirSize = 100_000;
-    private readonly List<double> _reservoir = [];
+    private double[] _reservoir = new double[1024];
+    private int _filled;
+    /// <summary>Index (in the stream of values) of the next value that enters the full reservoir.</summary>
+    private long _next = long.MaxValue;
+    private double _w;
     /// <summary>SplitMix64 state: a fixed seed (the same file gives the same profile), a few ns per draw.</summary>
     private ulong _random = 12345;
     private double _mean;
@@ -304,21 +321,63 @@ internal sealed class NumericStats
     public double Min { get; private set; } = double.PositiveInfinity;
     public double Max { get; private set; } = double.NegativeInfinity;
 
-    public void Add(double x)
+    public void Add(double x) => AddRange(new ReadOnlySpan<double>(in x));
+
+    /// <summary>Adds finite values in stream order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void AddRange(ReadOnlySpan<double> values)
     {
-        N++;
-        var delta = x - _mean;
-        _mean += delta / N;
-        _m2 += delta * (x - _mean);
-        if (x < Min) Min = x;
-        if (x > Max) Max = x;
-        if (_reservoir.Count < ReservoirSize) _reservoir.Add(x);
-        else
+        if (values.Length == 0) return;
+        double sum = 0, min = Min, max = Max;
+        foreach (var x in values)
         {
-            // Uniform in [0, N): the high half of a 64x64-bit product (Lemire; the bias is N / 2^64).
-            var j = Math.BigMul(NextRandom(), (ulong)N, out _);
-            if (j < ReservoirSize) _reservoir[(int)j] = x;
+            sum += x;
+            if (x < min) min = x;
+            if (x > max) max = x;
         }
+        Min = min;
+        Max = max;
+        var n = values.Length;
+        var mean = sum / n;
+        double m2 = 0;
+        foreach (var x in values) m2 += (x - mean) * (x - mean);
+        var before = N;
+        var total = before + n;
+        var delta = mean - _mean;
+        _mean += delta * n / total;
+        _m2 += m2 + delta * delta * before * n / total;
+        N = total;
+        Sample(values, before);
+    }
+
+    private void Sample(ReadOnlySpan<double> values, long first)
+    {
+        var i = 0;
+        while (_filled < ReservoirSize && i < values.Length)
+        {
+            if (_filled == _reservoir.Length) Array.Resize(ref _reservoir, Math.Min(ReservoirSize, _filled * 2));
+            _reservoir[_filled++] = values[i++];
+            if (_filled == ReservoirSize)
+            {
+                _w = Math.Exp(Math.Log(NextUniform()) / ReservoirSize);
+                _next = first + i - 1;
+                Skip();
+            }
+        }
+        var end = first + values.Length;
+        while (_next < end)
+        {
+            _reservoir[(int)Math.BigMul(NextRandom(), ReservoirSize, out _)] = values[(int)(_next - first)];
+            _w *= Math.Exp(Math.Log(NextUniform()) / ReservoirSize);
+            Skip();
+        }
+    }
+
+    /// <summary>Moves <see cref="_next"/> past the values that Algorithm L skips (geometric with parameter W).</summary>
+    private void Skip()
+    {
+        var skip = Math.Floor(Math.Log(NextUniform()) / Math.Log(1 - _w)) + 1;
+        _next = skip < long.MaxValue / 2.0 && _next < long.MaxValue / 2 ? _next + (long)skip : long.MaxValue;
     }
 
     private ulong NextRandom()
@@ -329,16 +388,30 @@ internal sealed class NumericStats
         return z ^ (z >> 31);
     }
 
+    /// <summary>Uniform in (0, 1].</summary>
+    private double NextUniform() => ((NextRandom() >> 11) + 1) * (1.0 / (1UL << 53));
+
     public double Mean => _mean;
     public double Std => N > 1 ? Math.Sqrt(_m2 / (N - 1)) : 0;
 
+    private static readonly int[] Percents = [1, 5, 25, 50, 75, 95, 99];
+
     public (Dictionary<string, double> Quantiles, List<HistogramBin> Histogram) Distribution()
     {
-        var sorted = _reservoir.ToArray();
-        Array.Sort(sorted);
+        // Selected in place: the order of a reservoir's values does not matter to it.
+        var sample = _reservoir.AsSpan(0, _filled);
         var q = new Dictionary<string, double>();
-        foreach (var p in new[] { 1, 5, 25, 50, 75, 95, 99 })
-            q[$"p{p:00}"] = Quantile(sorted, p / 100.0);
+        // The two ranks around each quantile, put in place by selection (no full sort).
+        var ranks = new SortedSet<int>();
+        foreach (var p in Percents)
+        {
+            var (lo, hi) = Ranks(sample.Length, p / 100.0);
+            ranks.Add(lo);
+            ranks.Add(hi);
+        }
+        if (sample.Length > 0) Select(sample, [.. ranks]);
+        foreach (var p in Percents)
+            q[$"p{p:00}"] = Quantile(sample, p / 100.0);
         const int bins = 20;
         var hist = new List<HistogramBin>();
         if (Min == Max)
@@ -347,22 +420,76 @@ internal sealed class NumericStats
             return (q, hist);
         }
         var width = (Max - Min) / bins;
+        var perWidth = 1 / width;
         var counts = new long[bins];
-        foreach (var x in sorted)
-            counts[Math.Clamp((int)((x - Min) / width), 0, bins - 1)]++;
-        var scale = sorted.Length == 0 ? 0 : (double)N / sorted.Length;
+        foreach (var x in sample)
+            counts[Math.Clamp((int)((x - Min) * perWidth), 0, bins - 1)]++;
+        var scale = sample.Length == 0 ? 0 : (double)N / sample.Length;
         for (var i = 0; i < bins; i++)
             hist.Add(new HistogramBin(Min + i * width, i == bins - 1 ? Max : Min + (i + 1) * width, (long)Math.Round(counts[i] * scale)));
         return (q, hist);
     }
 
-    private static double Quantile(double[] sorted, double p)
+    private static (int Lo, int Hi) Ranks(int length, double p)
     {
-        if (sorted.Length == 0) return double.NaN;
-        var pos = p * (sorted.Length - 1);
+        var pos = p * Math.Max(length - 1, 0);
         var lo = (int)Math.Floor(pos);
-        var hi = Math.Min(lo + 1, sorted.Length - 1);
-        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+        return (lo, Math.Min(lo + 1, Math.Max(length - 1, 0)));
+    }
+
+    /// <summary>Linear interpolation between the closest ranks (as numpy's default), on an array where both are in place.</summary>
+    private static double Quantile(ReadOnlySpan<double> selected, double p)
+    {
+        if (selected.Length == 0) return double.NaN;
+        var pos = p * (selected.Length - 1);
+        var (lo, hi) = Ranks(selected.Length, p);
+        return selected[lo] + (selected[hi] - selected[lo]) * (pos - lo);
+    }
+
+    /// <summary>
+    /// Puts the values of the given ranks (ascending) where a sort would put them: a quickselect that follows every
+    /// rank at once, three-way partitioned (columns often repeat values).
+    /// </summary>
+    internal static void Select(Span<double> values, ReadOnlySpan<int> ranks, int offset = 0)
+    {
+        while (ranks.Length > 0)
+        {
+            if (values.Length <= 32)
+            {
+                values.Sort();
+                return;
+            }
+            var a = values[0];
+            var b = values[values.Length / 2];
+            var c = values[^1];
+            var pivot = Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
+            // [0, lt) < pivot, [lt, i) == pivot, (gt, end) > pivot.
+            int lt = 0, i = 0, gt = values.Length - 1;
+            while (i <= gt)
+            {
+                var x = values[i];
+                if (x < pivot)
+                {
+                    values[i++] = values[lt];
+                    values[lt++] = x;
+                }
+                else if (x > pivot)
+                {
+                    values[i] = values[gt];
+                    values[gt--] = x;
+                }
+                else i++;
+            }
+            // Ranks below lt go left, ranks in [lt, gt] are in place, ranks above gt go right.
+            var left = 0;
+            while (left < ranks.Length && ranks[left] - offset < lt) left++;
+            var right = left;
+            while (right < ranks.Length && ranks[right] - offset <= gt) right++;
+            Select(values[..lt], ranks[..left], offset);
+            offset += gt + 1;
+            values = values[(gt + 1)..];
+            ranks = ranks[right..];
+        }
     }
 }
 
@@ -411,6 +538,7 @@ internal sealed partial class ColumnAccumulator
     /// </summary>
     private bool _distinctFromTop;
     private ulong[] _hashes = new ulong[1024];
+    private double[] _numbers = [];
     private long _trues, _falses;
     /// <summary>UTC ticks of the earliest and latest date (no date yet while <c>_minDate &gt; _maxDate</c>).</summary>
     private long _minDate = long.MaxValue, _maxDate = long.MinValue;
@@ -454,7 +582,6 @@ internal sealed partial class ColumnAccumulator
             return;
         }
         if (Ignored && Type is not null) return;
-        if (!_distinctFromTop) _distinct?.Add(v);
         if (hasTarget) Leakage?.Add(v, target);
         if (_pending is not null)
         {
@@ -494,11 +621,18 @@ internal sealed partial class ColumnAccumulator
 
     /// <summary>
     /// Values <paramref name="first"/>.. of column <paramref name="column"/> of a batch, for a decided column with no
-    /// target to track: the steps of <see cref="Add"/>, in one loop.
+    /// target to track: the steps of <see cref="Add"/>, in one loop (numbers parsed first, then summed and counted
+    /// in bulk).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AddColumn(RowBatch batch, int column, int first)
     {
         Count += batch.Rows - first;
+        if (Type is ColumnType.Integer or ColumnType.Float && !Ignored)
+        {
+            AddNumbers(batch, column, first);
+            return;
+        }
         var hashes = 0;
         for (var r = first; r < batch.Rows; r++)
         {
@@ -509,19 +643,68 @@ internal sealed partial class ColumnAccumulator
                 continue;
             }
             if (Ignored) continue;
-            if (!_distinctFromTop && _distinct is not null)
+            if (DistinctByText && !_distinctFromTop && _distinct is not null)
             {
                 // Hashed now, counted after the loop in one go (the count does not depend on the order).
                 if (hashes == _hashes.Length) Array.Resize(ref _hashes, hashes * 2);
                 _hashes[hashes++] = DistinctCounter.Hash(v);
             }
-            Feed(v);
+            FeedValue(v);
         }
         _distinct?.AddHashes(_hashes.AsSpan(0, hashes));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void AddNumbers(RowBatch batch, int column, int first)
+    {
+        var integer = Type == ColumnType.Integer;
+        var count = 0;
+        if (_numbers.Length < batch.Rows - first) _numbers = new double[batch.Rows - first];
+        var numbers = _numbers;
+        for (var r = first; r < batch.Rows; r++)
+        {
+            var v = Values.Normalize(batch.Field(r, column), out _);
+            if (Values.IsMissing(v))
+            {
+                Missing++;
+                continue;
+            }
+            if (!Values.TryDouble(v, out var d))
+            {
+                Bad();
+                continue;
+            }
+            if (integer && !_sawFraction && d != Math.Floor(d) && !Values.TryLong(v, out _)) _sawFraction = true;
+            numbers[count++] = d;
+        }
+        var parsed = numbers.AsSpan(0, count);
+        _numeric!.AddRange(parsed);
+        if (_distinct is not null)
+        {
+            if (_hashes.Length < count) _hashes = new ulong[count];
+            for (var i = 0; i < parsed.Length; i++) _hashes[i] = DistinctCounter.HashNumber(parsed[i]);
+            _distinct.AddHashes(_hashes.AsSpan(0, count));
+        }
+        if (_numericTop is { Abandoned: false } top)
+            foreach (var d in parsed) top.Add(d);
+    }
+
+    /// <summary>
+    /// One value, counted as distinct (numbers and dates by their value: "1.50" and "1.5" are one number) and fed to
+    /// its type's statistics.
+    /// </summary>
     private void Feed(ReadOnlySpan<char> v)
+    {
+        if (DistinctByText && !_distinctFromTop) _distinct?.Add(v);
+        FeedValue(v);
+    }
+
+    /// <summary>Numbers and dates are counted as distinct by value (in <see cref="FeedValue"/>), other types by their text.</summary>
+    private bool DistinctByText => Type is not (ColumnType.Integer or ColumnType.Float or ColumnType.DateTime);
+
+    /// <summary>A value to its type's statistics (and a number or date to the distinct count: a text is counted by the caller).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FeedValue(ReadOnlySpan<char> v)
     {
         switch (Type)
         {
@@ -530,6 +713,7 @@ internal sealed partial class ColumnAccumulator
                 if (Values.TryDouble(v, out var d))
                 {
                     _numeric!.Add(d);
+                    _distinct?.AddHash(DistinctCounter.HashNumber(d));
                     if (Type == ColumnType.Integer)
                     {
                         if (d != Math.Floor(d) && !Values.TryLong(v, out _)) _sawFraction = true;
@@ -546,6 +730,7 @@ internal sealed partial class ColumnAccumulator
             case ColumnType.DateTime:
                 if (Values.TryConvertDateTicks(v, DateFormat, out var ticks))
                 {
+                    _distinct?.AddHash(DistinctCounter.HashBits((ulong)ticks));
                     if (ticks < _minDate) _minDate = ticks;
                     if (ticks > _maxDate) _maxDate = ticks;
                 }

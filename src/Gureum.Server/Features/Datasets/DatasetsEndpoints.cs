@@ -53,7 +53,8 @@ public static class DatasetsEndpoints
 
     public static IServiceCollection AddDatasets(this IServiceCollection services) => services
         .AddSingleton<DatasetIngest>()
-        .AddSingleton<IProjectCleanup, DatasetBlobsCleanup>();
+        .AddSingleton<IProjectCleanup, DatasetBlobsCleanup>()
+        .AddHostedService<DatasetReaderWarmUp>();
 
     /// <summary>A deleted project's dataset blobs are freed once its rows are gone.</summary>
     private sealed class DatasetBlobsCleanup(DatasetIngest ingest) : IProjectCleanup

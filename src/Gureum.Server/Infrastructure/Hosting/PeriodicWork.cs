@@ -9,19 +9,7 @@ public static class PeriodicWork
     public static async Task RunAfterStartAsync(IHostApplicationLifetime lifetime, TimeSpan period, TimeProvider clock,
         Func<CancellationToken, Task> pass, Action<Exception> failed, CancellationToken stoppingToken)
     {
-        var started = new TaskCompletionSource();
-        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
-        using (stoppingToken.Register(() => started.TrySetCanceled()))
-        {
-            try
-            {
-                await started.Task;
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        if (!await WaitForStartAsync(lifetime, stoppingToken)) return;
         using var timer = new PeriodicTimer(period, clock);
         do
         {
@@ -35,6 +23,25 @@ public static class PeriodicWork
             }
         }
         while (await TickAsync(timer, stoppingToken));
+    }
+
+    /// <summary>Waits until the application has started; false when it is stopping first.</summary>
+    public static async Task<bool> WaitForStartAsync(IHostApplicationLifetime lifetime, CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource();
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetCanceled()))
+        {
+            try
+            {
+                await started.Task;
+                return true;
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
     }
 
     private static async Task<bool> TickAsync(PeriodicTimer timer, CancellationToken ct)
