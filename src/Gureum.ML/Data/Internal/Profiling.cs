@@ -615,26 +615,27 @@ internal sealed partial class ColumnAccumulator
         if (Type is ColumnType.Integer or ColumnType.Float) _numeric = new NumericStats();
         _distinctFromTop = Type == ColumnType.Categorical && _distinct is not null;
         _pending = null;
-        if (!Ignored)
-            foreach (var v in pending) Feed(v);
+        if (Ignored) return;
+        if (Type is ColumnType.Integer or ColumnType.Float) AddNumbers(pending);
+        else foreach (var v in pending) Feed(v);
     }
 
     /// <summary>
-    /// Values <paramref name="first"/>.. of column <paramref name="column"/> of a batch, for a decided column with no
+    /// Values <paramref name="first"/>..<paramref name="end"/> of column <paramref name="column"/> of a batch, for a decided column with no
     /// target to track: the steps of <see cref="Add"/>, in one loop (numbers parsed first, then summed and counted
     /// in bulk).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void AddColumn(RowBatch batch, int column, int first)
+    public void AddColumn(RowBatch batch, int column, int first, int end)
     {
-        Count += batch.Rows - first;
+        Count += end - first;
         if (Type is ColumnType.Integer or ColumnType.Float && !Ignored)
         {
-            AddNumbers(batch, column, first);
+            AddNumbers(batch, column, first, end);
             return;
         }
         var hashes = 0;
-        for (var r = first; r < batch.Rows; r++)
+        for (var r = first; r < end; r++)
         {
             var v = Values.Normalize(batch.Field(r, column), out _);
             if (Values.IsMissing(v))
@@ -655,13 +656,11 @@ internal sealed partial class ColumnAccumulator
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void AddNumbers(RowBatch batch, int column, int first)
+    private void AddNumbers(RowBatch batch, int column, int first, int end)
     {
-        var integer = Type == ColumnType.Integer;
+        var numbers = NumberBuffer(end - first);
         var count = 0;
-        if (_numbers.Length < batch.Rows - first) _numbers = new double[batch.Rows - first];
-        var numbers = _numbers;
-        for (var r = first; r < batch.Rows; r++)
+        for (var r = first; r < end; r++)
         {
             var v = Values.Normalize(batch.Field(r, column), out _);
             if (Values.IsMissing(v))
@@ -669,21 +668,47 @@ internal sealed partial class ColumnAccumulator
                 Missing++;
                 continue;
             }
-            if (!Values.TryDouble(v, out var d))
-            {
-                Bad();
-                continue;
-            }
-            if (integer && !_sawFraction && d != Math.Floor(d) && !Values.TryLong(v, out _)) _sawFraction = true;
-            numbers[count++] = d;
+            ParseNumber(v, numbers, ref count);
         }
-        var parsed = numbers.AsSpan(0, count);
+        AddParsed(numbers.AsSpan(0, count));
+    }
+
+    /// <summary>The sample's values (normalised, none missing) of a column just decided to hold numbers.</summary>
+    private void AddNumbers(List<string> pending)
+    {
+        var numbers = NumberBuffer(pending.Count);
+        var count = 0;
+        foreach (var v in pending) ParseNumber(v, numbers, ref count);
+        AddParsed(numbers.AsSpan(0, count));
+    }
+
+    private double[] NumberBuffer(int length)
+    {
+        if (_numbers.Length < length) _numbers = new double[length];
+        return _numbers;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ParseNumber(ReadOnlySpan<char> v, double[] numbers, ref int count)
+    {
+        if (!Values.TryDouble(v, out var d))
+        {
+            Bad();
+            return;
+        }
+        if (Type == ColumnType.Integer && !_sawFraction && d != Math.Floor(d) && !Values.TryLong(v, out _)) _sawFraction = true;
+        numbers[count++] = d;
+    }
+
+    /// <summary>Parsed numbers, in file order, to the statistics, the distinct count and the value counts.</summary>
+    private void AddParsed(ReadOnlySpan<double> parsed)
+    {
         _numeric!.AddRange(parsed);
         if (_distinct is not null)
         {
-            if (_hashes.Length < count) _hashes = new ulong[count];
+            if (_hashes.Length < parsed.Length) _hashes = new ulong[parsed.Length];
             for (var i = 0; i < parsed.Length; i++) _hashes[i] = DistinctCounter.HashNumber(parsed[i]);
-            _distinct.AddHashes(_hashes.AsSpan(0, count));
+            _distinct.AddHashes(_hashes.AsSpan(0, parsed.Length));
         }
         if (_numericTop is { Abandoned: false } top)
             foreach (var d in parsed) top.Add(d);
@@ -819,13 +844,19 @@ internal sealed partial class ColumnAccumulator
         if (n == 0) return (ColumnType.Text, null);
         const double share = 0.95;
         int ints = 0, nums = 0, bools = 0;
+        // Distinct values by their 64-bit hashes, as the profile counts them (no string comparisons).
+        var hashes = new ULongSet();
         foreach (var v in values)
         {
-            if (Values.TryLong(v, out _)) { ints++; nums++; }
-            else if (Values.TryDouble(v, out _)) nums++;
+            hashes.Add(DistinctCounter.Hash(v));
+            if (Values.TryDouble(v, out _))
+            {
+                nums++;
+                if (Values.IsInteger(v)) ints++;
+            }
             else if (Values.TryBoolean(v, out _)) bools++;
         }
-        var distinct = values.Distinct(StringComparer.Ordinal).Count();
+        var distinct = hashes.Count;
         if (nums >= share * n)
         {
             if (ints == nums)
@@ -902,12 +933,6 @@ internal sealed class Profiler(ReadOptions options)
 
     public long RowCount { get; private set; }
 
-    public void AddRow(TableSource source)
-    {
-        CheckRowLimit(RowCount + 1);
-        AddRowCore(source.Columns, new SourceRow(source));
-    }
-
     /// <summary>Throws once more than MaxRows rows were read (checked as rows are read, before they are profiled).</summary>
     public void CheckRowLimit(long rows)
     {
@@ -916,24 +941,65 @@ internal sealed class Profiler(ReadOptions options)
     }
 
     /// <summary>
-    /// Profiles <paramref name="batch"/> (its rows follow every row added before): the sample part at once, the rest
-    /// in the background. Returns a batch whose profile is done, for its buffers to be reused, or null.
+    /// Profiles <paramref name="batch"/> (its rows follow every row added before): the rows in the type-inference
+    /// sample at once (column by column on both cores; the types are decided when the sample is complete), the
+    /// rest in the background. Returns a batch whose profile is done, for its buffers to be reused, or null.
     /// </summary>
     public async ValueTask<RowBatch?> AddBatchAsync(RowBatch batch, List<string> names)
     {
         var done = await FinishJobAsync();
-        var first = 0;
-        for (; first < batch.Rows && !_sampled; first++) AddRowCore(names, new BatchRow(batch, first));
-        if (first == batch.Rows) return done ?? batch;
-        RowCount += batch.Rows - first;
+        AddColumns(names);
         if (_columnOrder.Length != batch.Columns)
         {
             _columnOrder = [.. Enumerable.Range(0, batch.Columns)];
             _columnTicks = new long[batch.Columns];
         }
-        _job = new ColumnJob(this, batch, first);
+        var first = 0;
+        if (!_sampled)
+        {
+            first = SampleRowsOf(batch);
+            RowCount += first;
+            var sample = new ColumnJob(this, batch, 0, first, sampling: true);
+            sample.Start();
+            sample.Run();
+            await sample.Completion;
+            if (_sampled) Parallel.ForEach(_columns, c => c.Decide());
+        }
+        if (first == batch.Rows) return done ?? batch;
+        RowCount += batch.Rows - first;
+        _job = new ColumnJob(this, batch, first, batch.Rows, sampling: false);
         _job.Start();
         return done;
+    }
+
+    /// <summary>How many of the batch's first rows complete the sample (all of them while it is not complete).</summary>
+    private int SampleRowsOf(RowBatch batch)
+    {
+        var rows = RowCount;
+        for (var r = 0; r < batch.Rows; r++)
+        {
+            // The row's fields and the separators between them, as AddRowCore counts each value.
+            var rowStart = r == 0 ? 0 : batch.Ends[r * batch.Columns - 1] + 1;
+            var rowEnd = batch.Ends[(r + 1) * batch.Columns - 1];
+            _sampleChars += rowEnd - rowStart - (batch.Columns - 1) + (long)batch.Columns * PerValueOverhead;
+            if (++rows >= SampleRows || _sampleChars >= SampleChars)
+            {
+                _sampled = true;
+                return r + 1;
+            }
+        }
+        return batch.Rows;
+    }
+
+    private void AddColumns(List<string> names)
+    {
+        while (_columns.Count < names.Count)
+        {
+            var name = names[_columns.Count];
+            options.Overrides.TryGetValue(name, out var o);
+            if (name == options.Target) _targetIndex = _columns.Count;
+            _columns.Add(new ColumnAccumulator(name, o, options.Target is not null && name != options.Target, RowCount));
+        }
     }
 
     /// <summary>Waits for the batch in the background, helping with its columns; returns it.</summary>
@@ -948,37 +1014,11 @@ internal sealed class Profiler(ReadOptions options)
         return job.Batch;
     }
 
-    private interface IRow
+    /// <summary>One row of a source that is not read in batches (JSON Lines, Parquet).</summary>
+    public void AddRow(TableSource row)
     {
-        int FieldCount { get; }
-        bool TryGetField(int index, out ReadOnlySpan<char> value);
-    }
-
-    private readonly struct SourceRow(TableSource source) : IRow
-    {
-        public int FieldCount => source.FieldCount;
-        public bool TryGetField(int index, out ReadOnlySpan<char> value) => source.TryGetField(index, out value);
-    }
-
-    private readonly struct BatchRow(RowBatch batch, int row) : IRow
-    {
-        public int FieldCount => batch.Columns;
-        public bool TryGetField(int index, out ReadOnlySpan<char> value)
-        {
-            value = batch.Field(row, index);
-            return true;
-        }
-    }
-
-    private void AddRowCore<TRow>(List<string> names, TRow row) where TRow : IRow
-    {
-        while (_columns.Count < names.Count)
-        {
-            var name = names[_columns.Count];
-            options.Overrides.TryGetValue(name, out var o);
-            if (name == options.Target) _targetIndex = _columns.Count;
-            _columns.Add(new ColumnAccumulator(name, o, options.Target is not null && name != options.Target, RowCount));
-        }
+        CheckRowLimit(RowCount + 1);
+        AddColumns(row.Columns);
         RowCount++;
         var fieldCount = row.FieldCount;
         var target = ReadOnlySpan<char>.Empty;
@@ -998,7 +1038,8 @@ internal sealed class Profiler(ReadOptions options)
         if (!_sampled && (RowCount >= SampleRows || _sampleChars >= SampleChars))
         {
             _sampled = true;
-            foreach (var c in _columns) c.Decide();
+            // Columns are independent: decided (and their sample replayed) on both cores.
+            Parallel.ForEach(_columns, c => c.Decide());
         }
     }
 
@@ -1010,11 +1051,12 @@ internal sealed class Profiler(ReadOptions options)
     }
 
     /// <summary>
-    /// The rows of a batch after the sample, column by column: the worker and the caller take columns in turn, so
+    /// Rows <c>firstRow..endRow</c> of a batch, column by column: the worker and the caller take columns in turn, so
     /// each column sees its values in file order (one batch at a time). The columns that took longest in the last
     /// batch are taken first, so that the last ones taken are short and neither thread waits long for the other.
+    /// In the sample (<paramref name="sampling"/>) values are only collected: the types are decided after it.
     /// </summary>
-    private sealed class ColumnJob(Profiler profiler, RowBatch batch, int firstRow)
+    private sealed class ColumnJob(Profiler profiler, RowBatch batch, int firstRow, int endRow, bool sampling)
     {
         private int _next = -1;
         public RowBatch Batch => batch;
@@ -1042,12 +1084,12 @@ internal sealed class Profiler(ReadOptions options)
             var trackTarget = accumulator.Leakage is not null && targetIndex >= 0;
             if (accumulator.Decided && !trackTarget)
             {
-                accumulator.AddColumn(batch, column, firstRow);
+                accumulator.AddColumn(batch, column, firstRow, endRow);
                 return;
             }
             var target = ReadOnlySpan<char>.Empty;
             var hasTarget = false;
-            for (var r = firstRow; r < batch.Rows; r++)
+            for (var r = firstRow; r < endRow; r++)
             {
                 if (trackTarget)
                 {
@@ -1055,7 +1097,7 @@ internal sealed class Profiler(ReadOptions options)
                     hasTarget = TargetValue(ref target);
                 }
                 accumulator.Add(batch.Field(r, column), target, hasTarget);
-                if (!accumulator.Decided && accumulator.PendingCount >= ColumnAccumulator.LateDecisionValues) accumulator.Decide();
+                if (!sampling && !accumulator.Decided && accumulator.PendingCount >= ColumnAccumulator.LateDecisionValues) accumulator.Decide();
             }
         }
     }
@@ -1063,13 +1105,14 @@ internal sealed class Profiler(ReadOptions options)
     public async ValueTask<(DatasetSchema Schema, DatasetProfile Profile)> FinishAsync()
     {
         await FinishJobAsync();
-        foreach (var c in _columns) c.Decide();
+        Parallel.ForEach(_columns, c => c.Decide());
         var warnings = new List<ProfileWarning>();
-        var profiles = new List<ColumnProfile>();
-        foreach (var c in _columns)
+        var profiles = new ColumnProfile[_columns.Count];
+        Parallel.For(0, profiles.Length, i => profiles[i] = _columns[i].Profile());
+        for (var i = 0; i < profiles.Length; i++)
         {
-            var p = c.Profile();
-            profiles.Add(p);
+            var c = _columns[i];
+            var p = profiles[i];
             if (c.Ignored) continue;
             var present = p.Count - p.Missing;
             if (p.Count > 0 && p.Missing > 0.5 * p.Count)

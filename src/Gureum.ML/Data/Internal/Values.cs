@@ -108,6 +108,14 @@ internal static class Values
     internal static bool TryLong(ReadOnlySpan<char> v, out long value) =>
         long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
 
+    /// <summary>What <see cref="TryLong(ReadOnlySpan{char}, out long)"/> accepts: a sign, then digits that fit a long.</summary>
+    internal static bool IsInteger(ReadOnlySpan<char> v)
+    {
+        var digits = v.Length > 0 && v[0] is '-' or '+' ? v[1..] : v;
+        if (digits.IsEmpty || digits.ContainsAnyExceptInRange('0', '9')) return false;
+        return digits.Length <= 18 || TryLong(v, out _);
+    }
+
     internal static bool TryDouble(string v, out double value) => TryDouble(v.AsSpan(), out value);
 
     internal static bool TryDouble(ReadOnlySpan<char> v, out double value) =>
