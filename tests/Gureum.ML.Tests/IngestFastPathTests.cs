@@ -51,6 +51,47 @@ public sealed class IngestFastPathTests
         Assert.Equal(3, Assert.Single(e.Errors).Line);
     }
 
+    [Fact]
+    public async Task Analyze_WideLineOverMaxColumnsAfterAQuotedField_IsRejectedOnItsLine()
+    {
+        // 24 fields, 18 of them after the quoted one: the fast path that reads those counts on from the first six.
+        var text = "a,b\n1,2\n1,2,3,4,5,\"x, y\"," + string.Join(",", Enumerable.Range(0, 18)) + "\n";
+
+        var e = await Assert.ThrowsAsync<DataFormatException>(() =>
+            TestData.AnalyzeTextAsync(text, new ReadOptions { Limits = new DataLimits { MaxColumns = 20 } }));
+
+        Assert.Contains("MaxColumns", e.Message);
+        Assert.Equal(3, Assert.Single(e.Errors).Line);
+    }
+
+    [Fact]
+    public async Task Analyze_LongLineAfterAQuotedField_IsRejectedByMaxLineBytes()
+    {
+        // Neither part alone is over the limit: the fast path that reads the second counts on from the first.
+        var text = "a,b\n1,2\n\"" + new string('q', 3_000) + "\"," + new string('x', 3_000) + "\n";
+
+        var e = await Assert.ThrowsAsync<DataFormatException>(() =>
+            TestData.AnalyzeTextAsync(text, new ReadOptions { Limits = new DataLimits { MaxLineBytes = 4_000 } }));
+
+        Assert.Contains("MaxLineBytes", e.Message);
+        Assert.Equal(3, Assert.Single(e.Errors).Line);
+    }
+
+    [Fact]
+    public async Task Analyze_PlainFieldsAfterQuotedOnes_ReadAsTheirOwnFields()
+    {
+        var text = "q,n,r,m\n" + string.Concat(Enumerable.Range(0, 200).Select(i => $"\"a, {i}\",{i % 50},\"b\"\"{i}\",{i}.5\n"));
+
+        var a = await TestData.AnalyzeTextAsync(text);
+
+        Assert.Equal(0, a.SkippedRows);
+        Assert.Equal(ColumnType.Integer, a.SchemaOf("n").Type);
+        Assert.Equal(49, a.Column("n").Max);
+        Assert.Equal(ColumnType.Float, a.SchemaOf("m").Type);
+        Assert.Equal(200, a.Column("m").Distinct);
+        Assert.Equal(200, a.Column("r").Distinct);
+    }
+
     /// <summary>Enough rows for the batched, two-thread profile to run after the sample (10 000 rows).</summary>
     private const int Rows = 50_000;
 

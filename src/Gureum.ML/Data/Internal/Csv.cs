@@ -215,6 +215,10 @@ internal sealed class CsvParser
     private static readonly Vector128<ushort> CarriageReturns = Vector128.Create((ushort)'\r');
     private static readonly Vector128<ushort> Quotes = Vector128.Create((ushort)'"');
     private static readonly Vector128<ushort> Spaces = Vector128.Create((ushort)' ');
+    private static readonly Vector256<ushort> WideLineFeeds = Vector256.Create((ushort)'\n');
+    private static readonly Vector256<ushort> WideCarriageReturns = Vector256.Create((ushort)'\r');
+    private static readonly Vector256<ushort> WideQuotes = Vector256.Create((ushort)'"');
+    private static readonly Vector256<ushort> WideSpaces = Vector256.Create((ushort)' ');
 
     private readonly TextReader _reader;
     private readonly char _delimiter;
@@ -222,6 +226,7 @@ internal sealed class CsvParser
     private readonly FlaggingDecoderFallback? _fallback;
     private readonly SearchValues<char> _unquotedStops;
     private readonly Vector128<ushort> _delimiters;
+    private readonly Vector256<ushort> _wideDelimiters;
     /// <summary>Whether <see cref="ScanPlainLine"/> applies (not with a delimiter that is also a line end or a quote).</summary>
     private readonly bool _plainLines;
     private readonly char[] _buffer = new char[BufferChars];
@@ -229,6 +234,8 @@ internal sealed class CsvParser
     private int _len;
     private bool _eof;
     private bool _skipLf;
+    /// <summary>Set when <see cref="ScanPlainLine"/> found no line end in the rest of the buffer.</summary>
+    private bool _noLineEnd;
     private long _line = 1;
     private long _invalidAttributed;
 
@@ -257,6 +264,7 @@ internal sealed class CsvParser
         _fallback = fallback;
         _unquotedStops = SearchValues.Create([delimiter, '\n', '\r']);
         _delimiters = Vector128.Create((ushort)delimiter);
+        _wideDelimiters = Vector256.Create((ushort)delimiter);
         _plainLines = delimiter is not ('"' or '\n' or '\r');
     }
 
@@ -374,6 +382,10 @@ internal sealed class CsvParser
                     else if (c == ' ' && _delimiter != ' ') { Count(1); _pos++; }
                     else
                     {
+                        // The rest of the line at once, as at its start (after a quoted field, say).
+                        var before = _pos;
+                        if (ScanPlainLine()) return true;
+                        if (_pos != before) break; // it took the fields before a quote
                         _state = State.Unquoted;
                         goto case State.Unquoted;
                     }
@@ -445,13 +457,14 @@ internal sealed class CsvParser
     }
 
     /// <summary>
-    /// The common record, read at once: one line in the buffer with no quote, no field starting with a space and
-    /// nothing left to report. One vectorized pass finds its end and its delimiters; the line is copied whole.
-    /// Anything else (or a limit passed) is left to the state machine, which reads the record from its start.
+    /// The common record, read at once from its start or from a field start: the rest of one line in the buffer with
+    /// no quote, no field starting with a space and nothing left to report. One vectorized pass finds its end and its
+    /// delimiters; the line is copied whole. Anything else (or a limit passed) is left to the state machine, which
+    /// reads on from where this started.
     /// </summary>
     private bool ScanPlainLine()
     {
-        if (!_plainLines || (_fallback is not null && _fallback.Count > _invalidAttributed)) return false;
+        if (!_plainLines || _noLineEnd || (_fallback is not null && _fallback.Count > _invalidAttributed)) return false;
         var rest = _buffer.AsSpan(_pos, _len - _pos);
         var skipSpace = _delimiter != ' ';
         if (skipSpace && rest[0] == ' ') return false;
@@ -460,6 +473,21 @@ internal sealed class CsvParser
         var afterDelimiter = 0u; // 1 when the previous block ended with a delimiter
         ref var chars = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(rest));
         var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            // 32 chars per step, as two halves whose 16-bit masks are joined.
+            const int Wide = 2 * 16;
+            for (; i + Wide <= rest.Length && end < 0; i += Wide)
+            {
+                var lo = Vector256.LoadUnsafe(ref chars, (nuint)i);
+                var hi = Vector256.LoadUnsafe(ref chars, (nuint)(i + 16));
+                var stops = Mask(Vector256.Equals(lo, WideLineFeeds) | Vector256.Equals(lo, WideCarriageReturns) | Vector256.Equals(lo, WideQuotes),
+                    Vector256.Equals(hi, WideLineFeeds) | Vector256.Equals(hi, WideCarriageReturns) | Vector256.Equals(hi, WideQuotes));
+                var delimiters = Mask(Vector256.Equals(lo, _wideDelimiters), Vector256.Equals(hi, _wideDelimiters));
+                var spaces = skipSpace ? Mask(Vector256.Equals(lo, WideSpaces), Vector256.Equals(hi, WideSpaces)) : 0;
+                if (!TakeStep(i, Wide, stops, delimiters, spaces, ref fieldTotal, ref end, ref afterDelimiter)) return false;
+            }
+        }
         // 16 chars per step, as two halves whose 8-bit masks are joined.
         const int Step = 2 * 8;
         for (; i + Step <= rest.Length && end < 0; i += Step)
@@ -470,22 +498,7 @@ internal sealed class CsvParser
                 Vector128.Equals(hi, LineFeeds) | Vector128.Equals(hi, CarriageReturns) | Vector128.Equals(hi, Quotes));
             var delimiters = Mask(Vector128.Equals(lo, _delimiters), Vector128.Equals(hi, _delimiters));
             var spaces = skipSpace ? Mask(Vector128.Equals(lo, Spaces), Vector128.Equals(hi, Spaces)) : 0;
-            if (stops != 0)
-            {
-                var k = BitOperations.TrailingZeroCount(stops);
-                end = i + k;
-                var before = (1u << k) - 1;
-                delimiters &= before;
-                spaces &= before | (1u << k);
-            }
-            if ((((delimiters << 1) | afterDelimiter) & spaces) != 0) return false;
-            afterDelimiter = (delimiters >> (Step - 1)) & 1;
-            while (delimiters != 0)
-            {
-                if (fieldTotal == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
-                _ends[fieldTotal++] = _recordLength + i + BitOperations.TrailingZeroCount(delimiters);
-                delimiters &= delimiters - 1;
-            }
+            if (!TakeStep(i, Step, stops, delimiters, spaces, ref fieldTotal, ref end, ref afterDelimiter)) return false;
         }
         for (; end < 0 && i < rest.Length; i++)
         {
@@ -500,7 +513,13 @@ internal sealed class CsvParser
             else if (afterDelimiter != 0 && c == ' ') return false;
             afterDelimiter = 0;
         }
-        if (end < 0 || end + 1 > _limits.MaxLineBytes || fieldTotal - _fieldTotal >= _limits.MaxColumns) return false;
+        if (end < 0)
+        {
+            // No line end in the buffer: not worth another look until it is refilled.
+            _noLineEnd = true;
+            return false;
+        }
+        if (_recordChars + end + 1 > _limits.MaxLineBytes || _fieldCount + fieldTotal - _fieldTotal >= _limits.MaxColumns) return false;
         if (rest[end] == '"')
         {
             // A quoted field: the plain fields before it are kept, the state machine goes on from its quote.
@@ -515,10 +534,41 @@ internal sealed class CsvParser
         return true;
     }
 
+    /// <summary>
+    /// One step of <see cref="ScanPlainLine"/> from its masks (bit j for char <paramref name="i"/> + j): the end of
+    /// the line if a stop is in it, and the delimiters before that end; false when a field starts with a space.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TakeStep(int i, int width, uint stops, uint delimiters, uint spaces, ref int fieldTotal, ref int end, ref uint afterDelimiter)
+    {
+        if (stops != 0)
+        {
+            var k = BitOperations.TrailingZeroCount(stops);
+            end = i + k;
+            var before = (1u << k) - 1;
+            delimiters &= before;
+            spaces &= before | (1u << k);
+        }
+        if ((((delimiters << 1) | afterDelimiter) & spaces) != 0) return false;
+        afterDelimiter = (delimiters >> (width - 1)) & 1;
+        while (delimiters != 0)
+        {
+            if (fieldTotal == _ends.Length) Array.Resize(ref _ends, _ends.Length * 2);
+            _ends[fieldTotal++] = _recordLength + i + BitOperations.TrailingZeroCount(delimiters);
+            delimiters &= delimiters - 1;
+        }
+        return true;
+    }
+
     /// <summary>One bit per char of two 8-char comparison results, the first in the low bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Mask(Vector128<ushort> lo, Vector128<ushort> hi) =>
         Vector128.Narrow(lo, hi).ExtractMostSignificantBits();
+
+    /// <summary>One bit per char of two 16-char comparison results, the first in the low bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Mask(Vector256<ushort> lo, Vector256<ushort> hi) =>
+        Vector256.Narrow(lo, hi).ExtractMostSignificantBits();
 
     /// <summary>Consumes <paramref name="chars"/>, whose fields end where <c>_ends[.. fieldTotal]</c> say.</summary>
     private void Take(ReadOnlySpan<char> chars, int fieldTotal)
@@ -587,6 +637,7 @@ internal sealed class CsvParser
     private async ValueTask<bool> FillAsync(CancellationToken ct)
     {
         _pos = 0;
+        _noLineEnd = false;
         _len = await _reader.ReadAsync(_buffer.AsMemory(), ct);
         if (_len == 0) _eof = true;
         return _len > 0;
