@@ -193,59 +193,143 @@ internal sealed class ULongSet
     }
 }
 
-/// <summary>Value counts: exact while small, then space-saving (approximate top values).</summary>
-internal sealed class TopCounter(int exactLimit, int approxCapacity, bool abandonWhenLarge)
+/// <summary>
+/// Counts of text values in one open-addressed table: a value is hashed once (XXH3) and compared only with the
+/// keys of the same hash, with no comparer to call through; a string is made only for a value not seen before.
+/// </summary>
+internal sealed class SpanCounts
 {
-    private Dictionary<string, long>? _counts = new(StringComparer.Ordinal);
-    private Dictionary<string, long>.AlternateLookup<ReadOnlySpan<char>> _lookup;
-    private Dictionary<string, long>? _lookupOf;
-    private bool _approximate;
+    private int[] _slots = new int[64]; // entry index + 1; 0 is empty
+    private string[] _keys = new string[32];
+    private long[] _counts = new long[32];
+    private uint[] _hashes = new uint[32];
 
-    public bool Abandoned => _counts is null;
+    public int Count { get; private set; }
+
+    /// <summary>The count of <paramref name="key"/>, or a null reference when it has none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref long Find(ReadOnlySpan<char> key)
+    {
+        var hash = (uint)XxHash3.HashToUInt64(MemoryMarshal.AsBytes(key));
+        var mask = _slots.Length - 1;
+        for (var i = (int)hash & mask; ; i = (i + 1) & mask)
+        {
+            var entry = _slots[i] - 1;
+            if (entry < 0) return ref Unsafe.NullRef<long>();
+            if (_hashes[entry] == hash && key.SequenceEqual(_keys[entry])) return ref _counts[entry];
+        }
+    }
+
+    /// <summary>Adds a key that is not counted yet.</summary>
+    public void Add(string key, long count)
+    {
+        if (Count == _keys.Length)
+        {
+            Array.Resize(ref _keys, Count * 2);
+            Array.Resize(ref _counts, Count * 2);
+            Array.Resize(ref _hashes, Count * 2);
+        }
+        var hash = (uint)XxHash3.HashToUInt64(MemoryMarshal.AsBytes(key.AsSpan()));
+        _keys[Count] = key;
+        _counts[Count] = count;
+        _hashes[Count] = hash;
+        Count++;
+        // At most half full: probes stay short.
+        if (Count * 2 > _slots.Length) Rehash(_slots.Length * 2);
+        else Place(Count - 1, hash);
+    }
+
+    private void Place(int entry, uint hash)
+    {
+        var mask = _slots.Length - 1;
+        var i = (int)hash & mask;
+        while (_slots[i] != 0) i = (i + 1) & mask;
+        _slots[i] = entry + 1;
+    }
+
+    private void Rehash(int size)
+    {
+        _slots = new int[size];
+        for (var e = 0; e < Count; e++) Place(e, _hashes[e]);
+    }
+
+    public IEnumerable<string> Keys => _keys.Take(Count);
+
+    public IEnumerable<KeyValuePair<string, long>> Entries =>
+        Enumerable.Range(0, Count).Select(e => new KeyValuePair<string, long>(_keys[e], _counts[e]));
+}
+
+/// <summary>Value counts: exact while at most <paramref name="exactLimit"/> values, then space-saving (approximate top values).</summary>
+internal sealed class TopCounter(int exactLimit, int approxCapacity)
+{
+    private SpanCounts? _exact = new();
+    private Dictionary<string, long>? _approximate;
 
     /// <summary>Counts a value; a string is made only for a value not seen before.</summary>
     public void Add(ReadOnlySpan<char> value)
     {
-        var counts = _counts;
-        if (counts is null) return;
-        // Asking the dictionary for its span lookup checks its comparer's type: once per dictionary, not per value.
-        if (_lookupOf != counts)
+        if (_exact is { } exact)
         {
-            _lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
-            _lookupOf = counts;
+            ref var count = ref exact.Find(value);
+            if (!Unsafe.IsNullRef(ref count))
+            {
+                count++;
+                return;
+            }
         }
-        var lookup = _lookup;
-        if (!_approximate && counts.Count < exactLimit)
+        else
         {
-            CollectionsMarshal.GetValueRefOrAddDefault(lookup, value, out _)++;
-            return;
-        }
-        if (lookup.TryGetValue(value, out var c))
-        {
-            lookup[value] = c + 1;
-            return;
+            var lookup = _approximate!.GetAlternateLookup<ReadOnlySpan<char>>();
+            if (lookup.TryGetValue(value, out var c))
+            {
+                lookup[value] = c + 1;
+                return;
+            }
         }
         Add(value.ToString());
     }
 
-    /// <summary>Counts <paramref name="count"/> occurrences of a value at once (while exact).</summary>
+    /// <summary>Counts <paramref name="count"/> occurrences of a value at once.</summary>
     public void Add(string value, long count)
     {
-        if (_counts is { } counts) CollectionsMarshal.GetValueRefOrAddDefault(counts, value, out _) += count;
+        if (_exact is { } exact)
+        {
+            ref var c = ref exact.Find(value);
+            if (Unsafe.IsNullRef(ref c)) exact.Add(value, count);
+            else c += count;
+        }
+        else CollectionsMarshal.GetValueRefOrAddDefault(_approximate!, value, out _) += count;
     }
 
     public void Add(string value)
     {
-        var counts = _counts;
-        if (counts is null) return;
-        if (counts.TryGetValue(value, out var c)) { counts[value] = c + 1; return; }
-        if (!_approximate && counts.Count < exactLimit) { counts[value] = 1; return; }
-        if (abandonWhenLarge) { _counts = null; return; }
-        if (!_approximate)
+        if (_exact is { } exact)
         {
-            _approximate = true;
-            _counts = counts = counts.OrderByDescending(kv => kv.Value).Take(approxCapacity).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-            if (counts.Count < approxCapacity) { counts[value] = 1; return; }
+            ref var c = ref exact.Find(value);
+            if (!Unsafe.IsNullRef(ref c))
+            {
+                c++;
+                return;
+            }
+            if (exact.Count < exactLimit)
+            {
+                exact.Add(value, 1);
+                return;
+            }
+            // Too many values to count each: the most frequent so far are kept, and space-saving from here on.
+            _approximate = exact.Entries.OrderByDescending(kv => kv.Value).Take(approxCapacity).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+            _exact = null;
+            if (_approximate.Count < approxCapacity)
+            {
+                _approximate[value] = 1;
+                return;
+            }
+        }
+        var counts = _approximate!;
+        if (counts.TryGetValue(value, out var existing))
+        {
+            counts[value] = existing + 1;
+            return;
         }
         var minKey = "";
         var min = long.MaxValue;
@@ -257,15 +341,16 @@ internal sealed class TopCounter(int exactLimit, int approxCapacity, bool abando
 
     /// <summary>True while every value counted so far, and <paramref name="value"/>, have their own exact count.</summary>
     public bool CountsExactly(ReadOnlySpan<char> value) =>
-        _counts is { } counts && !_approximate && (counts.Count < exactLimit || counts.GetAlternateLookup<ReadOnlySpan<char>>().ContainsKey(value));
+        _exact is { } exact && (exact.Count < exactLimit || !Unsafe.IsNullRef(ref exact.Find(value)));
 
     /// <summary>The values counted (all of them while <see cref="CountsExactly"/>).</summary>
-    public IEnumerable<string> Keys => _counts?.Keys ?? Enumerable.Empty<string>();
+    public IEnumerable<string> Keys => _exact?.Keys ?? _approximate!.Keys;
 
-    public IReadOnlyList<ValueCount>? Top(int n) => _counts?.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
+    public IReadOnlyList<ValueCount> Top(int n) => (_exact?.Entries ?? _approximate!)
+        .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
         .Take(n).Select(kv => new ValueCount(kv.Key, kv.Value)).ToList();
 
-    public int Size => _counts?.Count ?? 0;
+    public int Size => _exact?.Count ?? _approximate!.Count;
 }
 
 /// <summary>
@@ -608,7 +693,7 @@ internal sealed partial class ColumnAccumulator
         }
         _top = Type switch
         {
-            ColumnType.Categorical or ColumnType.Boolean => new TopCounter(10_000, 1_000, abandonWhenLarge: false),
+            ColumnType.Categorical or ColumnType.Boolean => new TopCounter(10_000, 1_000),
             _ => null,
         };
         if (Type == ColumnType.Integer) _numericTop = new NumericTopCounter(1_000);
@@ -823,7 +908,7 @@ internal sealed partial class ColumnAccumulator
         if (_trues > 0) _top?.Add("true", _trues);
         if (_falses > 0) _top?.Add("false", _falses);
         _trues = _falses = 0;
-        if (_top is { Abandoned: false } top && (type != ColumnType.Integer && type != ColumnType.Float || top.Size <= 20))
+        if (_top is { } top && (type != ColumnType.Integer && type != ColumnType.Float || top.Size <= 20))
             p = p with { TopValues = top.Top(20) };
         if (_numericTop is { Abandoned: false } numericTop && numericTop.Size <= 20)
             p = p with { TopValues = numericTop.Top(20) };
