@@ -73,6 +73,29 @@ public sealed class ValuesFastPathTests
         }
     }
 
+    [Fact]
+    public void TryDate_RandomDatesAndTimes_MatchTryParseExact()
+    {
+        const DateTimeStyles styles = DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal | DateTimeStyles.AllowWhiteSpaces;
+        var random = new Random(42);
+        string[] formats = ["yyyy-MM-dd", "yyyy-MM-dd HH:mm:ss", "yyyy-MM-ddTHH:mm:ss"];
+        // Leap days of leap and common years (1900 is not one, 2000 is), month ends, and random days of any year.
+        string[] fixedDates = ["1900-02-29", "2000-02-29", "2023-02-29", "2024-02-29", "0001-01-01", "9999-12-31", "2024-04-31", "2024-12-31"];
+        var dates = fixedDates.Concat(Enumerable.Range(0, 3000).Select(_ =>
+            $"{random.Next(0, 10000):0000}-{random.Next(0, 14):00}-{random.Next(0, 33):00}"));
+        foreach (var date in dates)
+        {
+            var time = $"{random.Next(0, 25):00}:{random.Next(0, 61):00}:{random.Next(0, 61):00}";
+            foreach (var format in formats)
+            {
+                var text = format.Length == 10 ? date : date + format[10] + time;
+                var expected = DateTimeOffset.TryParseExact(text, format, CultureInfo.InvariantCulture, styles, out var e);
+                Assert.Equal(expected, Values.TryDate(text.AsSpan(), format, out var actual));
+                if (expected) Assert.Equal(e, actual);
+            }
+        }
+    }
+
     [Theory]
     [InlineData("", true)]
     [InlineData("NA", true)]

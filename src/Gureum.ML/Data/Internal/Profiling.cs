@@ -355,33 +355,73 @@ internal sealed class TopCounter(int exactLimit, int approxCapacity)
 
 /// <summary>
 /// Value counts of a numeric column, keyed by the double's bits (distinct bits, distinct "R" strings), exact up to
-/// <paramref name="exactLimit"/> distinct values, then abandoned. Strings are made only for the result.
+/// <paramref name="exactLimit"/> distinct values, then abandoned: an open-addressed table probed with the hash the
+/// distinct count computes anyway. Strings are made only for the result.
 /// </summary>
 internal sealed class NumericTopCounter(int exactLimit)
 {
-    private Dictionary<long, long>? _counts = [];
+    private long[] _keys = new long[16];
+    private long[] _counts = new long[16];
+    private int[] _slots = new int[32]; // entry index + 1; 0 is empty
+    private int _count;
 
-    public bool Abandoned => _counts is null;
+    public bool Abandoned { get; private set; }
 
-    public void Add(double value)
+    public void Add(double value) => Add(value, DistinctCounter.HashNumber(value));
+
+    /// <summary>Counts a value whose <see cref="DistinctCounter.HashNumber"/> is <paramref name="hash"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Add(double value, ulong hash)
     {
-        var counts = _counts;
-        if (counts is null) return;
-        ref var c = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, BitConverter.DoubleToInt64Bits(value), out var exists);
-        if (!exists && counts.Count > exactLimit)
+        if (Abandoned) return;
+        var key = BitConverter.DoubleToInt64Bits(value);
+        var mask = _slots.Length - 1;
+        var i = (int)(hash >> 32) & mask;
+        for (var entry = _slots[i] - 1; entry >= 0; entry = _slots[i] - 1)
         {
-            _counts = null;
+            if (_keys[entry] == key)
+            {
+                _counts[entry]++;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+        if (_count == exactLimit)
+        {
+            Abandoned = true;
+            _keys = _counts = [];
+            _slots = [];
             return;
         }
-        c++;
+        if (_count == _keys.Length)
+        {
+            Array.Resize(ref _keys, _count * 2);
+            Array.Resize(ref _counts, _count * 2);
+        }
+        _keys[_count] = key;
+        _counts[_count] = 1;
+        _slots[i] = ++_count;
+        if (_count * 2 > _slots.Length) Rehash();
     }
 
-    public IReadOnlyList<ValueCount>? Top(int n) => _counts?
-        .Select(kv => (Key: BitConverter.Int64BitsToDouble(kv.Key).ToString("R", CultureInfo.InvariantCulture), kv.Value))
+    private void Rehash()
+    {
+        _slots = new int[_slots.Length * 2];
+        var mask = _slots.Length - 1;
+        for (var e = 0; e < _count; e++)
+        {
+            var i = (int)(DistinctCounter.HashNumber(BitConverter.Int64BitsToDouble(_keys[e])) >> 32) & mask;
+            while (_slots[i] != 0) i = (i + 1) & mask;
+            _slots[i] = e + 1;
+        }
+    }
+
+    public IReadOnlyList<ValueCount>? Top(int n) => Abandoned ? null : Enumerable.Range(0, _count)
+        .Select(e => (Key: BitConverter.Int64BitsToDouble(_keys[e]).ToString("R", CultureInfo.InvariantCulture), Value: _counts[e]))
         .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
         .Take(n).Select(kv => new ValueCount(kv.Key, kv.Value)).ToList();
 
-    public int Size => _counts?.Count ?? 0;
+    public int Size => _count;
 }
 
 /// <summary>
@@ -789,14 +829,12 @@ internal sealed partial class ColumnAccumulator
     private void AddParsed(ReadOnlySpan<double> parsed)
     {
         _numeric!.AddRange(parsed);
-        if (_distinct is not null)
-        {
-            if (_hashes.Length < parsed.Length) _hashes = new ulong[parsed.Length];
-            for (var i = 0; i < parsed.Length; i++) _hashes[i] = DistinctCounter.HashNumber(parsed[i]);
-            _distinct.AddHashes(_hashes.AsSpan(0, parsed.Length));
-        }
+        if (_hashes.Length < parsed.Length) _hashes = new ulong[parsed.Length];
+        var hashes = _hashes.AsSpan(0, parsed.Length);
+        for (var i = 0; i < parsed.Length; i++) hashes[i] = DistinctCounter.HashNumber(parsed[i]);
+        _distinct?.AddHashes(hashes);
         if (_numericTop is { Abandoned: false } top)
-            foreach (var d in parsed) top.Add(d);
+            for (var i = 0; i < parsed.Length; i++) top.Add(parsed[i], hashes[i]);
     }
 
     /// <summary>

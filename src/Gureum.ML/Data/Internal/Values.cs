@@ -221,33 +221,34 @@ internal static class Values
         };
         if (withTime is null || v.Length != (withTime.Value ? 19 : 10)) return false;
         if (v[4] != '-' || v[7] != '-') return false;
-        int year = Digits(v, 0, 4), month = Digits(v, 5, 2), day = Digits(v, 8, 2);
+        int year = Two(v, 0) * 100 + Two(v, 2), month = Two(v, 5), day = Two(v, 8);
         int hour = 0, minute = 0, second = 0;
         if (withTime.Value)
         {
             if (v[10] != format[10] || v[13] != ':' || v[16] != ':') return false;
-            hour = Digits(v, 11, 2);
-            minute = Digits(v, 14, 2);
-            second = Digits(v, 17, 2);
+            hour = Two(v, 11);
+            minute = Two(v, 14);
+            second = Two(v, 17);
         }
         if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month)
             || hour is < 0 or > 23 || minute is < 0 or > 59 || second is < 0 or > 59)
             return false;
-        ticks = new DateTime(year, month, day, hour, minute, second).Ticks;
+        // Days since 0001-01-01 in the proleptic Gregorian calendar, as DateTime counts them (checked above).
+        var y = year - 1;
+        var days = y * 365L + y / 4 - y / 100 + y / 400 + DaysBeforeMonth[month] + (month > 2 && DateTime.IsLeapYear(year) ? 1 : 0) + day - 1;
+        ticks = days * TimeSpan.TicksPerDay + (hour * 3600L + minute * 60 + second) * TimeSpan.TicksPerSecond;
         return true;
     }
 
-    /// <summary>The number in <paramref name="count"/> ASCII digits at <paramref name="start"/>, or -1.</summary>
-    private static int Digits(ReadOnlySpan<char> v, int start, int count)
+    private static readonly int[] DaysBeforeMonth = [0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+
+    /// <summary>The number in the two ASCII digits at <paramref name="start"/>, or a negative number.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Two(ReadOnlySpan<char> v, int start)
     {
-        var n = 0;
-        for (var i = start; i < start + count; i++)
-        {
-            var d = v[i] - '0';
-            if ((uint)d > 9) return -1;
-            n = n * 10 + d;
-        }
-        return n;
+        var tens = (uint)(v[start] - '0');
+        var ones = (uint)(v[start + 1] - '0');
+        return tens > 9 || ones > 9 ? -10_000 : (int)(tens * 10 + ones);
     }
 
     /// <summary><see cref="Convert"/> for <see cref="ColumnType.Boolean"/> without boxing.</summary>
