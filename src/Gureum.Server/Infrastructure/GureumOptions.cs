@@ -20,6 +20,12 @@ public sealed class GureumOptions
     /// <summary>Columns, line length, rows, errors reported and gzip ratio for dataset reads (<c>Gureum:DatasetLimits:MaxColumns</c>, ...).</summary>
     public Gureum.ML.Data.DataLimits DatasetLimits { get; set; } = new();
 
+    /// <summary>
+    /// Runs the dataset reader over generated rows once after start (about 2 s of one core, in the background), so the
+    /// first upload runs optimised code; off where start-up CPU matters more (<c>Gureum:WarmUpDatasetReader</c>).
+    /// </summary>
+    public bool WarmUpDatasetReader { get; set; } = true;
+
     public int SiloPort { get; set; } = 11111;
     public int GatewayPort { get; set; } = 30000;
 

@@ -545,10 +545,10 @@ internal sealed class NumericStats
             return (q, hist);
         }
         var width = (Max - Min) / bins;
-        var perWidth = 1 / width;
         var counts = new long[bins];
+        // Divided, not multiplied by the reciprocal: a value on a bin edge must land where drift puts live values.
         foreach (var x in sample)
-            counts[Math.Clamp((int)((x - Min) * perWidth), 0, bins - 1)]++;
+            counts[Math.Clamp((int)((x - Min) / width), 0, bins - 1)]++;
         var scale = sample.Length == 0 ? 0 : (double)N / sample.Length;
         for (var i = 0; i < bins; i++)
             hist.Add(new HistogramBin(Min + i * width, i == bins - 1 ? Max : Min + (i + 1) * width, (long)Math.Round(counts[i] * scale)));

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Gureum.ML.Data;
+using Gureum.Server.Infrastructure;
 using Gureum.Server.Infrastructure.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Gureum.Server.Features.Datasets;
 
@@ -8,11 +10,12 @@ namespace Gureum.Server.Features.Datasets;
 /// Once the server has started, runs the dataset reader over generated rows in the background, so the JIT has
 /// compiled and optimised its hot loops before the first upload (a cold reader is about half as fast).
 /// </summary>
-public sealed partial class DatasetReaderWarmUp(IHostApplicationLifetime lifetime, ILogger<DatasetReaderWarmUp> logger) : BackgroundService
+public sealed partial class DatasetReaderWarmUp(IHostApplicationLifetime lifetime, IOptions<GureumOptions> options, ILogger<DatasetReaderWarmUp> logger)
+    : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!await PeriodicWork.WaitForStartAsync(lifetime, stoppingToken)) return;
+        if (!options.Value.WarmUpDatasetReader || !await PeriodicWork.WaitForStartAsync(lifetime, stoppingToken)) return;
         var clock = Stopwatch.StartNew();
         try
         {
