@@ -120,7 +120,12 @@ public sealed partial class EndpointHost(
 
     private static string Key(string projectId, string name) => projectId + "/" + name;
 
-    public LiveEndpoint? Find(string projectId, string name) => _endpoints.GetValueOrDefault(Key(projectId, name));
+    /// <summary>
+    /// The endpoint as this node serves it, or null. One this node removed is not returned even while a refresh
+    /// that read its row before the delete briefly tracks it again (it drops it under the gate).
+    /// </summary>
+    public LiveEndpoint? Find(string projectId, string name) =>
+        _endpoints.GetValueOrDefault(Key(projectId, name)) is { } live && !_removed.ContainsKey(live.Id) ? live : null;
 
     public IEnumerable<LiveEndpoint> All => _endpoints.Values;
 

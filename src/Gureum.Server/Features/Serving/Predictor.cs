@@ -46,28 +46,20 @@ public sealed class Predictor(EndpointHost host, PredictionLog log, GureumDbFact
         var live = host.Find(projectId, name);
         if (live is null)
         {
+            await using var db = dbFactory.Create();
+            var row = await db.Set<InferenceEndpoint>().AsNoTracking().FirstOrDefaultAsync(e => e.ProjectId == projectId && e.Name == name, ct)
+                ?? throw new GureumException(ProblemCode.NotFound, $"Endpoint '{name}' was not found in this project. List endpoints with GET /v1/projects/{{project}}/endpoints.");
             // Created on another node a moment ago: load it here too.
-            host.Schedule(await RowAsync(projectId, name, ct) ?? throw NotFound(name));
+            host.Schedule(row);
             live = host.Find(projectId, name)!;
         }
         if (live.Routes is { } routes) return (live, routes);
         if (live.Status == "elsewhere") throw new EndpointElsewhereException(name, live.Hosts, live.Reason);
-        // Deleted a moment ago while a refresh still held its row: gone, not loading.
-        if (live.Status != "failed" && await RowAsync(projectId, name, ct) is null) throw NotFound(name);
         // Retry-After comes with every 503 (ProblemsSetup.WriteProblemAsync).
         throw live.Status == "failed"
             ? new GureumException(ProblemCode.NotReady, $"Endpoint '{name}' failed to load: {live.Reason} Fix the deployment with PUT on the endpoint.")
             : new GureumException(ProblemCode.NotReady, $"Endpoint '{name}' is still loading its model; retry in a moment.");
     }
-
-    private async Task<InferenceEndpoint?> RowAsync(string projectId, string name, CancellationToken ct)
-    {
-        await using var db = dbFactory.Create();
-        return await db.Set<InferenceEndpoint>().AsNoTracking().FirstOrDefaultAsync(e => e.ProjectId == projectId && e.Name == name, ct);
-    }
-
-    private static GureumException NotFound(string name) =>
-        new(ProblemCode.NotFound, $"Endpoint '{name}' was not found in this project. List endpoints with GET /v1/projects/{{project}}/endpoints.");
 
     /// <summary>The Open Inference Protocol's binary tensor data extension: the JSON part's length; tensor bytes follow it.</summary>
     public const string BinaryHeader = "Inference-Header-Content-Length";
