@@ -194,7 +194,7 @@ internal sealed class ULongSet
 }
 
 /// <summary>
-/// Counts of text values in one open-addressed table: a value is hashed once (XXH3) and compared only with the
+/// Counts of text values in one open-addressed table: a value is hashed once (<see cref="DistinctCounter.Hash(ReadOnlySpan{char})"/>) and compared only with the
 /// keys of the same hash, with no comparer to call through; a string is made only for a value not seen before.
 /// </summary>
 internal sealed class SpanCounts
@@ -210,7 +210,7 @@ internal sealed class SpanCounts
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref long Find(ReadOnlySpan<char> key)
     {
-        var hash = (uint)XxHash3.HashToUInt64(MemoryMarshal.AsBytes(key));
+        var hash = (uint)DistinctCounter.Hash(key);
         var mask = _slots.Length - 1;
         for (var i = (int)hash & mask; ; i = (i + 1) & mask)
         {
@@ -229,7 +229,7 @@ internal sealed class SpanCounts
             Array.Resize(ref _counts, Count * 2);
             Array.Resize(ref _hashes, Count * 2);
         }
-        var hash = (uint)XxHash3.HashToUInt64(MemoryMarshal.AsBytes(key.AsSpan()));
+        var hash = (uint)DistinctCounter.Hash(key);
         _keys[Count] = key;
         _counts[Count] = count;
         _hashes[Count] = hash;
@@ -858,18 +858,12 @@ internal sealed partial class ColumnAccumulator
         {
             case ColumnType.Integer:
             case ColumnType.Float:
-                if (Values.TryDouble(v, out var d))
-                {
-                    _numeric!.Add(d);
-                    _distinct?.AddHash(DistinctCounter.HashNumber(d));
-                    if (Type == ColumnType.Integer)
-                    {
-                        if (d != Math.Floor(d) && !Values.TryLong(v, out _)) _sawFraction = true;
-                        _numericTop?.Add(d);
-                    }
-                }
-                else Bad();
+            {
+                var count = 0;
+                ParseNumber(v, NumberBuffer(1), ref count);
+                AddParsed(_numbers.AsSpan(0, count));
                 break;
+            }
             case ColumnType.Boolean:
                 if (!Values.TryConvertBoolean(v, out var x)) Bad();
                 else if (x) _trues++;

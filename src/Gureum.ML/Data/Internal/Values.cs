@@ -233,14 +233,9 @@ internal static class Values
         if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month)
             || hour is < 0 or > 23 || minute is < 0 or > 59 || second is < 0 or > 59)
             return false;
-        // Days since 0001-01-01 in the proleptic Gregorian calendar, as DateTime counts them (checked above).
-        var y = year - 1;
-        var days = y * 365L + y / 4 - y / 100 + y / 400 + DaysBeforeMonth[month] + (month > 2 && DateTime.IsLeapYear(year) ? 1 : 0) + day - 1;
-        ticks = days * TimeSpan.TicksPerDay + (hour * 3600L + minute * 60 + second) * TimeSpan.TicksPerSecond;
+        ticks = new DateOnly(year, month, day).DayNumber * TimeSpan.TicksPerDay + (hour * 3600L + minute * 60 + second) * TimeSpan.TicksPerSecond;
         return true;
     }
-
-    private static readonly int[] DaysBeforeMonth = [0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
 
     /// <summary>The number in the two ASCII digits at <paramref name="start"/>, or a negative number.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
