@@ -30,8 +30,20 @@ public static class DatasetReader
         var csv = source as CsvSource;
         RowBatch? spare = null;
         long rows = 0;
-        while (await source.NextAsync(ct))
+        while (true)
         {
+            if (csv is not null)
+            {
+                // Most rows need no look of their own: kept in bulk, one call per buffer rather than per row.
+                rows += csv.KeepRows();
+                profiler.CheckRowLimit(rows);
+                if (csv.BatchFull)
+                {
+                    spare = await profiler.AddBatchAsync(csv.TakeBatch(spare), csv.Columns);
+                    continue;
+                }
+            }
+            if (!await source.NextAsync(ct)) break;
             if (source.Error is { } error)
             {
                 skipped++;
@@ -45,7 +57,7 @@ public static class DatasetReader
                 continue;
             }
             profiler.CheckRowLimit(++rows);
-            if (csv.KeepRow()) spare = await profiler.AddBatchAsync(csv.TakeBatch(spare), csv.Columns);
+            csv.KeepRow(); // the batch is handed over at the top of the loop once full
         }
         if (csv is not null) await profiler.AddBatchAsync(csv.TakeBatch(spare), csv.Columns);
         if (options.OnError == OnError.Reject && errors.Count > 0) throw RowErrors(errors);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -208,6 +209,8 @@ internal static class CsvDetector
 internal sealed class CsvParser
 {
     private enum State { FieldStart, Unquoted, Quoted, QuoteInQuoted }
+    /// <summary>What <see cref="KeepRecords"/> left for <see cref="ReadRecordAsync"/>: nothing, a record to finish, or one read whole.</summary>
+    private enum LeftRecord { None, InProgress, Complete }
 
     private const int BufferChars = 256 * 1024;
     private static readonly SearchValues<char> QuotedStops = SearchValues.Create("\"\n\r");
@@ -255,6 +258,7 @@ internal sealed class CsvParser
     private State _state;
     private bool _started;
     private long _recordChars;
+    private LeftRecord _left;
 
     public CsvParser(TextReader reader, char delimiter, DataLimits limits, FlaggingDecoderFallback? fallback)
     {
@@ -285,7 +289,8 @@ internal sealed class CsvParser
     }
 
     public int KeptRows => _keptRows;
-    public int KeptChars => _recordLength;
+    /// <summary>The chars of the kept records (not of the current one unless kept).</summary>
+    public int KeptChars => _kept ? _recordLength : _recordStart;
 
     /// <summary>
     /// Hands the kept records over as a batch (the current record, if not kept, is dropped); the parser goes on with
@@ -293,6 +298,7 @@ internal sealed class CsvParser
     /// </summary>
     public RowBatch TakeBatch(int columns, RowBatch? recycled)
     {
+        Debug.Assert(_left == LeftRecord.None, "A record left for ReadRecordAsync would be lost.");
         if (!_kept)
         {
             _recordLength = _recordStart;
@@ -315,6 +321,46 @@ internal sealed class CsvParser
 
     public ValueTask<bool> ReadRecordAsync(CancellationToken ct)
     {
+        var left = _left;
+        _left = LeftRecord.None;
+        if (left == LeftRecord.Complete) return new ValueTask<bool>(true);
+        if (left == LeftRecord.InProgress) return ReadRestAsync(ct);
+        StartRecord();
+        // Most records end inside the buffer: no async state machine for them.
+        return Scan() ? new ValueTask<bool>(true) : ReadRestAsync(ct);
+    }
+
+    /// <summary>
+    /// Reads on, with no call per record, while records end inside the buffer with <paramref name="columns"/> fields
+    /// and nothing to report, and keeps them, until <see cref="KeptRows"/> reaches <paramref name="maxRows"/> or
+    /// <see cref="KeptChars"/> <paramref name="maxChars"/>. Returns how many it kept. A record it does not keep (one
+    /// that runs past the buffer, or has something to report) is the one the next <see cref="ReadRecordAsync"/> returns.
+    /// </summary>
+    public int KeepRecords(int columns, int maxRows, int maxChars)
+    {
+        var kept = 0;
+        while (_keptRows < maxRows && KeptChars < maxChars)
+        {
+            StartRecord();
+            if (!Scan())
+            {
+                _left = LeftRecord.InProgress;
+                break;
+            }
+            if (_fieldCount != columns || InvalidField >= 0)
+            {
+                _left = LeftRecord.Complete;
+                break;
+            }
+            KeepRecord();
+            kept++;
+        }
+        return kept;
+    }
+
+    /// <summary>Drops the current record unless it was kept, and starts the next.</summary>
+    private void StartRecord()
+    {
         if (!_kept)
         {
             _recordLength = _recordStart;
@@ -329,8 +375,6 @@ internal sealed class CsvParser
         _state = State.FieldStart;
         _recordChars = 0;
         _started = false;
-        // Most records end inside the buffer: no async state machine for them.
-        return Scan() ? new ValueTask<bool>(true) : ReadRestAsync(ct);
     }
 
     private async ValueTask<bool> ReadRestAsync(CancellationToken ct)

@@ -74,11 +74,21 @@ internal sealed class CsvSource : TableSource
     private const int BatchRows = 4 * 1024;
     private const int BatchChars = 256 * 1024;
 
-    /// <summary>Keeps the current (valid) row for the next batch; true when the batch is full.</summary>
-    public bool KeepRow()
+    /// <summary>Keeps the current (valid) row for the next batch.</summary>
+    public void KeepRow() => _parser.KeepRecord();
+
+    public bool BatchFull => _parser.KeptRows >= BatchRows || _parser.KeptChars >= BatchChars;
+
+    /// <summary>
+    /// Reads and keeps the rows that follow with nothing to report, with no call per row, until the batch is full or
+    /// a row needs <see cref="NextAsync"/> (it runs past the read buffer, or is reported); returns how many.
+    /// </summary>
+    public int KeepRows()
     {
-        _parser.KeepRecord();
-        return _parser.KeptRows >= BatchRows || _parser.KeptChars >= BatchChars;
+        if (_pendingFirst) return 0;
+        _valid = false;
+        _row = null;
+        return _parser.KeepRecords(Columns.Count, BatchRows, BatchChars);
     }
 
     /// <summary>The kept rows; the parser reuses the buffers of <paramref name="recycled"/> (a batch no longer used).</summary>
