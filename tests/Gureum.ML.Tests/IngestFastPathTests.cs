@@ -92,6 +92,32 @@ public sealed class IngestFastPathTests
         Assert.Equal(200, a.Column("r").Distinct);
     }
 
+    [Theory]
+    [InlineData(',')]
+    [InlineData(';')]
+    [InlineData('\t')]
+    public async Task Analyze_CharsWhoseLowByteIsADelimiterQuoteOrLineEnd_StayInTheirField(char delimiter)
+    {
+        // The vectorized scan narrows chars to bytes: U+012C, U+013B and U+0109 end in the bytes of ',', ';' and tab,
+        // U+010A and U+010D in those of the line ends, U+0122 in a quote's and U+0120 in a space's; Hangul is past
+        // U+7FFF. Each must stay a letter of its field, in lines long enough for the widest steps.
+        var odd = "\u012C\u013B\u0109\u010A\u010D\u0122\u0120\uAC00\u00FF";
+        var d = delimiter.ToString();
+        var text = string.Join(d, "id", "word", "n") + "\n" + string.Concat(Enumerable.Range(0, 300).Select(i =>
+            string.Join(d, i.ToString(CultureInfo.InvariantCulture), $"{odd}{i % 7}{odd}{new string('x', i % 40)}{odd}", (i % 11).ToString(CultureInfo.InvariantCulture)) + "\n"));
+
+        var a = await TestData.AnalyzeTextAsync(text, new ReadOptions { Delimiter = delimiter });
+
+        Assert.Equal(300, a.Profile.RowCount);
+        Assert.Equal(0, a.SkippedRows);
+        Assert.Equal(["id", "word", "n"], a.Schema.Columns.Select(c => c.Name));
+        Assert.Equal(10, a.Column("n").Max);
+        Assert.Equal(3 * odd.Length + 1, a.Column("word").MinLength);
+        await using var s = new MemoryStream(Encoding.UTF8.GetBytes(text));
+        var rows = await TestData.ReadAllAsync(s, a);
+        Assert.Equal($"{odd}5{odd}{new string('x', 5)}{odd}", rows[5]["word"]);
+    }
+
     /// <summary>Enough rows for the batched, two-thread profile to run after the sample (10 000 rows).</summary>
     private const int Rows = 50_000;
 

@@ -4,6 +4,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Text;
 
 namespace Gureum.ML.Data.Internal;
@@ -218,10 +219,10 @@ internal sealed class CsvParser
     private static readonly Vector128<ushort> CarriageReturns = Vector128.Create((ushort)'\r');
     private static readonly Vector128<ushort> Quotes = Vector128.Create((ushort)'"');
     private static readonly Vector128<ushort> Spaces = Vector128.Create((ushort)' ');
-    private static readonly Vector256<ushort> WideLineFeeds = Vector256.Create((ushort)'\n');
-    private static readonly Vector256<ushort> WideCarriageReturns = Vector256.Create((ushort)'\r');
-    private static readonly Vector256<ushort> WideQuotes = Vector256.Create((ushort)'"');
-    private static readonly Vector256<ushort> WideSpaces = Vector256.Create((ushort)' ');
+    private static readonly Vector256<byte> ByteLineFeeds = Vector256.Create((byte)'\n');
+    private static readonly Vector256<byte> ByteCarriageReturns = Vector256.Create((byte)'\r');
+    private static readonly Vector256<byte> ByteQuotes = Vector256.Create((byte)'"');
+    private static readonly Vector256<byte> ByteSpaces = Vector256.Create((byte)' ');
 
     private readonly TextReader _reader;
     private readonly char _delimiter;
@@ -229,7 +230,9 @@ internal sealed class CsvParser
     private readonly FlaggingDecoderFallback? _fallback;
     private readonly SearchValues<char> _unquotedStops;
     private readonly Vector128<ushort> _delimiters;
-    private readonly Vector256<ushort> _wideDelimiters;
+    private readonly Vector256<byte> _byteDelimiters;
+    /// <summary>Whether the delimiter survives narrowing chars to bytes (U+0001 to U+00FE), as the AVX2 scan needs.</summary>
+    private readonly bool _byteDelimiter;
     /// <summary>Whether <see cref="ScanPlainLine"/> applies (not with a delimiter that is also a line end or a quote).</summary>
     private readonly bool _plainLines;
     private readonly char[] _buffer = new char[BufferChars];
@@ -268,7 +271,8 @@ internal sealed class CsvParser
         _fallback = fallback;
         _unquotedStops = SearchValues.Create([delimiter, '\n', '\r']);
         _delimiters = Vector128.Create((ushort)delimiter);
-        _wideDelimiters = Vector256.Create((ushort)delimiter);
+        _byteDelimiter = delimiter is > '\0' and < '\u00FF';
+        _byteDelimiters = Vector256.Create((byte)delimiter);
         _plainLines = delimiter is not ('"' or '\n' or '\r');
     }
 
@@ -517,18 +521,21 @@ internal sealed class CsvParser
         var afterDelimiter = 0u; // 1 when the previous block ended with a delimiter
         ref var chars = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(rest));
         var i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (Avx2.IsSupported && _byteDelimiter)
         {
-            // 32 chars per step, as two halves whose 16-bit masks are joined.
+            // 32 chars per step, narrowed to 32 bytes first so that each char class is one comparison. The narrowing
+            // saturates: a char past U+00FF becomes 0xFF or 0, never a char looked for.
             const int Wide = 2 * 16;
             for (; i + Wide <= rest.Length && end < 0; i += Wide)
             {
-                var lo = Vector256.LoadUnsafe(ref chars, (nuint)i);
-                var hi = Vector256.LoadUnsafe(ref chars, (nuint)(i + 16));
-                var stops = Mask(Vector256.Equals(lo, WideLineFeeds) | Vector256.Equals(lo, WideCarriageReturns) | Vector256.Equals(lo, WideQuotes),
-                    Vector256.Equals(hi, WideLineFeeds) | Vector256.Equals(hi, WideCarriageReturns) | Vector256.Equals(hi, WideQuotes));
-                var delimiters = Mask(Vector256.Equals(lo, _wideDelimiters), Vector256.Equals(hi, _wideDelimiters));
-                var spaces = skipSpace ? Mask(Vector256.Equals(lo, WideSpaces), Vector256.Equals(hi, WideSpaces)) : 0;
+                var lo = Vector256.LoadUnsafe(ref chars, (nuint)i).AsInt16();
+                var hi = Vector256.LoadUnsafe(ref chars, (nuint)(i + 16)).AsInt16();
+                // The pack interleaves the 128-bit lanes of its inputs; the permutation puts the bytes back in order.
+                var bytes = Avx2.Permute4x64(Avx2.PackUnsignedSaturate(lo, hi).AsUInt64(), 0b11_01_10_00).AsByte();
+                var stops = (Vector256.Equals(bytes, ByteLineFeeds) | Vector256.Equals(bytes, ByteCarriageReturns)
+                    | Vector256.Equals(bytes, ByteQuotes)).ExtractMostSignificantBits();
+                var delimiters = Vector256.Equals(bytes, _byteDelimiters).ExtractMostSignificantBits();
+                var spaces = skipSpace ? Vector256.Equals(bytes, ByteSpaces).ExtractMostSignificantBits() : 0;
                 if (!TakeStep(i, Wide, stops, delimiters, spaces, ref fieldTotal, ref end, ref afterDelimiter)) return false;
             }
         }
@@ -608,11 +615,6 @@ internal sealed class CsvParser
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Mask(Vector128<ushort> lo, Vector128<ushort> hi) =>
         Vector128.Narrow(lo, hi).ExtractMostSignificantBits();
-
-    /// <summary>One bit per char of two 16-char comparison results, the first in the low bits.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Mask(Vector256<ushort> lo, Vector256<ushort> hi) =>
-        Vector256.Narrow(lo, hi).ExtractMostSignificantBits();
 
     /// <summary>Consumes <paramref name="chars"/>, whose fields end where <c>_ends[.. fieldTotal]</c> say.</summary>
     private void Take(ReadOnlySpan<char> chars, int fieldTotal)
