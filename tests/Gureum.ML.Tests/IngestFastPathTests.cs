@@ -146,7 +146,7 @@ public sealed class IngestFastPathTests
         var flag = a.Column("flag");
         Assert.Equal(ColumnType.Boolean, flag.Type);
         Assert.Equal([new ValueCount("true", Rows / 5 * 3), new ValueCount("false", Rows / 5 * 2)], flag.TopValues);
-        Assert.Equal(5, flag.Distinct);
+        Assert.Equal(2, flag.Distinct); // by value, as the top values count them (not five spellings)
         var day = a.Column("day");
         Assert.Equal(ColumnType.DateTime, day.Type);
         Assert.Equal("2024-01-01T00:00:00Z", day.MinDate);
@@ -158,6 +158,32 @@ public sealed class IngestFastPathTests
         Assert.Equal(Rows / 1000, a.Column("ragged").Missing);
         Assert.Contains(a.Profile.Warnings, w => w.Code == "target-leakage" && w.Column == "cat");
         Assert.DoesNotContain(a.Profile.Warnings, w => w.Code == "target-leakage" && w.Column != "cat");
+    }
+
+    [Fact]
+    public async Task Analyze_IntegerColumns_CountDistinctValuesAcrossTheirValueCounter()
+    {
+        // Distinct integers come from the value counter while it counts every value (up to 1 000 values), then from
+        // the sketch: a column on each side of that bound, and one whose spellings of zero are one value.
+        var sb = new StringBuilder("few,many,zero\n");
+        for (var i = 0; i < Rows; i++)
+        {
+            var zero = (i % 3) switch { 0 => "0", 1 => "-0", _ => "00" };
+            // "many": 1 000 values, then 500 others that pass the bound (the first 1 000 never come back).
+            var many = i < Rows / 2 ? i % 1000 : 1000 + i % 500;
+            sb.Append(CultureInfo.InvariantCulture, $"{i % 300},{many},{zero}\n");
+        }
+
+        var a = await TestData.AnalyzeTextAsync(sb.ToString());
+
+        Assert.Equal(ColumnType.Integer, a.SchemaOf("few").Type);
+        Assert.Equal(300, a.Column("few").Distinct);
+        Assert.Equal(ColumnType.Integer, a.SchemaOf("many").Type);
+        Assert.Equal(1500, a.Column("many").Distinct);
+        Assert.False(a.Column("many").DistinctIsEstimate);
+        Assert.Null(a.Column("many").TopValues);
+        Assert.Equal(1, a.Column("zero").Distinct);
+        Assert.Contains(a.Profile.Warnings, w => w.Code == "constant" && w.Column == "zero");
     }
 
     [Fact]

@@ -89,8 +89,8 @@ public sealed record ColumnProfile
     public long Count { get; init; }
     public long Missing { get; init; }
     /// <summary>
-    /// Distinct present values: numbers and dates by value ("1.5" and "1.50" are one; values that do not parse are
-    /// counted as missing, not here), other types by their trimmed text.
+    /// Distinct present values: numbers, dates and booleans by value ("1.5" and "1.50" are one, so are "yes" and
+    /// "true"; values that do not parse are counted as missing, not here), other types by their trimmed text.
     /// </summary>
     public long Distinct { get; init; }
     /// <summary>True when <see cref="Distinct"/> is an estimate (above the exact-count bound).</summary>

@@ -388,8 +388,9 @@ internal sealed class NumericTopCounter(int exactLimit)
         }
         if (_count == exactLimit)
         {
+            // The keys stay until the caller has taken them as distinct values (ForgetKeys).
             Abandoned = true;
-            _keys = _counts = [];
+            _counts = [];
             _slots = [];
             return;
         }
@@ -422,6 +423,15 @@ internal sealed class NumericTopCounter(int exactLimit)
         .Take(n).Select(kv => new ValueCount(kv.Key, kv.Value)).ToList();
 
     public int Size => _count;
+
+    /// <summary>The values counted, as double bits (also once abandoned, until <see cref="ForgetKeys"/>).</summary>
+    public ReadOnlySpan<long> Keys => _keys.AsSpan(0, _count);
+
+    public void ForgetKeys()
+    {
+        _keys = [];
+        _count = 0;
+    }
 }
 
 /// <summary>
@@ -832,9 +842,21 @@ internal sealed partial class ColumnAccumulator
         if (_hashes.Length < parsed.Length) _hashes = new ulong[parsed.Length];
         var hashes = _hashes.AsSpan(0, parsed.Length);
         for (var i = 0; i < parsed.Length; i++) hashes[i] = DistinctCounter.HashNumber(parsed[i]);
-        _distinct?.AddHashes(hashes);
         if (_numericTop is { Abandoned: false } top)
+        {
             for (var i = 0; i < parsed.Length; i++) top.Add(parsed[i], hashes[i]);
+            // While every value has its own count, the distinct values are the counter's keys: counted from them
+            // once, at the end or when the counter gives up (then with this whole batch: the count is of a set).
+            if (!top.Abandoned) return;
+            DistinctFromNumericTop(top);
+            top.ForgetKeys();
+        }
+        _distinct?.AddHashes(hashes);
+    }
+
+    private void DistinctFromNumericTop(NumericTopCounter top)
+    {
+        foreach (var key in top.Keys) _distinct?.AddHash(DistinctCounter.HashNumber(BitConverter.Int64BitsToDouble(key)));
     }
 
     /// <summary>
@@ -847,8 +869,11 @@ internal sealed partial class ColumnAccumulator
         FeedValue(v);
     }
 
-    /// <summary>Numbers and dates are counted as distinct by value (in <see cref="FeedValue"/>), other types by their text.</summary>
-    private bool DistinctByText => Type is not (ColumnType.Integer or ColumnType.Float or ColumnType.DateTime);
+    /// <summary>
+    /// Numbers and dates are counted as distinct by value (in <see cref="FeedValue"/>), booleans by value from their
+    /// two counts, other types by their text.
+    /// </summary>
+    private bool DistinctByText => Type is not (ColumnType.Integer or ColumnType.Float or ColumnType.DateTime or ColumnType.Boolean);
 
     /// <summary>A value to its type's statistics (and a number or date to the distinct count: a text is counted by the caller).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -922,14 +947,15 @@ internal sealed partial class ColumnAccumulator
         var type = FinalType;
         if (Ignored) return new ColumnProfile { Name = Name, Type = type, Count = Count, Missing = Missing };
         if (_distinctFromTop) DistinctFromTop();
+        if (_numericTop is { Abandoned: false } counted) DistinctFromNumericTop(counted);
         var p = new ColumnProfile
         {
             Name = Name,
             Type = type,
             Count = Count,
             Missing = Missing,
-            Distinct = _distinct?.Count ?? 0,
-            DistinctIsEstimate = _distinct?.IsEstimate ?? false,
+            Distinct = type == ColumnType.Boolean ? (_trues > 0 ? 1 : 0) + (_falses > 0 ? 1 : 0) : _distinct?.Count ?? 0,
+            DistinctIsEstimate = type != ColumnType.Boolean && (_distinct?.IsEstimate ?? false),
         };
         if (_numeric is { N: > 0 } n)
         {
