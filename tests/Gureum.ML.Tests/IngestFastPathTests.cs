@@ -40,40 +40,28 @@ public sealed class IngestFastPathTests
     }
 
     [Fact]
-    public async Task Analyze_WideLineOverMaxColumns_IsRejectedOnItsLine()
-    {
-        var text = "a,b\n1,2\n" + string.Join(",", Enumerable.Range(0, 30)) + "\n";
-
-        var e = await Assert.ThrowsAsync<DataFormatException>(() =>
-            TestData.AnalyzeTextAsync(text, new ReadOptions { Limits = new DataLimits { MaxColumns = 20 } }));
-
-        Assert.Contains("MaxColumns", e.Message);
-        Assert.Equal(3, Assert.Single(e.Errors).Line);
-    }
+    public Task Analyze_WideLineOverMaxColumns_IsRejectedOnItsLine() =>
+        AssertThirdLineRejectedAsync("a,b\n1,2\n" + string.Join(",", Enumerable.Range(0, 30)) + "\n",
+            new DataLimits { MaxColumns = 20 }, "MaxColumns");
 
     [Fact]
-    public async Task Analyze_WideLineOverMaxColumnsAfterAQuotedField_IsRejectedOnItsLine()
-    {
+    public Task Analyze_WideLineOverMaxColumnsAfterAQuotedField_IsRejectedOnItsLine() =>
         // 24 fields, 18 of them after the quoted one: the fast path that reads those counts on from the first six.
-        var text = "a,b\n1,2\n1,2,3,4,5,\"x, y\"," + string.Join(",", Enumerable.Range(0, 18)) + "\n";
-
-        var e = await Assert.ThrowsAsync<DataFormatException>(() =>
-            TestData.AnalyzeTextAsync(text, new ReadOptions { Limits = new DataLimits { MaxColumns = 20 } }));
-
-        Assert.Contains("MaxColumns", e.Message);
-        Assert.Equal(3, Assert.Single(e.Errors).Line);
-    }
+        AssertThirdLineRejectedAsync("a,b\n1,2\n1,2,3,4,5,\"x, y\"," + string.Join(",", Enumerable.Range(0, 18)) + "\n",
+            new DataLimits { MaxColumns = 20 }, "MaxColumns");
 
     [Fact]
-    public async Task Analyze_LongLineAfterAQuotedField_IsRejectedByMaxLineBytes()
-    {
+    public Task Analyze_LongLineAfterAQuotedField_IsRejectedByMaxLineBytes() =>
         // Neither part alone is over the limit: the fast path that reads the second counts on from the first.
-        var text = "a,b\n1,2\n\"" + new string('q', 3_000) + "\"," + new string('x', 3_000) + "\n";
+        AssertThirdLineRejectedAsync("a,b\n1,2\n\"" + new string('q', 3_000) + "\"," + new string('x', 3_000) + "\n",
+            new DataLimits { MaxLineBytes = 4_000 }, "MaxLineBytes");
 
-        var e = await Assert.ThrowsAsync<DataFormatException>(() =>
-            TestData.AnalyzeTextAsync(text, new ReadOptions { Limits = new DataLimits { MaxLineBytes = 4_000 } }));
+    /// <summary>The file is refused with one error, on line 3, that names the limit it passed.</summary>
+    private static async Task AssertThirdLineRejectedAsync(string text, DataLimits limits, string limitName)
+    {
+        var e = await Assert.ThrowsAsync<DataFormatException>(() => TestData.AnalyzeTextAsync(text, new ReadOptions { Limits = limits }));
 
-        Assert.Contains("MaxLineBytes", e.Message);
+        Assert.Contains(limitName, e.Message);
         Assert.Equal(3, Assert.Single(e.Errors).Line);
     }
 
